@@ -1,0 +1,133 @@
+import { Command, CommanderError, Option } from 'commander';
+import type { CommandContext, GlobalOptions } from './commands/context.js';
+import { isSftpctlError } from './core/errors.js';
+import { Output } from './ui/output.js';
+import packageJson from '../package.json' with { type: 'json' };
+
+/**
+ * Every command and flag of sftpctl is declared here. Actions import their command module only when run, so
+ * `sftpctl --help` loads neither the AWS SDK nor openpgp nor ssh2.
+ */
+const program = new Command('sftpctl')
+  .description('Provision and operate a serverless SFTP partner file exchange on AWS, or run it all locally.')
+  .version(packageJson.version, '--version', 'print the version')
+  .addOption(new Option('-c, --config <file>', 'project config file (default: ./sftpctl.yaml)').env('SFTPCTL_CONFIG'))
+  .option('--env <name>', 'environment to act on (dev, test, prod, …)')
+  .option('--json', 'machine-readable output on stdout, nothing else there')
+  .option('--debug', 'show stack traces for internal errors')
+  .option('-y, --yes', 'never prompt: answer yes to confirmations, fail when input is missing')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+type Action = (context: CommandContext) => Promise<number | undefined>;
+
+function run(command: Command, action: Action): Promise<void> {
+  const raw = command.optsWithGlobals();
+  const globals: GlobalOptions = { ...raw, json: Boolean(raw.json), debug: Boolean(raw.debug), yes: Boolean(raw.yes) };
+  const output = new Output(globals.json);
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !globals.yes && !globals.json;
+  return import('./ui/prompts.js').then(async ({ inquirerPrompter }) => {
+    const code = await action({ globals, output, interactive, prompter: inquirerPrompter(), cwd: process.cwd() });
+    if (code) process.exitCode = code;
+  });
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+program
+  .command('init')
+  .description('create sftpctl.yaml from prompts, flags, or the article\'s parameters.yaml')
+  .option('--from <parameters.yaml>', 'import a parameters.yaml in the article\'s format')
+  .option('--project <name>', 'project name (prefix of every AWS name)')
+  .option('--region <region>', 'AWS region (default: $AWS_REGION)')
+  .option('--environments <list>', 'comma-separated environment names (default: dev,test,prod)')
+  .option('--vpc-cidr <cidr>', 'VPC CIDR for the SFTP endpoint (default: 10.42.0.0/24)')
+  .option('--az-count <n>', 'Availability Zones: 2 or 3 (default: 2)')
+  .option('--force', 'overwrite an existing config file')
+  .action(async function (this: Command) {
+    const options = this.opts<import('./commands/init.js').InitOptions>();
+    await run(this, async (context) => (await import('./commands/init.js')).init(options, context));
+  });
+
+const config = program.command('config').description('inspect and check the project config');
+config
+  .command('validate')
+  .description('report every problem in the config (with file:line:col), or summarise it')
+  .option('--no-keys', 'skip reading SSH and PGP key files')
+  .action(async function (this: Command) {
+    const options = this.opts<{ keys: boolean }>();
+    await run(this, async (context) => (await import('./commands/config-validate.js')).configValidate(options, context));
+  });
+
+const client = program.command('client').description('onboard, offboard and inspect partners');
+client
+  .command('add <name>')
+  .description('add a partner to the config (prompts for what the flags leave out)')
+  .option('--ip <cidr>', 'allowed IPv4 address or CIDR (repeatable)', collect)
+  .option('--allow-any-ip', 'allow 0.0.0.0/0 (not recommended)')
+  .option('--extensions <list>', 'encrypted file extensions, first used for egress', 'gpg,pgp')
+  .option('--checksum <algorithm>', 'md5 | sha1 | sha256 | sha512 | none', 'sha256')
+  .option('--memory <mb>', 'function memory in MB', '512')
+  .option('--require-encryption', 'quarantine uploads that are not PGP-encrypted')
+  .option('--upload-key <key-or-file>', 'SSH public key of the upload user (repeatable)', collect)
+  .option('--download-key <key-or-file>', 'SSH public key of the download user (repeatable)', collect)
+  .option('--no-upload', 'no upload user')
+  .option('--no-download', 'no download user')
+  .option('--ingress-public-key <file>', "platform's ingress PGP public key (handed to the partner)")
+  .option('--ingress-private-key <file>', "platform's ingress PGP private key")
+  .option('--partner-key <file>', "partner's PGP public key, for exports")
+  .option('--environments <list>', 'environments the client exists in (default: all)')
+  .action(async function (this: Command, name: string) {
+    const options = this.opts<import('./commands/client-add.js').ClientAddOptions>();
+    await run(this, async (context) => (await import('./commands/client-add.js')).clientAdd(name, options, context));
+  });
+client
+  .command('remove <name>')
+  .description('remove a partner from the config (asks first unless --yes)')
+  .action(async function (this: Command, name: string) {
+    await run(this, async (context) => (await import('./commands/client-remove.js')).clientRemove(name, context));
+  });
+client
+  .command('list')
+  .description('list partners')
+  .action(async function (this: Command) {
+    await run(this, async (context) => (await import('./commands/client-list.js')).clientList(context));
+  });
+client
+  .command('show <name>')
+  .description("show a partner's settings, users, keys and derived AWS names")
+  .action(async function (this: Command, name: string) {
+    await run(this, async (context) => (await import('./commands/client-show.js')).clientShow(name, context));
+  });
+
+/** Exit codes: 0 ok, 1 user error, 2 usage error, 3 internal error. */
+async function main(argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    process.exitCode = await report(error, argv);
+  }
+}
+
+async function report(error: unknown, argv: string[]): Promise<number> {
+  if (error instanceof CommanderError) {
+    if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+    return 2;
+  }
+  const json = argv.includes('--json');
+  const debug = argv.includes('--debug');
+  const { printError } = await import('./ui/errors.js');
+  if (isSftpctlError(error)) {
+    printError(error, { json, debug });
+    return error.kind === 'usage' ? 2 : error.kind === 'internal' ? 3 : 1;
+  }
+  if (error instanceof Error && error.name === 'ExitPromptError') {
+    process.stderr.write('Cancelled. Nothing was written.\n');
+    return 130;
+  }
+  printError(error, { json, debug });
+  return 3;
+}
+
+await main(process.argv);

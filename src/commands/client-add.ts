@@ -1,0 +1,90 @@
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { addClientToDocument } from '../core/config/edit.js';
+import { DNS_LABEL } from '../core/config/naming.js';
+import type { ClientInput } from '../core/config/schema.js';
+import { summarizeClient } from '../core/config/summary.js';
+import { looksLikeSshPublicKey } from '../core/crypto/ssh-public-key.js';
+import { SftpctlError, UsageError } from '../core/errors.js';
+import { editConfigFile } from '../io/config-edit.js';
+import { loadConfig } from '../io/config-file.js';
+import { printProblems } from '../ui/problems.js';
+import type { CommandContext } from './context.js';
+import { splitList } from './init.js';
+
+export interface ClientAddOptions {
+  ip?: string[];
+  allowAnyIp?: boolean;
+  extensions: string;
+  checksum: string;
+  memory: string;
+  requireEncryption?: boolean;
+  uploadKey?: string[];
+  downloadKey?: string[];
+  upload: boolean;
+  download: boolean;
+  ingressPublicKey?: string;
+  ingressPrivateKey?: string;
+  partnerKey?: string;
+  environments?: string;
+}
+
+export async function clientAdd(name: string, options: ClientAddOptions, context: CommandContext): Promise<number> {
+  if (!DNS_LABEL.test(name)) {
+    throw new UsageError('CLIENT_NAME_INVALID', `"${name}" is not a valid client name.`, 'Use lower-case letters, digits and inner hyphens, like acme-bank.');
+  }
+  const { file, config } = await loadConfig(context.globals.config, { cwd: context.cwd });
+  if (config.clients.some((client) => client.name === name)) {
+    throw new SftpctlError('CLIENT_EXISTS', `Client "${name}" is already in ${file.displayPath}.`, `See it with \`sftpctl client show ${name}\`; nothing was changed.`);
+  }
+  const configDir = dirname(file.path);
+  const asConfigPath = (value: string) => (looksLikeSshPublicKey(value) || isAbsolute(value) ? value : relative(configDir, resolve(context.cwd, value)));
+
+  let allowedIps = options.ip ?? [];
+  let uploadKeys = options.uploadKey ?? [];
+  let downloadKeys = options.downloadKey ?? [];
+  let partnerKey = options.partnerKey;
+  if (context.interactive) {
+    const { prompter } = context;
+    if (allowedIps.length === 0 && !options.allowAnyIp) {
+      allowedIps = splitList(await prompter.input({ name: 'ips', message: `Public IPv4 addresses or CIDRs ${name} connects from (comma-separated)`, default: '' }));
+    }
+    if (options.upload && uploadKeys.length === 0) {
+      uploadKeys = splitList(await prompter.input({ name: 'uploadKey', message: 'SSH public key of the upload user (inline or .pub path; empty for later)', default: '' }));
+    }
+    if (options.download && downloadKeys.length === 0) {
+      downloadKeys = splitList(await prompter.input({ name: 'downloadKey', message: 'SSH public key of the download user (inline or .pub path; empty for later)', default: '' }));
+    }
+    if (options.download && partnerKey === undefined) {
+      partnerKey = (await prompter.input({ name: 'partnerKey', message: "Path of the partner's PGP public key (empty for later)", default: '' })) || undefined;
+    }
+  }
+
+  const client: ClientInput = {
+    name,
+    allowedIps,
+    ...(options.allowAnyIp ? { allowAnyIp: true } : {}),
+    encryptedExtensions: splitList(options.extensions),
+    ...(options.requireEncryption ? { requireEncryption: true } : {}),
+    checksum: options.checksum as ClientInput['checksum'],
+    ...(options.memory === '512' ? {} : { memory: Number(options.memory) }),
+    ...(options.upload ? { upload: { sshKeys: uploadKeys.map(asConfigPath) } } : {}),
+    ...(options.download ? { download: { sshKeys: downloadKeys.map(asConfigPath) } } : {}),
+  };
+  const pgp = {
+    ...(options.ingressPublicKey ? { ingressPublicKey: asConfigPath(options.ingressPublicKey) } : {}),
+    ...(options.ingressPrivateKey ? { ingressPrivateKey: asConfigPath(options.ingressPrivateKey) } : {}),
+    ...(partnerKey ? { partnerPublicKey: asConfigPath(partnerKey) } : {}),
+  };
+  if (Object.keys(pgp).length > 0) client.pgp = pgp;
+  if (options.environments) client.environments = splitList(options.environments);
+
+  const result = await editConfigFile(file, (document) => addClientToDocument(document, client));
+  const added = result.config.clients.find((entry) => entry.name === name);
+  const warnings = result.warnings.filter((warning) => warning.path[0] === 'clients' && result.config.clients[Number(warning.path[1])]?.name === name);
+  const summary = added ? summarizeClient(result.config, added) : undefined;
+  context.output.data({ added: name, file: file.displayPath, client: summary, warnings: warnings.map((warning) => warning.message) });
+  context.output.success(`Added client ${name} to ${file.displayPath}.`);
+  if (warnings.length > 0) printProblems(context.output, warnings);
+  context.output.line(`Users: ${[summary?.users.upload, summary?.users.download].filter(Boolean).join(', ') || 'none'}. See everything with \`sftpctl client show ${name}\`.`);
+  return 0;
+}

@@ -1,0 +1,51 @@
+import { type Document, isMap, isScalar, isSeq, type Node, YAMLSeq } from 'yaml';
+import type { ClientInput } from './schema.js';
+
+/** yaml output options: never fold long lines (SSH keys must stay on one line). */
+export const YAML_OUTPUT = { lineWidth: 0, minContentWidth: 0 } as const;
+
+/** Appends a client to `clients:`, keeping every comment and the order of what is already there. */
+export function addClientToDocument(document: Document, client: ClientInput): void {
+  const node = document.createNode(stripUndefined(client)) as Node;
+  let clients = document.get('clients', true);
+  if (!isSeq(clients)) {
+    clients = new YAMLSeq();
+    document.set('clients', clients);
+  }
+  (clients as YAMLSeq).items.push(node);
+}
+
+/** Removes the client named `name`; returns false when there is none. */
+export function removeClientFromDocument(document: Document, name: string): boolean {
+  const clients = document.get('clients', true);
+  if (!isSeq(clients)) return false;
+  const index = clients.items.findIndex((item) => isMap(item) && scalarValue(item.get('name', true)) === name);
+  if (index < 0) return false;
+  clients.items.splice(index, 1);
+  return true;
+}
+
+export function clientNamesInDocument(document: Document): string[] {
+  const clients = document.get('clients', true);
+  if (!isSeq(clients)) return [];
+  return clients.items.flatMap((item) => {
+    const value = isMap(item) ? scalarValue(item.get('name', true)) : undefined;
+    return typeof value === 'string' ? [value] : [];
+  });
+}
+
+function scalarValue(node: unknown): unknown {
+  return isScalar(node) ? node.value : node;
+}
+
+function stripUndefined<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(stripUndefined) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, item]) => item !== undefined)
+        .map(([key, item]) => [key, stripUndefined(item)]),
+    ) as T;
+  }
+  return value;
+}

@@ -1,0 +1,165 @@
+import { type PgpKeyInfo, pgpKeyProblems, readPgpKeyInfo } from '../crypto/pgp-key-info.js';
+import { looksLikeSshPublicKey, parseSshPublicKey, type SshPublicKey } from '../crypto/ssh-public-key.js';
+import type { FileReader } from '../ports.js';
+import type { ProblemList } from './problems.js';
+import type { Config } from './schema.js';
+
+export interface KeyCheckOptions {
+  files: FileReader;
+  now: Date;
+}
+
+/** What the key checks learned, for summaries: fingerprints by field path. */
+export interface KeyFacts {
+  ssh: Map<string, SshPublicKey[]>;
+  pgp: Map<string, PgpKeyInfo>;
+}
+
+/** Reads every SSH and PGP key the config names and reports what would fail at deploy or run time. */
+export async function checkConfigKeys(config: Config, problems: ProblemList, options: KeyCheckOptions): Promise<KeyFacts> {
+  const facts: KeyFacts = { ssh: new Map(), pgp: new Map() };
+  const decoder = new TextDecoder();
+
+  for (const [index, client] of config.clients.entries()) {
+    for (const role of ['upload', 'download'] as const) {
+      const user = client[role];
+      if (user == null) continue;
+      const seen = new Map<string, string>();
+      if (user.sshKeys.length === 0) {
+        problems.warning(
+          'USER_NO_SSH_KEYS',
+          ['clients', index, role],
+          `the ${role} user of "${client.name}" has no SSH keys, so it cannot log in`,
+          `Add the partner's public key under clients[${index}].${role}.sshKeys (inline or a .pub file path).`,
+          'key',
+        );
+      }
+      for (const [keyIndex, entry] of user.sshKeys.entries()) {
+        const path = ['clients', index, role, 'sshKeys', keyIndex];
+        const keys = await readSshEntry(entry, path, problems, options.files, decoder);
+        facts.ssh.set(JSON.stringify(path), keys);
+        for (const key of keys) {
+          const where = seen.get(key.fingerprint);
+          if (where !== undefined) {
+            problems.error('SSH_KEY_DUPLICATE', path, `SSH key ${key.fingerprint} is already listed (${where})`, 'Remove the duplicate: Transfer refuses to import a key twice.');
+          }
+          seen.set(key.fingerprint, `sshKeys[${keyIndex}]`);
+        }
+      }
+    }
+
+    const pgp = client.pgp;
+    const base = ['clients', index, 'pgp'];
+    const ingressPublic = pgp.ingressPublicKey
+      ? await readPgpEntry(pgp.ingressPublicKey, [...base, 'ingressPublicKey'], 'public', problems, options, facts)
+      : undefined;
+    const ingressPrivate = pgp.ingressPrivateKey
+      ? await readPgpEntry(pgp.ingressPrivateKey, [...base, 'ingressPrivateKey'], 'private', problems, options, facts)
+      : undefined;
+    if (pgp.partnerPublicKey) {
+      await readPgpEntry(pgp.partnerPublicKey, [...base, 'partnerPublicKey'], 'public', problems, options, facts);
+    }
+    if (ingressPublic && ingressPrivate && ingressPublic.fingerprint !== ingressPrivate.fingerprint) {
+      problems.error(
+        'PGP_KEY_PAIR_MISMATCH',
+        [...base, 'ingressPrivateKey'],
+        `the ingress private key (${ingressPrivate.fingerprint}) does not belong to the ingress public key (${ingressPublic.fingerprint})`,
+        'Point both at the two halves of the same key pair; the partner encrypts to the public one.',
+      );
+    }
+    if (client.upload != null && !pgp.ingressPublicKey) {
+      problems.warning(
+        'PGP_INGRESS_KEY_MISSING',
+        [...base],
+        `client "${client.name}" has an upload user but no pgp.ingressPublicKey: encrypted uploads cannot be decrypted until it is set`,
+        'Generate a pair (`sftpctl keys generate gpg`) and set pgp.ingressPublicKey and pgp.ingressPrivateKey.',
+        'key',
+      );
+    }
+    if (client.download != null && !pgp.partnerPublicKey) {
+      problems.warning(
+        'PGP_PARTNER_KEY_MISSING',
+        [...base],
+        `client "${client.name}" has a download user but no pgp.partnerPublicKey: exports cannot be encrypted until it is set`,
+        "Ask the partner for their PGP public key and set pgp.partnerPublicKey to the file's path.",
+        'key',
+      );
+    }
+  }
+  return facts;
+}
+
+async function readSshEntry(
+  entry: string,
+  path: (string | number)[],
+  problems: ProblemList,
+  files: FileReader,
+  decoder: { decode(bytes: Uint8Array): string },
+): Promise<SshPublicKey[]> {
+  let lines: string[];
+  let origin: string;
+  if (looksLikeSshPublicKey(entry) || entry.includes('PRIVATE KEY')) {
+    lines = [entry];
+    origin = 'inline key';
+  } else {
+    const bytes = await files.read(entry);
+    if (bytes === undefined) {
+      problems.error('SSH_KEY_FILE_MISSING', path, `SSH key file "${entry}" does not exist (looked at ${files.resolve(entry)})`, 'Paths are relative to the config file; or paste the key inline.');
+      return [];
+    }
+    lines = decoder
+      .decode(bytes)
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    origin = `file ${entry}`;
+    if (decoder.decode(bytes).includes('PRIVATE KEY')) lines = [decoder.decode(bytes)];
+    if (lines.length === 0) {
+      problems.error('SSH_KEY_MALFORMED', path, `SSH key file "${entry}" is empty`, 'Give the partner\'s .pub file.');
+      return [];
+    }
+  }
+  const keys: SshPublicKey[] = [];
+  for (const line of lines) {
+    const result = parseSshPublicKey(line);
+    if (result.ok) {
+      keys.push(result.key);
+    } else {
+      problems.error(result.code, path, `${origin}: ${result.message}`, result.hint);
+      if (result.code === 'SSH_KEY_IS_PRIVATE') break;
+    }
+  }
+  return keys;
+}
+
+async function readPgpEntry(
+  file: string,
+  path: (string | number)[],
+  role: 'public' | 'private',
+  problems: ProblemList,
+  options: KeyCheckOptions,
+  facts: KeyFacts,
+): Promise<PgpKeyInfo | undefined> {
+  const bytes = await options.files.read(file);
+  if (bytes === undefined) {
+    problems.error(
+      'PGP_KEY_FILE_MISSING',
+      path,
+      `PGP key file "${file}" does not exist (looked at ${options.files.resolve(file)})`,
+      role === 'private'
+        ? 'Private keys stay out of git: copy it to this path on the machine that runs sftpctl, or remove the field.'
+        : 'Paths are relative to the config file.',
+    );
+    return undefined;
+  }
+  const read = await readPgpKeyInfo(bytes, options.now);
+  if (!read.ok) {
+    problems.error(read.code, path, `${file}: ${read.message}`, read.hint);
+    return undefined;
+  }
+  for (const problem of pgpKeyProblems(read.key, { role, now: options.now })) {
+    problems.error(problem.code, path, `${file}: ${problem.message}`, problem.hint);
+  }
+  facts.pgp.set(JSON.stringify(path), read.key);
+  return read.key;
+}

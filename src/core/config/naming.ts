@@ -1,0 +1,55 @@
+/**
+ * Every AWS name the platform derives from the config, in one place, so validation, templates, the local
+ * platform and the deploy engine all agree on them.
+ */
+
+export const BUCKET_PURPOSES = ['upload', 'raw', 'export', 'download'] as const;
+export type BucketPurpose = (typeof BUCKET_PURPOSES)[number];
+
+export const USER_ROLES = ['upload', 'download'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+/** The longest suffix a bucket name gets; validation checks names against it. */
+export const LONGEST_BUCKET_PURPOSE = 'download';
+export const MAX_BUCKET_NAME_LENGTH = 63;
+
+/** Lower-case letters, digits and inner hyphens: safe in bucket, stack, function and secret names alike. */
+export const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
+/** Transfer Family's user-name rule. */
+export const TRANSFER_USER_NAME = /^[\w][\w@.-]{2,99}$/;
+
+export function bucketName(project: string, env: string, client: string, purpose: BucketPurpose): string {
+  return `${project}-${env}-${client}-${purpose}`;
+}
+
+export function defaultUserName(client: string, role: UserRole): string {
+  return `${client}-${role}`;
+}
+
+export function stackName(project: string, env: string, part: 'assets' | 'network' | 'server'): string {
+  return `${project}-${env}-${part}`;
+}
+
+export function clientStackName(project: string, env: string, client: string): string {
+  return `${project}-${env}-client-${client}`;
+}
+
+/** Secrets Manager names for a client's PGP material. */
+export function secretNames(project: string, env: string, client: string) {
+  const base = `/${project}/${env}/${client}`;
+  return {
+    ingressPrivateKeys: `${base}/pgp/ingress-private-keys`,
+    partnerPublicKey: `${base}/pgp/partner-public-key`,
+  };
+}
+
+/** Why a string cannot be (part of) an S3 bucket name, or undefined when it can. */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length > MAX_BUCKET_NAME_LENGTH) return `is ${name.length} characters; S3 allows at most 63`;
+  if (!DNS_LABEL.test(name)) return 'may contain only lower-case letters, digits and inner hyphens';
+  if (name.includes('--')) return 'may not contain "--" (S3 reserves some double-hyphen forms)';
+  if (name.startsWith('xn--') || name.startsWith('sthree-')) return 'may not start with "xn--" or "sthree-"';
+  if (/-s3alias$|--ol-s3$|--x-s3$|--table-s3$/.test(name)) return 'ends with a suffix S3 reserves';
+  return undefined;
+}

@@ -1,0 +1,293 @@
+import { type Ipv4Cidr, isPrivateRange, parseCidr, SMALLEST_SUBNET_PREFIX, splitCidr, VPC_PREFIX_RANGE } from './cidr.js';
+import { BUCKET_PURPOSES, bucketName, bucketNameProblem, LONGEST_BUCKET_PURPOSE, TRANSFER_USER_NAME } from './naming.js';
+import { closestMatch, type ProblemList } from './problems.js';
+import { clientEnvironments, environmentFieldPath, userNameOf } from './resolve.js';
+import { type Config, LEGACY_SECURITY_POLICIES, type ParsedConfig, SECURITY_POLICIES } from './schema.js';
+
+/** Rules that look across fields. Each reports at the field a person would edit to fix it. */
+export function checkConfigRules(parsed: ParsedConfig, config: Config, problems: ProblemList): void {
+  checkEnvironments(parsed, config, problems);
+  checkClients(parsed, config, problems);
+  checkTags(config, problems);
+}
+
+function checkEnvironments(parsed: ParsedConfig, config: Config, problems: ProblemList): void {
+  const reportedAt = new Set<string>();
+  const once = (path: (string | number)[], report: () => void) => {
+    const key = JSON.stringify(path);
+    if (reportedAt.has(key)) return;
+    reportedAt.add(key);
+    report();
+  };
+
+  for (const env of Object.values(config.environments)) {
+    const cidrPath = environmentFieldPath(parsed, env.name, ['vpc', 'cidr']);
+    if (env.vpc.cidr !== '') once(cidrPath, () => checkVpcCidr(env.vpc.cidr, env.vpc.azCount, cidrPath, problems));
+
+    const protocolsPath = environmentFieldPath(parsed, env.name, ['transfer', 'protocols']);
+    env.transfer.protocols.forEach((protocol, index) => {
+      if (protocol === 'SFTP') return;
+      once([...protocolsPath, index], () =>
+        problems.error(
+          'PROTOCOL_UNSUPPORTED',
+          [...protocolsPath, index],
+          `${protocol} is not supported: sftpctl creates service-managed users, and AWS Transfer Family allows ${protocol} only with a custom identity provider (API Gateway, Lambda or Directory Service)`,
+          'Use protocols: [SFTP].',
+        ),
+      );
+    });
+
+    const policyPath = environmentFieldPath(parsed, env.name, ['transfer', 'securityPolicy']);
+    const policy = env.transfer.securityPolicy;
+    once(policyPath, () => {
+      if (!(SECURITY_POLICIES as readonly string[]).includes(policy)) {
+        const guess = closestMatch(policy, SECURITY_POLICIES);
+        problems.error(
+          'SECURITY_POLICY_UNKNOWN',
+          policyPath,
+          `"${policy}" is not an AWS Transfer Family security policy`,
+          guess ? `Did you mean ${guess}?` : 'Use TransferSecurityPolicy-2025-03 (or TransferSecurityPolicy-FIPS-2025-03).',
+        );
+      } else if (LEGACY_SECURITY_POLICIES.has(policy)) {
+        problems.warning(
+          'SECURITY_POLICY_LEGACY',
+          policyPath,
+          `${policy} still offers SHA-1 or CBC algorithms to clients`,
+          'Use TransferSecurityPolicy-2025-03 unless a partner cannot connect with it.',
+        );
+      }
+    });
+  }
+}
+
+function checkVpcCidr(text: string, azCount: number, path: (string | number)[], problems: ProblemList): void {
+  const parsed = parseCidr(text);
+  if (!parsed.ok) {
+    problems.error('VPC_CIDR_INVALID', path, `VPC CIDR "${text}" ${parsed.reason}`, 'Write it like 10.42.0.0/24.');
+    return;
+  }
+  const { cidr } = parsed;
+  if (parsed.bareAddress) {
+    problems.error('VPC_CIDR_INVALID', path, `VPC CIDR "${text}" has no prefix length`, 'Write it like 10.42.0.0/24.');
+    return;
+  }
+  if (parsed.hostBitsSet) {
+    problems.error('VPC_CIDR_HOST_BITS', path, `VPC CIDR "${text}" has host bits set`, `Did you mean ${cidr.text}?`);
+  }
+  if (cidr.prefix < VPC_PREFIX_RANGE.min || cidr.prefix > VPC_PREFIX_RANGE.max) {
+    problems.error(
+      'VPC_CIDR_SIZE',
+      path,
+      `VPC CIDR /${cidr.prefix} is outside what AWS allows (/16 to /28)`,
+      'A /24 is plenty for the Transfer endpoint.',
+    );
+    return;
+  }
+  const subnetPrefix = splitCidr(cidr, azCount)[0]?.prefix ?? 32;
+  if (subnetPrefix > SMALLEST_SUBNET_PREFIX) {
+    problems.error(
+      'VPC_TOO_SMALL',
+      path,
+      `VPC CIDR ${cidr.text} is too small for ${azCount} subnets: each would be /${subnetPrefix}, and AWS subnets are at least /28`,
+      `Use a /${SMALLEST_SUBNET_PREFIX - Math.ceil(Math.log2(azCount))} or larger.`,
+    );
+  }
+  if (!isPrivateRange(cidr)) {
+    problems.warning(
+      'VPC_CIDR_PUBLIC',
+      path,
+      `VPC CIDR ${cidr.text} is not a private (RFC 1918) range`,
+      'Use a range from 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 that does not overlap your other networks.',
+    );
+  }
+}
+
+function checkClients(parsed: ParsedConfig, config: Config, problems: ProblemList): void {
+  const seenClients = new Map<string, number>();
+  const usersByEnv = new Map<string, Map<string, string>>();
+  const rulesByEnv = new Map<string, number>();
+  const envNames = Object.keys(config.environments);
+
+  config.clients.forEach((client, index) => {
+    const at = (...rest: (string | number)[]) => ['clients', index, ...rest];
+    const first = seenClients.get(client.name);
+    if (first !== undefined) {
+      problems.error(
+        'CLIENT_DUPLICATE',
+        at('name'),
+        `client "${client.name}" is defined twice (first as clients[${first}])`,
+        'Client names must be unique: merge the two entries or rename one.',
+      );
+    } else {
+      seenClients.set(client.name, index);
+    }
+
+    (client.environments ?? []).forEach((env, envIndex) => {
+      if (!envNames.includes(env)) {
+        const guess = closestMatch(env, envNames);
+        problems.error(
+          'CLIENT_UNKNOWN_ENVIRONMENT',
+          at('environments', envIndex),
+          `environment "${env}" is not defined under environments`,
+          guess ? `Did you mean ${guess}?` : `Defined environments: ${envNames.join(', ')}.`,
+        );
+      }
+    });
+    const envs = clientEnvironments(config, client).filter((env) => envNames.includes(env));
+
+    checkBucketNames(config.project, client.name, envs, at('name'), problems);
+
+    if (client.upload == null && client.download == null) {
+      problems.error(
+        'CLIENT_NO_USERS',
+        at('name'),
+        `client "${client.name}" has neither an upload nor a download user`,
+        'Add `upload: { sshKeys: [...] }` and/or `download: { sshKeys: [...] }`.',
+      );
+    }
+
+    for (const role of ['upload', 'download'] as const) {
+      const userName = userNameOf(client, role);
+      if (userName === undefined) continue;
+      const namePath = client[role]?.userName === undefined ? at('name') : at(role, 'userName');
+      if (!TRANSFER_USER_NAME.test(userName)) {
+        problems.error(
+          'USER_NAME_INVALID',
+          namePath,
+          `user name "${userName}" is not valid for AWS Transfer Family`,
+          'User names are 3-100 characters of letters, digits, _ @ . and -, starting with a letter, digit or _.',
+        );
+      } else if (userName.toLowerCase() === 'root') {
+        problems.error('USER_NAME_RESERVED', namePath, 'AWS Transfer Family does not allow a user named "root"', 'Choose another user name.');
+      }
+      for (const env of envs) {
+        const users = usersByEnv.get(env) ?? new Map<string, string>();
+        usersByEnv.set(env, users);
+        const owner = users.get(userName);
+        if (owner !== undefined) {
+          problems.error(
+            'USER_NAME_DUPLICATE',
+            namePath,
+            `user name "${userName}" is also used by ${owner} in environment "${env}"`,
+            'Each Transfer user name must be unique per server: change userName.',
+          );
+          break;
+        }
+        users.set(userName, `client "${client.name}" (${role})`);
+      }
+    }
+
+    const cidrs = checkAllowedIps(client, index, problems);
+    for (const env of envs) rulesByEnv.set(env, (rulesByEnv.get(env) ?? 0) + cidrs.length);
+
+    const seenExtensions = new Set<string>();
+    client.encryptedExtensions.forEach((extension, extIndex) => {
+      if (seenExtensions.has(extension)) {
+        problems.warning('EXTENSION_DUPLICATE', at('encryptedExtensions', extIndex), `extension "${extension}" is listed twice`);
+      }
+      seenExtensions.add(extension);
+    });
+  });
+
+  for (const [env, rules] of rulesByEnv) {
+    const limit = config.environments[env]?.securityGroupRuleLimit ?? 60;
+    if (rules > limit) {
+      problems.error(
+        'SECURITY_GROUP_RULES_OVER_LIMIT',
+        ['environments', env],
+        `environment "${env}" needs ${rules} security group rules (one per allowed CIDR), over the limit of ${limit}`,
+        'Merge partner CIDRs into wider ranges, or raise the "Inbound or outbound rules per security group" quota and set securityGroupRuleLimit.',
+        'key',
+      );
+    }
+  }
+}
+
+function checkBucketNames(
+  project: string,
+  client: string,
+  envs: readonly string[],
+  path: (string | number)[],
+  problems: ProblemList,
+): void {
+  const longestEnv = [...envs].sort((a, b) => b.length - a.length)[0];
+  if (longestEnv === undefined) return;
+  const longest = bucketName(project, longestEnv, client, LONGEST_BUCKET_PURPOSE);
+  const problem = bucketNameProblem(longest);
+  if (problem === undefined) {
+    for (const purpose of BUCKET_PURPOSES) {
+      const other = bucketNameProblem(bucketName(project, longestEnv, client, purpose));
+      if (other) problems.error('BUCKET_NAME_INVALID', path, `bucket name "${bucketName(project, longestEnv, client, purpose)}" ${other}`);
+    }
+    return;
+  }
+  const spare = longest.length - 63;
+  problems.error(
+    'BUCKET_NAME_INVALID',
+    path,
+    `bucket name "${longest}" ${problem}`,
+    spare > 0 ? `Shorten the client name (or the project name) by ${spare} characters.` : undefined,
+  );
+}
+
+function checkAllowedIps(client: Config['clients'][number], index: number, problems: ProblemList): Ipv4Cidr[] {
+  const at = (...rest: (string | number)[]) => ['clients', index, ...rest];
+  const accepted: Ipv4Cidr[] = [];
+  client.allowedIps.forEach((text, ipIndex) => {
+    const path = at('allowedIps', ipIndex);
+    const parsed = parseCidr(text);
+    if (!parsed.ok) {
+      problems.error('CIDR_INVALID', path, `"${text}" ${parsed.reason}`, 'Write an IPv4 address or CIDR, like 203.0.113.10 or 203.0.113.0/24.');
+      return;
+    }
+    const { cidr } = parsed;
+    if (parsed.hostBitsSet) {
+      problems.error('CIDR_HOST_BITS', path, `"${text}" has host bits set`, `Did you mean ${cidr.text}?`);
+      return;
+    }
+    if (cidr.prefix === 0 && !client.allowAnyIp) {
+      problems.error(
+        'CIDR_OPEN_TO_WORLD',
+        path,
+        `${cidr.text} opens the SFTP port to the whole internet`,
+        'List the partner\'s egress addresses instead; if you really mean it, set `allowAnyIp: true` on this client.',
+      );
+      return;
+    }
+    if (accepted.some((other) => other.text === cidr.text)) {
+      problems.warning('CIDR_DUPLICATE', path, `${cidr.text} is listed twice`);
+      return;
+    }
+    if (isPrivateRange(cidr)) {
+      problems.warning(
+        'CIDR_PRIVATE',
+        path,
+        `${cidr.text} is a private range; the public SFTP endpoint only sees partners' public addresses`,
+        'Use the public address the partner connects from.',
+      );
+    }
+    accepted.push(cidr);
+  });
+  if (client.allowedIps.length === 0 && !client.allowAnyIp) {
+    problems.warning(
+      'CLIENT_NO_ALLOWED_IPS',
+      at('name'),
+      `client "${client.name}" has no allowedIps, so nobody can connect to it from outside`,
+      'Add the partner\'s public addresses under allowedIps.',
+    );
+  }
+  return accepted;
+}
+
+function checkTags(config: Config, problems: ProblemList): void {
+  const count = Object.keys(config.tags).length;
+  if (count > 45) {
+    problems.error(
+      'TAGS_TOO_MANY',
+      ['tags'],
+      `${count} tags are too many: AWS allows 50 per resource and sftpctl adds up to 5 of its own`,
+      'Keep at most 45 project tags.',
+      'key',
+    );
+  }
+}
