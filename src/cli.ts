@@ -1,6 +1,5 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { CommandContext, GlobalOptions } from './commands/context.js';
-import { isSftpctlError } from './core/errors.js';
 import { Output } from './ui/output.js';
 import packageJson from '../package.json' with { type: 'json' };
 
@@ -106,28 +105,9 @@ async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    process.exitCode = await report(error, argv);
+    const { reportError } = await import('./ui/report-error.js');
+    process.exitCode = reportError(error, { json: argv.includes('--json'), debug: argv.includes('--debug') });
   }
-}
-
-async function report(error: unknown, argv: string[]): Promise<number> {
-  if (error instanceof CommanderError) {
-    if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
-    return 2;
-  }
-  const json = argv.includes('--json');
-  const debug = argv.includes('--debug');
-  const { printError } = await import('./ui/errors.js');
-  if (isSftpctlError(error)) {
-    printError(error, { json, debug });
-    return error.kind === 'usage' ? 2 : error.kind === 'internal' ? 3 : 1;
-  }
-  if (error instanceof Error && error.name === 'ExitPromptError') {
-    process.stderr.write('Cancelled. Nothing was written.\n');
-    return 130;
-  }
-  printError(error, { json, debug });
-  return 3;
 }
 
 await main(process.argv);

@@ -77,7 +77,7 @@ async function gatherAnswers(
   imported: ParametersImport | undefined,
   folderName: string,
 ): Promise<InitAnswers> {
-  const envRegion = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  const envRegion = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined;
   const suggestedProject = folderName.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 24);
   const importedCidr = imported?.defaults.vpc?.cidr;
 

@@ -23,7 +23,16 @@ export function configPathFrom(flag: string | undefined, cwd = process.cwd()): {
 
 export async function readConfigFile(flag: string | undefined, cwd = process.cwd()): Promise<ConfigFile> {
   const { path, displayPath } = configPathFrom(flag, cwd);
-  const text = await readTextIfExists(path);
+  let text: string | undefined;
+  try {
+    text = await readTextIfExists(path);
+  } catch (error) {
+    throw new SftpctlError(
+      'CONFIG_UNREADABLE',
+      `Cannot read ${displayPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+      'Check that the path names a readable file (not a folder).',
+    );
+  }
   if (text === undefined) {
     throw new SftpctlError(
       'CONFIG_NOT_FOUND',

@@ -2,11 +2,19 @@ import { type Document, isMap, isScalar, isSeq, type Node, YAMLSeq } from 'yaml'
 import type { ClientInput } from './schema.js';
 
 /** yaml output options: never fold long lines (SSH keys must stay on one line). */
-export const YAML_OUTPUT = { lineWidth: 0, minContentWidth: 0 } as const;
+export const YAML_OUTPUT = { lineWidth: 0, minContentWidth: 0, flowCollectionPadding: false } as const;
+
+/** Short lists of scalars read best inline: `allowedIps: [203.0.113.0/24]`. */
+const FLOW_LISTS = new Set(['allowedIps', 'encryptedExtensions', 'environments']);
 
 /** Appends a client to `clients:`, keeping every comment and the order of what is already there. */
 export function addClientToDocument(document: Document, client: ClientInput): void {
   const node = document.createNode(stripUndefined(client)) as Node;
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      if (isScalar(pair.key) && FLOW_LISTS.has(String(pair.key.value)) && isSeq(pair.value)) pair.value.flow = true;
+    }
+  }
   let clients = document.get('clients', true);
   if (!isSeq(clients)) {
     clients = new YAMLSeq();
