@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { looksLikeSshPublicKey } from '../crypto/ssh-public-key.js';
 import { SftpctlError } from '../errors.js';
 import { parseCidr } from './cidr.js';
@@ -21,12 +21,14 @@ export const DEFAULT_VPC_CIDR = '10.42.0.0/24';
 type Raw = Record<string, unknown>;
 
 export function importParameters(text: string, file: string): ParametersImport {
-  const document = parseDocument(text, { prettyErrors: false });
-  if (document.errors.length > 0) {
-    const first = document.errors[0];
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, lineCounter });
+  const first = document.errors[0];
+  if (first) {
+    const { line, col } = lineCounter.linePos(first.pos[0]);
     throw new SftpctlError(
       'PARAMETERS_YAML_INVALID',
-      `${file}: ${first?.linePos ? `${first.linePos[0].line}:${first.linePos[0].col}: ` : ''}${first?.message.split('\n')[0] ?? 'not valid YAML'}`,
+      `${file}: ${line}:${col}: ${first.message.split('\n')[0]}`,
       'Fix the YAML syntax; nothing was written.',
     );
   }
