@@ -100,6 +100,23 @@ client
     await run(this, async (context) => (await import('./commands/client-show.js')).clientShow(name, context));
   });
 
+program
+  .command('cost')
+  .description('estimate the monthly AWS bill of an environment from the config and the expected traffic')
+  .option('--upload-gb-day <n>', 'GB partners upload per day (per endpoint)', '0')
+  .option('--download-gb-day <n>', 'GB partners download per day (per endpoint)', '0')
+  .option('--storage-gb <n>', 'GB stored in S3, all buckets (1 TB = 1024 GB)', '0')
+  .option('--files-day <n>', 'files transferred per day (default: one per 10 MB)')
+  .option('--hours-per-month <n>', 'hours the endpoint runs per month', '720')
+  .option('--protocols <list>', 'price these endpoints instead of the config\'s (e.g. SFTP,FTPS)')
+  .option('--web-apps <n>', 'Transfer Family web app units enabled', '0')
+  .option('--article-scope', 'only the line items the reference article prices')
+  .option('--price-file <file>', 'YAML or JSON file overriding unit prices (see docs/cost.md)')
+  .action(async function (this: Command) {
+    const options = this.opts<import('./commands/cost.js').CostOptions>();
+    await run(this, async (context) => (await import('./commands/cost.js')).cost(options, context));
+  });
+
 /** Exit codes: 0 ok, 1 user error, 2 usage error, 3 internal error. */
 async function main(argv: string[]): Promise<void> {
   try {
