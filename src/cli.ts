@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
+import packageJson from '../package.json' with { type: 'json' };
 import type { CommandContext, GlobalOptions } from './commands/context.js';
 import { Output } from './ui/output.js';
-import packageJson from '../package.json' with { type: 'json' };
 
 /**
  * Every command and flag of sftpctl is declared here. Actions import their command module only when run, so
@@ -36,8 +36,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 program
   .command('init')
-  .description('create sftpctl.yaml from prompts, flags, or the article\'s parameters.yaml')
-  .option('--from <parameters.yaml>', 'import a parameters.yaml in the article\'s format')
+  .description("create sftpctl.yaml from prompts, flags, or the article's parameters.yaml")
+  .option('--from <parameters.yaml>', "import a parameters.yaml in the article's format")
   .option('--project <name>', 'project name (prefix of every AWS name)')
   .option('--region <region>', 'AWS region (default: $AWS_REGION)')
   .option('--environments <list>', 'comma-separated environment names (default: dev,test,prod)')
@@ -56,7 +56,9 @@ config
   .option('--no-keys', 'skip reading SSH and PGP key files')
   .action(async function (this: Command) {
     const options = this.opts<{ keys: boolean }>();
-    await run(this, async (context) => (await import('./commands/config-validate.js')).configValidate(options, context));
+    await run(this, async (context) =>
+      (await import('./commands/config-validate.js')).configValidate(options, context),
+    );
   });
 
 const client = program.command('client').description('onboard, offboard and inspect partners');
@@ -108,7 +110,7 @@ program
   .option('--storage-gb <n>', 'GB stored in S3, all buckets (1 TB = 1024 GB)', '0')
   .option('--files-day <n>', 'files transferred per day (default: one per 10 MB)')
   .option('--hours-per-month <n>', 'hours the endpoint runs per month', '720')
-  .option('--protocols <list>', 'price these endpoints instead of the config\'s (e.g. SFTP,FTPS)')
+  .option('--protocols <list>', "price these endpoints instead of the config's (e.g. SFTP,FTPS)")
   .option('--web-apps <n>', 'Transfer Family web app units enabled', '0')
   .option('--article-scope', 'only the line items the reference article prices')
   .option('--price-file <file>', 'YAML or JSON file overriding unit prices (see docs/cost.md)')

@@ -1,6 +1,6 @@
-import { readFile, writeFile, mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, ROOT, runCli, withTempDir } from './helpers/cli.js';
 
@@ -96,8 +96,15 @@ describe('user errors exit 1 with a message, a hint and no stack trace', () => {
       expect(machine.code).toBe(1);
       const body = JSON.parse(machine.stdout);
       expect(body.valid).toBe(false);
-      expect(body.errors.map((error: { code: string }) => error.code).sort()).toEqual(['CIDR_OPEN_TO_WORLD', 'VPC_CIDR_HOST_BITS']);
-      expect(body.errors[0]).toMatchObject({ file: 'sftpctl.yaml', line: expect.any(Number), column: expect.any(Number) });
+      expect(body.errors.map((error: { code: string }) => error.code).sort()).toEqual([
+        'CIDR_OPEN_TO_WORLD',
+        'VPC_CIDR_HOST_BITS',
+      ]);
+      expect(body.errors[0]).toMatchObject({
+        file: 'sftpctl.yaml',
+        line: expect.any(Number),
+        column: expect.any(Number),
+      });
     });
   });
 });
@@ -120,9 +127,13 @@ describe('config validate on the example', () => {
   });
 
   it('colours only when asked: FORCE_COLOR on, NO_COLOR wins', async () => {
-    const forced = await runCli(['config', 'validate', '-c', 'examples/sftpctl.yaml'], { env: { NO_COLOR: undefined, FORCE_COLOR: '1' } });
+    const forced = await runCli(['config', 'validate', '-c', 'examples/sftpctl.yaml'], {
+      env: { NO_COLOR: undefined, FORCE_COLOR: '1' },
+    });
     expect(forced.stdout).toMatch(ANSI);
-    const both = await runCli(['config', 'validate', '-c', 'examples/sftpctl.yaml'], { env: { NO_COLOR: '1', FORCE_COLOR: '1' } });
+    const both = await runCli(['config', 'validate', '-c', 'examples/sftpctl.yaml'], {
+      env: { NO_COLOR: '1', FORCE_COLOR: '1' },
+    });
     expect(both.stdout).not.toMatch(ANSI);
   });
 });
@@ -130,7 +141,10 @@ describe('config validate on the example', () => {
 describe('init without a TTY', () => {
   it('fails naming the missing flags instead of waiting on stdin', async () => {
     await withTempDir(async (dir) => {
-      const child = spawn(process.execPath, [BIN, 'init'], { cwd: dir, env: { ...process.env, AWS_REGION: '', AWS_DEFAULT_REGION: '' } });
+      const child = spawn(process.execPath, [BIN, 'init'], {
+        cwd: dir,
+        env: { ...process.env, AWS_REGION: '', AWS_DEFAULT_REGION: '' },
+      });
       let stderr = '';
       child.stderr.on('data', (chunk) => {
         stderr += chunk;
@@ -145,7 +159,10 @@ describe('init without a TTY', () => {
 
   it('writes a commented, valid config from flags and refuses to overwrite it without --force', async () => {
     await withTempDir(async (dir) => {
-      const first = await runCli(['init', '--project', 'acme', '--region', 'eu-central-1', '--environments', 'dev,prod'], { cwd: dir });
+      const first = await runCli(
+        ['init', '--project', 'acme', '--region', 'eu-central-1', '--environments', 'dev,prod'],
+        { cwd: dir },
+      );
       expect(first.code, first.stderr).toBe(0);
       const text = await readFile(join(dir, 'sftpctl.yaml'), 'utf8');
       expect(text).toMatch(/^# sftpctl project configuration/);
@@ -167,7 +184,9 @@ describe('init without a TTY', () => {
 
   it('rejects a bad flag value without writing anything', async () => {
     await withTempDir(async (dir) => {
-      const result = await runCli(['init', '--project', 'acme', '--region', 'eu-west-2', '--vpc-cidr', '10.0.0.1/24'], { cwd: dir });
+      const result = await runCli(['init', '--project', 'acme', '--region', 'eu-west-2', '--vpc-cidr', '10.0.0.1/24'], {
+        cwd: dir,
+      });
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/--vpc-cidr: "10.0.0.1\/24" has host bits set; did you mean 10.0.0.0\/24\?/);
       expect(await readdir(dir)).toEqual([]);
@@ -183,11 +202,20 @@ describe('init without a TTY', () => {
   });
 });
 
-describe('init --from the article\'s parameters.yaml', () => {
+describe("init --from the article's parameters.yaml", () => {
   it('imports what maps, lists what does not, and writes a valid config', async () => {
     await withTempDir(async (dir) => {
       const result = await runCli(
-        ['init', '--from', join(ROOT, 'examples/parameters.yaml'), '--project', 'acme', '--region', 'eu-west-2', '--json'],
+        [
+          'init',
+          '--from',
+          join(ROOT, 'examples/parameters.yaml'),
+          '--project',
+          'acme',
+          '--region',
+          'eu-west-2',
+          '--json',
+        ],
         { cwd: dir },
       );
       expect(result.code, result.stderr).toBe(0);
@@ -196,14 +224,21 @@ describe('init --from the article\'s parameters.yaml', () => {
         expect.arrayContaining([
           expect.stringMatching(/^vpc.name: not imported/),
           expect.stringMatching(/^vpc.cidr: "xxx.xxx.xxx.xxx\/xx" is not a usable CIDR; used 10.42.0.0\/24/),
-          expect.stringMatching(/^transfer_family.security_policy_name: "TransferSecurityPolicy-xxxx-xx" is not a known policy/),
+          expect.stringMatching(
+            /^transfer_family.security_policy_name: "TransferSecurityPolicy-xxxx-xx" is not a known policy/,
+          ),
           expect.stringMatching(/^clients\[0\].whitelist_ips\[0\]: "xxx.xxx.xxx.xxx\/xx" is not a usable IPv4 CIDR/),
           expect.stringMatching(/^clients\[1\].upload_ssh_public_key: is not an OpenSSH public key/),
         ]),
       );
       const list = JSON.parse((await runCli(['client', 'list', '--json'], { cwd: dir })).stdout);
       expect(list.map((client: { name: string }) => client.name)).toEqual(['sftp-client-1', 'sftp-client-2']);
-      expect(list[1]).toMatchObject({ encryptedExtensions: ['gpg', 'pgp', 'asc'], checksum: 'md5', memory: 1024, egressExtension: 'gpg' });
+      expect(list[1]).toMatchObject({
+        encryptedExtensions: ['gpg', 'pgp', 'asc'],
+        checksum: 'md5',
+        memory: 1024,
+        egressExtension: 'gpg',
+      });
       const text = await readFile(join(dir, 'sftpctl.yaml'), 'utf8');
       expect(text).toMatch(/Developer: Stanley Zhang/);
     });
@@ -211,7 +246,9 @@ describe('init --from the article\'s parameters.yaml', () => {
 
   it('reports a missing --from file as a usage error', async () => {
     await withTempDir(async (dir) => {
-      const result = await runCli(['init', '--from', 'nope.yaml', '--project', 'acme', '--region', 'eu-west-2'], { cwd: dir });
+      const result = await runCli(['init', '--from', 'nope.yaml', '--project', 'acme', '--region', 'eu-west-2'], {
+        cwd: dir,
+      });
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/--from: nope.yaml does not exist/);
     });
@@ -238,12 +275,31 @@ clients:
     await withTempDir(async (dir) => {
       await writeFile(join(dir, 'sftpctl.yaml'), seed);
       const added = await runCli(
-        ['client', 'add', 'shop', '--ip', '198.51.100.7', '--ip', '192.0.2.0/24', '--checksum', 'sha512', '--no-download', '--environments', 'prod'],
+        [
+          'client',
+          'add',
+          'shop',
+          '--ip',
+          '198.51.100.7',
+          '--ip',
+          '192.0.2.0/24',
+          '--checksum',
+          'sha512',
+          '--no-download',
+          '--environments',
+          'prod',
+        ],
         { cwd: dir },
       );
       expect(added.code, added.stderr).toBe(0);
       const text = await readFile(join(dir, 'sftpctl.yaml'), 'utf8');
-      for (const line of ["# my team's SFTP config", 'project: acme', '  # our first partner', '    allowedIps: [203.0.113.0/24]', '    allowedIps: [198.51.100.7, 192.0.2.0/24]']) {
+      for (const line of [
+        "# my team's SFTP config",
+        'project: acme',
+        '  # our first partner',
+        '    allowedIps: [203.0.113.0/24]',
+        '    allowedIps: [198.51.100.7, 192.0.2.0/24]',
+      ]) {
         expect(text).toContain(line);
       }
       expect(text).toMatch(/# London/);
@@ -291,7 +347,20 @@ clients:
     await withTempDir(async (dir) => {
       await mkdir(join(dir, 'conf'));
       await writeFile(join(dir, 'conf/sftpctl.yaml'), seed);
-      const result = await runCli(['client', 'add', 'shop', '-c', 'conf/sftpctl.yaml', '--ip', '198.51.100.7', '--upload-key', 'conf/keys/shop.pub'], { cwd: dir });
+      const result = await runCli(
+        [
+          'client',
+          'add',
+          'shop',
+          '-c',
+          'conf/sftpctl.yaml',
+          '--ip',
+          '198.51.100.7',
+          '--upload-key',
+          'conf/keys/shop.pub',
+        ],
+        { cwd: dir },
+      );
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/SSH key file "keys\/shop.pub" does not exist/);
     });

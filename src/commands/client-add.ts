@@ -30,14 +30,23 @@ export interface ClientAddOptions {
 
 export async function clientAdd(name: string, options: ClientAddOptions, context: CommandContext): Promise<number> {
   if (!DNS_LABEL.test(name)) {
-    throw new UsageError('CLIENT_NAME_INVALID', `"${name}" is not a valid client name.`, 'Use lower-case letters, digits and inner hyphens, like acme-bank.');
+    throw new UsageError(
+      'CLIENT_NAME_INVALID',
+      `"${name}" is not a valid client name.`,
+      'Use lower-case letters, digits and inner hyphens, like acme-bank.',
+    );
   }
   const { file, config } = await loadConfig(context.globals.config, { cwd: context.cwd });
   if (config.clients.some((client) => client.name === name)) {
-    throw new SftpctlError('CLIENT_EXISTS', `Client "${name}" is already in ${file.displayPath}.`, `See it with \`sftpctl client show ${name}\`; nothing was changed.`);
+    throw new SftpctlError(
+      'CLIENT_EXISTS',
+      `Client "${name}" is already in ${file.displayPath}.`,
+      `See it with \`sftpctl client show ${name}\`; nothing was changed.`,
+    );
   }
   const configDir = dirname(file.path);
-  const asConfigPath = (value: string) => (looksLikeSshPublicKey(value) || isAbsolute(value) ? value : relative(configDir, resolve(context.cwd, value)));
+  const asConfigPath = (value: string) =>
+    looksLikeSshPublicKey(value) || isAbsolute(value) ? value : relative(configDir, resolve(context.cwd, value));
 
   let allowedIps = options.ip ?? [];
   let uploadKeys = options.uploadKey ?? [];
@@ -46,16 +55,39 @@ export async function clientAdd(name: string, options: ClientAddOptions, context
   if (context.interactive) {
     const { prompter } = context;
     if (allowedIps.length === 0 && !options.allowAnyIp) {
-      allowedIps = splitList(await prompter.input({ name: 'ips', message: `Public IPv4 addresses or CIDRs ${name} connects from (comma-separated)`, default: '' }));
+      allowedIps = splitList(
+        await prompter.input({
+          name: 'ips',
+          message: `Public IPv4 addresses or CIDRs ${name} connects from (comma-separated)`,
+          default: '',
+        }),
+      );
     }
     if (options.upload && uploadKeys.length === 0) {
-      uploadKeys = splitList(await prompter.input({ name: 'uploadKey', message: 'SSH public key of the upload user (inline or .pub path; empty for later)', default: '' }));
+      uploadKeys = splitList(
+        await prompter.input({
+          name: 'uploadKey',
+          message: 'SSH public key of the upload user (inline or .pub path; empty for later)',
+          default: '',
+        }),
+      );
     }
     if (options.download && downloadKeys.length === 0) {
-      downloadKeys = splitList(await prompter.input({ name: 'downloadKey', message: 'SSH public key of the download user (inline or .pub path; empty for later)', default: '' }));
+      downloadKeys = splitList(
+        await prompter.input({
+          name: 'downloadKey',
+          message: 'SSH public key of the download user (inline or .pub path; empty for later)',
+          default: '',
+        }),
+      );
     }
     if (options.download && partnerKey === undefined) {
-      partnerKey = (await prompter.input({ name: 'partnerKey', message: "Path of the partner's PGP public key (empty for later)", default: '' })) || undefined;
+      partnerKey =
+        (await prompter.input({
+          name: 'partnerKey',
+          message: "Path of the partner's PGP public key (empty for later)",
+          default: '',
+        })) || undefined;
     }
   }
 
@@ -80,11 +112,20 @@ export async function clientAdd(name: string, options: ClientAddOptions, context
 
   const result = await editConfigFile(file, (document) => addClientToDocument(document, client));
   const added = result.config.clients.find((entry) => entry.name === name);
-  const warnings = result.warnings.filter((warning) => warning.path[0] === 'clients' && result.config.clients[Number(warning.path[1])]?.name === name);
+  const warnings = result.warnings.filter(
+    (warning) => warning.path[0] === 'clients' && result.config.clients[Number(warning.path[1])]?.name === name,
+  );
   const summary = added ? summarizeClient(result.config, added) : undefined;
-  context.output.data({ added: name, file: file.displayPath, client: summary, warnings: warnings.map((warning) => warning.message) });
+  context.output.data({
+    added: name,
+    file: file.displayPath,
+    client: summary,
+    warnings: warnings.map((warning) => warning.message),
+  });
   context.output.success(`Added client ${name} to ${file.displayPath}.`);
   if (warnings.length > 0) printProblems(context.output, warnings);
-  context.output.line(`Users: ${[summary?.users.upload, summary?.users.download].filter(Boolean).join(', ') || 'none'}. See everything with \`sftpctl client show ${name}\`.`);
+  context.output.line(
+    `Users: ${[summary?.users.upload, summary?.users.download].filter(Boolean).join(', ') || 'none'}. See everything with \`sftpctl client show ${name}\`.`,
+  );
   return 0;
 }

@@ -11,7 +11,9 @@ export async function clientList(context: CommandContext): Promise<number> {
     .filter((client) => env === undefined || client.environments.includes(env));
   context.output.data(clients);
   if (clients.length === 0) {
-    context.output.line(env ? `No clients in environment ${env}.` : 'No clients yet: add one with `sftpctl client add <name>`.');
+    context.output.line(
+      env ? `No clients in environment ${env}.` : 'No clients yet: add one with `sftpctl client add <name>`.',
+    );
     return 0;
   }
   context.output.line(

@@ -8,11 +8,19 @@ export async function clientRemove(name: string, context: CommandContext): Promi
   const { file, config } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: false });
   if (!config.clients.some((client) => client.name === name)) {
     const known = config.clients.map((client) => client.name);
-    throw new SftpctlError('CLIENT_NOT_FOUND', `There is no client "${name}" in ${file.displayPath}.`, known.length > 0 ? `Clients: ${known.join(', ')}.` : 'The config has no clients.');
+    throw new SftpctlError(
+      'CLIENT_NOT_FOUND',
+      `There is no client "${name}" in ${file.displayPath}.`,
+      known.length > 0 ? `Clients: ${known.join(', ')}.` : 'The config has no clients.',
+    );
   }
   if (!context.globals.yes) {
     requireInteractive(context, `Removing client "${name}" needs confirmation`, '--yes');
-    const sure = await context.prompter.confirm({ name: 'confirm', message: `Remove client ${name} from ${file.displayPath}?`, default: false });
+    const sure = await context.prompter.confirm({
+      name: 'confirm',
+      message: `Remove client ${name} from ${file.displayPath}?`,
+      default: false,
+    });
     if (!sure) {
       context.output.line('Nothing was changed.');
       return 0;
@@ -22,6 +30,8 @@ export async function clientRemove(name: string, context: CommandContext): Promi
     removeClientFromDocument(document, name);
   });
   context.output.data({ removed: name, file: file.displayPath });
-  context.output.success(`Removed client ${name} from ${file.displayPath}. Nothing in AWS was changed; its key files were left where they are.`);
+  context.output.success(
+    `Removed client ${name} from ${file.displayPath}. Nothing in AWS was changed; its key files were left where they are.`,
+  );
   return 0;
 }

@@ -8,7 +8,11 @@ export async function clientShow(name: string, context: CommandContext): Promise
   const client = config.clients.find((entry) => entry.name === name);
   if (!client) {
     const known = config.clients.map((entry) => entry.name);
-    throw new SftpctlError('CLIENT_NOT_FOUND', `There is no client "${name}".`, known.length > 0 ? `Clients: ${known.join(', ')}.` : 'The config has no clients.');
+    throw new SftpctlError(
+      'CLIENT_NOT_FOUND',
+      `There is no client "${name}".`,
+      known.length > 0 ? `Clients: ${known.join(', ')}.` : 'The config has no clients.',
+    );
   }
   const summary = summarizeClient(config, client);
   const { output } = context;
@@ -19,7 +23,10 @@ export async function clientShow(name: string, context: CommandContext): Promise
   row('environments', summary.environments.join(', '));
   row('allowed IPs', summary.allowAnyIp ? 'any (allowAnyIp: true)' : summary.allowedIps.join(', ') || c.yellow('none'));
   row('upload user', summary.users.upload ? `${summary.users.upload} (${summary.sshKeyCount.upload} SSH key(s))` : '-');
-  row('download user', summary.users.download ? `${summary.users.download} (${summary.sshKeyCount.download} SSH key(s))` : '-');
+  row(
+    'download user',
+    summary.users.download ? `${summary.users.download} (${summary.sshKeyCount.download} SSH key(s))` : '-',
+  );
   row('encrypted ext.', `${summary.encryptedExtensions.join(', ')} (egress: .${summary.egressExtension})`);
   row('plain uploads', summary.requireEncryption ? 'quarantined' : 'copied through');
   row('checksum', summary.checksum);

@@ -11,18 +11,34 @@ export async function configValidate(options: { keys: boolean }, { globals, outp
   printProblems(output, problems);
 
   if (!result.config) {
-    output.data({ valid: false, file: file.displayPath, errors: result.errors.map(problemJson), warnings: result.warnings.map(problemJson) });
+    output.data({
+      valid: false,
+      file: file.displayPath,
+      errors: result.errors.map(problemJson),
+      warnings: result.warnings.map(problemJson),
+    });
     output.line();
-    output.line(`${file.displayPath}: ${count(result.errors.length, 'error')}, ${count(result.warnings.length, 'warning')}. Nothing was changed.`);
+    output.line(
+      `${file.displayPath}: ${count(result.errors.length, 'error')}, ${count(result.warnings.length, 'warning')}. Nothing was changed.`,
+    );
     return 1;
   }
 
   const config = result.config;
   const clients = config.clients.map((client) => summarizeClient(config, client));
-  output.data({ valid: true, file: file.displayPath, warnings: result.warnings.map(problemJson), project: config.project, environments: config.environments, clients });
+  output.data({
+    valid: true,
+    file: file.displayPath,
+    warnings: result.warnings.map(problemJson),
+    project: config.project,
+    environments: config.environments,
+    clients,
+  });
   if (problems.length > 0) output.line();
   const c = output.colors;
-  output.line(`${c.green('✔')} ${c.bold(file.displayPath)} is valid${result.warnings.length > 0 ? ` (${count(result.warnings.length, 'warning')})` : ''} — project ${c.bold(config.project)}`);
+  output.line(
+    `${c.green('✔')} ${c.bold(file.displayPath)} is valid${result.warnings.length > 0 ? ` (${count(result.warnings.length, 'warning')})` : ''} — project ${c.bold(config.project)}`,
+  );
   output.line();
   output.line(
     renderTable(

@@ -1,5 +1,5 @@
-import type { Prompter } from '../core/ports.js';
 import { UsageError } from '../core/errors.js';
+import type { Prompter } from '../core/ports.js';
 import type { Output } from '../ui/output.js';
 
 export interface GlobalOptions {

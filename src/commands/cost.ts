@@ -56,12 +56,21 @@ export async function cost(options: CostOptions, context: CommandContext): Promi
   let table = BUILT_IN_PRICES;
   if (options.priceFile) {
     const text = await readTextIfExists(options.priceFile);
-    if (text === undefined) throw new UsageError('FILE_NOT_FOUND', `--price-file: ${options.priceFile} does not exist.`, 'Give the path of a YAML or JSON price file (see docs/cost.md).');
+    if (text === undefined)
+      throw new UsageError(
+        'FILE_NOT_FOUND',
+        `--price-file: ${options.priceFile} does not exist.`,
+        'Give the path of a YAML or JSON price file (see docs/cost.md).',
+      );
     table = loadPriceFile(text, { fileName: options.priceFile });
   }
-  const estimate = estimateMonthlyCost(input, resolveRegionPrices(env.region, table), { articleScope: Boolean(options.articleScope) });
+  const estimate = estimateMonthlyCost(input, resolveRegionPrices(env.region, table), {
+    articleScope: Boolean(options.articleScope),
+  });
   if (options.filesDay === undefined && filesPerDay > 0) {
-    estimate.assumptions.push(`${filesPerDay} files a day per endpoint (one per ${ASSUMED_FILE_MB} MB transferred; set --files-day to change)`);
+    estimate.assumptions.push(
+      `${filesPerDay} files a day per endpoint (one per ${ASSUMED_FILE_MB} MB transferred; set --files-day to change)`,
+    );
   }
 
   const { output } = context;
@@ -77,7 +86,11 @@ export async function cost(options: CostOptions, context: CommandContext): Promi
 function number(value: string, flag: string): number {
   const parsed = Number(value);
   if (value.trim() === '' || !Number.isFinite(parsed)) {
-    throw new UsageError('INVALID_FLAG', `${flag}: "${value}" is not a number.`, `Give ${flag} a number, like ${flag} 10.`);
+    throw new UsageError(
+      'INVALID_FLAG',
+      `${flag}: "${value}" is not a number.`,
+      `Give ${flag} a number, like ${flag} 10.`,
+    );
   }
   return parsed;
 }
@@ -86,7 +99,11 @@ function protocols(value: string): TransferProtocol[] {
   return splitList(value).map((item) => {
     const protocol = item.toUpperCase() as TransferProtocol;
     if (!TRANSFER_PROTOCOLS.includes(protocol)) {
-      throw new UsageError('INVALID_FLAG', `--protocols: "${item}" is not a Transfer Family protocol.`, `Use a comma-separated list of ${TRANSFER_PROTOCOLS.join(', ')}.`);
+      throw new UsageError(
+        'INVALID_FLAG',
+        `--protocols: "${item}" is not a Transfer Family protocol.`,
+        `Use a comma-separated list of ${TRANSFER_PROTOCOLS.join(', ')}.`,
+      );
     }
     return protocol;
   });

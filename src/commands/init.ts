@@ -45,13 +45,23 @@ export async function init(options: InitOptions, context: CommandContext): Promi
 
   const result = await validateConfigText(text, target.displayPath, { files: fileReaderAt(dirname(target.path)) });
   if (!result.config) {
-    throw new ConfigError('The answers given make an invalid config, so nothing was written.', result.errors.map(formatProblemWithHint));
+    throw new ConfigError(
+      'The answers given make an invalid config, so nothing was written.',
+      result.errors.map(formatProblemWithHint),
+    );
   }
   await writeFileAtomic(target.path, text, { exclusive: !options.force });
 
   const { output } = context;
-  output.data({ written: target.displayPath, project: answers.project, environments: answers.environments, notes: imported?.notes ?? [] });
-  output.success(`Wrote ${target.displayPath} (project ${answers.project}, environments ${answers.environments.join(', ')}).`);
+  output.data({
+    written: target.displayPath,
+    project: answers.project,
+    environments: answers.environments,
+    notes: imported?.notes ?? [],
+  });
+  output.success(
+    `Wrote ${target.displayPath} (project ${answers.project}, environments ${answers.environments.join(', ')}).`,
+  );
   if (imported && imported.notes.length > 0) {
     output.line();
     output.line(`Not carried over from ${options.from} (${imported.notes.length}):`);
@@ -67,7 +77,12 @@ export async function init(options: InitOptions, context: CommandContext): Promi
 
 async function readParameters(path: string): Promise<ParametersImport> {
   const text = await readTextIfExists(path);
-  if (text === undefined) throw new UsageError('FILE_NOT_FOUND', `--from: ${path} does not exist.`, 'Give the path of an existing parameters.yaml.');
+  if (text === undefined)
+    throw new UsageError(
+      'FILE_NOT_FOUND',
+      `--from: ${path} does not exist.`,
+      'Give the path of an existing parameters.yaml.',
+    );
   return importParameters(text, path);
 }
 
@@ -78,7 +93,11 @@ async function gatherAnswers(
   folderName: string,
 ): Promise<InitAnswers> {
   const envRegion = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined;
-  const suggestedProject = folderName.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 24);
+  const suggestedProject = folderName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 24);
   const importedCidr = imported?.defaults.vpc?.cidr;
 
   if (!context.interactive) {
@@ -87,37 +106,79 @@ async function gatherAnswers(
       options.region === undefined && envRegion === undefined ? '--region <region> (or AWS_REGION)' : undefined,
     ].filter((flag): flag is string => flag !== undefined);
     if (missing.length > 0) {
-      throw new UsageError('INPUT_REQUIRED', `init needs ${missing.join(' and ')}: there is no terminal to ask on.`, `Run again with ${missing.join(' ')}.`);
+      throw new UsageError(
+        'INPUT_REQUIRED',
+        `init needs ${missing.join(' and ')}: there is no terminal to ask on.`,
+        `Run again with ${missing.join(' ')}.`,
+      );
     }
     return {
       project: checked(options.project as string, projectProblem, '--project'),
-      environments: checked(options.environments ?? 'dev,test,prod', environmentsProblem, '--environments').split(',').map((env) => env.trim()),
+      environments: checked(options.environments ?? 'dev,test,prod', environmentsProblem, '--environments')
+        .split(',')
+        .map((env) => env.trim()),
       region: (options.region ?? envRegion) as string,
       vpcCidr: checked(options.vpcCidr ?? importedCidr ?? DEFAULT_VPC_CIDR, cidrProblem, '--vpc-cidr'),
-      azCount: Number(checked(options.azCount ?? String(imported?.defaults.vpc?.azCount ?? 2), azProblem, '--az-count')),
+      azCount: Number(
+        checked(options.azCount ?? String(imported?.defaults.vpc?.azCount ?? 2), azProblem, '--az-count'),
+      ),
       firstClient: undefined,
     };
   }
 
   const { prompter } = context;
   const project =
-    options.project ?? (await prompter.input({ name: 'project', message: 'Project name (prefix of every AWS name)', default: suggestedProject || 'sftp', validate: orTrue(projectProblem) }));
+    options.project ??
+    (await prompter.input({
+      name: 'project',
+      message: 'Project name (prefix of every AWS name)',
+      default: suggestedProject || 'sftp',
+      validate: orTrue(projectProblem),
+    }));
   const environments = (
     options.environments ??
-    (await prompter.input({ name: 'environments', message: 'Environments (comma-separated)', default: 'dev,test,prod', validate: orTrue(environmentsProblem) }))
+    (await prompter.input({
+      name: 'environments',
+      message: 'Environments (comma-separated)',
+      default: 'dev,test,prod',
+      validate: orTrue(environmentsProblem),
+    }))
   )
     .split(',')
     .map((env) => env.trim());
   const region =
     options.region ??
-    (await prompter.input({ name: 'region', message: 'AWS region', default: envRegion ?? 'eu-west-2', validate: (value) => (/^[a-z]{2}(-gov)?-[a-z]+-\d{1,2}$/.test(value) ? true : 'A region code like eu-west-2') }));
+    (await prompter.input({
+      name: 'region',
+      message: 'AWS region',
+      default: envRegion ?? 'eu-west-2',
+      validate: (value) => (/^[a-z]{2}(-gov)?-[a-z]+-\d{1,2}$/.test(value) ? true : 'A region code like eu-west-2'),
+    }));
   const vpcCidr =
-    options.vpcCidr ?? (await prompter.input({ name: 'vpcCidr', message: 'VPC CIDR for the SFTP endpoint', default: importedCidr ?? DEFAULT_VPC_CIDR, validate: orTrue(cidrProblem) }));
+    options.vpcCidr ??
+    (await prompter.input({
+      name: 'vpcCidr',
+      message: 'VPC CIDR for the SFTP endpoint',
+      default: importedCidr ?? DEFAULT_VPC_CIDR,
+      validate: orTrue(cidrProblem),
+    }));
   const azCount = Number(options.azCount ?? imported?.defaults.vpc?.azCount ?? 2);
   let firstClient: ClientInput | undefined;
-  if (!imported && (await prompter.confirm({ name: 'addClient', message: 'Add a first client (partner) now?', default: true }))) {
-    const name = await prompter.input({ name: 'clientName', message: 'Client name', validate: orTrue(clientNameProblem) });
-    const ips = await prompter.input({ name: 'clientIps', message: "Partner's public IPv4 addresses or CIDRs (comma-separated, empty for later)", default: '', validate: orTrue(cidrListProblem) });
+  if (
+    !imported &&
+    (await prompter.confirm({ name: 'addClient', message: 'Add a first client (partner) now?', default: true }))
+  ) {
+    const name = await prompter.input({
+      name: 'clientName',
+      message: 'Client name',
+      validate: orTrue(clientNameProblem),
+    });
+    const ips = await prompter.input({
+      name: 'clientIps',
+      message: "Partner's public IPv4 addresses or CIDRs (comma-separated, empty for later)",
+      default: '',
+      validate: orTrue(cidrListProblem),
+    });
     firstClient = { name, allowedIps: splitList(ips), upload: { sshKeys: [] }, download: { sshKeys: [] } };
   }
   return { project, environments, region, vpcCidr, azCount, firstClient };
@@ -132,7 +193,10 @@ function buildConfig(answers: InitAnswers, imported: ParametersImport | undefine
     defaults: {
       region: answers.region,
       vpc: { cidr: answers.vpcCidr, azCount: answers.azCount },
-      transfer: { protocols: ['SFTP'], securityPolicy: imported?.defaults.transfer?.securityPolicy ?? 'TransferSecurityPolicy-2025-03' },
+      transfer: {
+        protocols: ['SFTP'],
+        securityPolicy: imported?.defaults.transfer?.securityPolicy ?? 'TransferSecurityPolicy-2025-03',
+      },
       logRetentionDays: 90,
     },
     environments,
@@ -143,9 +207,13 @@ function buildConfig(answers: InitAnswers, imported: ParametersImport | undefine
 type Check = (value: string) => string | undefined;
 
 const projectProblem: Check = (value) =>
-  DNS_LABEL.test(value) && value.length <= 24 ? undefined : 'use 1-24 lower-case letters, digits and inner hyphens, like "acme-sftp"';
+  DNS_LABEL.test(value) && value.length <= 24
+    ? undefined
+    : 'use 1-24 lower-case letters, digits and inner hyphens, like "acme-sftp"';
 const clientNameProblem: Check = (value) =>
-  DNS_LABEL.test(value) && value.length <= 40 ? undefined : 'use lower-case letters, digits and inner hyphens, like "acme-bank"';
+  DNS_LABEL.test(value) && value.length <= 40
+    ? undefined
+    : 'use lower-case letters, digits and inner hyphens, like "acme-bank"';
 const environmentsProblem: Check = (value) => {
   const names = value.split(',').map((env) => env.trim());
   const bad = names.find((env) => !/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(env) || env.length > 12);
@@ -158,7 +226,10 @@ const cidrProblem: Check = (value) => {
   if (parsed.hostBitsSet) return `"${value}" has host bits set; did you mean ${parsed.cidr.text}?`;
   return undefined;
 };
-const cidrListProblem: Check = (value) => splitList(value).map(cidrProblem).find((problem) => problem !== undefined);
+const cidrListProblem: Check = (value) =>
+  splitList(value)
+    .map(cidrProblem)
+    .find((problem) => problem !== undefined);
 const azProblem: Check = (value) => (value === '2' || value === '3' ? undefined : 'must be 2 or 3');
 
 function orTrue(check: Check): (value: string) => true | string {
@@ -167,7 +238,8 @@ function orTrue(check: Check): (value: string) => true | string {
 
 function checked(value: string, check: Check, flag: string): string {
   const problem = check(value);
-  if (problem !== undefined) throw new UsageError('INVALID_FLAG', `${flag}: ${problem}.`, `Correct ${flag} and run again; nothing was written.`);
+  if (problem !== undefined)
+    throw new UsageError('INVALID_FLAG', `${flag}: ${problem}.`, `Correct ${flag} and run again; nothing was written.`);
   return value;
 }
 

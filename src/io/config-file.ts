@@ -1,8 +1,8 @@
 import { dirname, relative, resolve } from 'node:path';
-import { ConfigError, SftpctlError } from '../core/errors.js';
 import { formatProblemWithHint, type Problem } from '../core/config/problems.js';
 import type { Config } from '../core/config/schema.js';
 import { type ValidationResult, validateConfigText } from '../core/config/validate.js';
+import { ConfigError, SftpctlError } from '../core/errors.js';
 import { fileReaderAt, readTextIfExists } from './files.js';
 
 export const DEFAULT_CONFIG_FILE = 'sftpctl.yaml';
@@ -45,7 +45,10 @@ export async function readConfigFile(flag: string | undefined, cwd = process.cwd
   return { path, displayPath, text };
 }
 
-export async function validateConfigFile(file: ConfigFile, options: { checkKeys?: boolean } = {}): Promise<ValidationResult> {
+export async function validateConfigFile(
+  file: ConfigFile,
+  options: { checkKeys?: boolean } = {},
+): Promise<ValidationResult> {
   return validateConfigText(file.text, file.displayPath, {
     ...(options.checkKeys === false ? {} : { files: fileReaderAt(dirname(file.path)) }),
   });
@@ -71,14 +74,24 @@ export function environmentOf(config: Config, requested: string | undefined): st
   const names = Object.keys(config.environments);
   if (requested === undefined) {
     if (names.length === 1) return names[0] as string;
-    throw new SftpctlError('ENV_REQUIRED', `This config has ${names.length} environments (${names.join(', ')}).`, 'Choose one with --env <name>.', {
-      kind: 'usage',
-    });
+    throw new SftpctlError(
+      'ENV_REQUIRED',
+      `This config has ${names.length} environments (${names.join(', ')}).`,
+      'Choose one with --env <name>.',
+      {
+        kind: 'usage',
+      },
+    );
   }
   if (!names.includes(requested)) {
-    throw new SftpctlError('ENV_UNKNOWN', `Environment "${requested}" is not in the config.`, `Known environments: ${names.join(', ')}.`, {
-      kind: 'usage',
-    });
+    throw new SftpctlError(
+      'ENV_UNKNOWN',
+      `Environment "${requested}" is not in the config.`,
+      `Known environments: ${names.join(', ')}.`,
+      {
+        kind: 'usage',
+      },
+    );
   }
   return requested;
 }

@@ -16,7 +16,8 @@ export function colorsEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEn
 }
 
 export function createColors(enabled: boolean): Colors {
-  const wrap = (open: number, close: number) => (text: string) => (enabled ? `\u001b[${open}m${text}\u001b[${close}m` : text);
+  const wrap = (open: number, close: number) => (text: string) =>
+    enabled ? `\u001b[${open}m${text}\u001b[${close}m` : text;
   return {
     enabled,
     bold: wrap(1, 22),

@@ -11,7 +11,9 @@ export function printError(error: unknown, options: { json: boolean; debug: bool
     if (options.debug && error.stack) lines.push(c.dim(error.stack));
     process.stderr.write(`${lines.join('\n')}\n`);
     if (options.json) {
-      const body = { error: { code: error.code, message: error.message, hint: error.hint ?? null, details: error.details } };
+      const body = {
+        error: { code: error.code, message: error.message, hint: error.hint ?? null, details: error.details },
+      };
       process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     }
     return;

@@ -14,7 +14,10 @@ export function inquirerPrompter(): Prompter {
     },
     async confirm(question) {
       const { confirm } = await load();
-      return confirm({ message: question.message, ...(question.default === undefined ? {} : { default: question.default }) });
+      return confirm({
+        message: question.message,
+        ...(question.default === undefined ? {} : { default: question.default }),
+      });
     },
     async select(question) {
       const { select } = await load();
@@ -29,7 +32,12 @@ export function inquirerPrompter(): Prompter {
       return checkbox({
         message: question.message,
         choices: question.choices.map((choice) => ({ ...choice })),
-        ...(question.validate ? { validate: (items: readonly { value: (typeof question.choices)[number]['value'] }[]) => question.validate?.(items.map((item) => item.value)) ?? true } : {}),
+        ...(question.validate
+          ? {
+              validate: (items: readonly { value: (typeof question.choices)[number]['value'] }[]) =>
+                question.validate?.(items.map((item) => item.value)) ?? true,
+            }
+          : {}),
       });
     },
   };

@@ -1,7 +1,11 @@
 import { visibleLength } from './colors.js';
 
 /** A plain text table: header, a rule, rows; columns padded to the widest cell. */
-export function renderTable(header: readonly string[], rows: readonly (readonly string[])[], options: { align?: ('left' | 'right')[] } = {}): string {
+export function renderTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  options: { align?: ('left' | 'right')[] } = {},
+): string {
   const widths = header.map((cell, column) =>
     Math.max(visibleLength(cell), ...rows.map((row) => visibleLength(row[column] ?? ''))),
   );

@@ -25,12 +25,27 @@ async function cost(args: string[], region = 'ap-southeast-2', files: Record<str
 }
 
 const EXAMPLES: [string, string[], string, number][] = [
-  ['Example 1: SFTP, download 1 GB/day, 100 GB storage', ['--download-gb-day', '1', '--storage-gb', '100'], '$219.70', 21970],
-  ['Example 2: SFTP, download 50 GB/day, 1 TB storage', ['--download-gb-day', '50', '--storage-gb', '1024'], '$301.60', 30160],
-  ['Example 3: SFTP + FTPS, 100 up + 50 down GB/day each, 20 TB', ['--protocols', 'SFTP,FTPS', '--upload-gb-day', '100', '--download-gb-day', '50', '--storage-gb', '20480'], '$1,304.00', 130400],
+  [
+    'Example 1: SFTP, download 1 GB/day, 100 GB storage',
+    ['--download-gb-day', '1', '--storage-gb', '100'],
+    '$219.70',
+    21970,
+  ],
+  [
+    'Example 2: SFTP, download 50 GB/day, 1 TB storage',
+    ['--download-gb-day', '50', '--storage-gb', '1024'],
+    '$301.60',
+    30160,
+  ],
+  [
+    'Example 3: SFTP + FTPS, 100 up + 50 down GB/day each, 20 TB',
+    ['--protocols', 'SFTP,FTPS', '--upload-gb-day', '100', '--download-gb-day', '50', '--storage-gb', '20480'],
+    '$1,304.00',
+    130400,
+  ],
 ];
 
-describe('sftpctl cost reproduces the article\'s worked examples', () => {
+describe("sftpctl cost reproduces the article's worked examples", () => {
   it.each(EXAMPLES)('%s', async (_name, args, total, cents) => {
     const scoped = await cost([...args, '--article-scope']);
     expect(scoped.code, scoped.stderr).toBe(0);
@@ -39,9 +54,20 @@ describe('sftpctl cost reproduces the article\'s worked examples', () => {
     const full = JSON.parse((await cost([...args, '--json'])).stdout);
     expect(full.cents.article).toBe(cents);
     expect(full.extraItems.length).toBeGreaterThan(5);
-    expect(full.extraItems.map((item: { id: string }) => item.id)).toEqual(expect.arrayContaining(['public-ipv4', 'kms-keys', 'secrets', 'lambda-duration', 'sqs-requests', 'logs-ingestion']));
+    expect(full.extraItems.map((item: { id: string }) => item.id)).toEqual(
+      expect.arrayContaining([
+        'public-ipv4',
+        'kms-keys',
+        'secrets',
+        'lambda-duration',
+        'sqs-requests',
+        'logs-ingestion',
+      ]),
+    );
     expect(full.cents.total).toBe(full.cents.article + full.cents.extra);
-    expect(full.cents.extra).toBe(full.extraItems.reduce((sum: number, item: { monthlyCents: number }) => sum + item.monthlyCents, 0));
+    expect(full.cents.extra).toBe(
+      full.extraItems.reduce((sum: number, item: { monthlyCents: number }) => sum + item.monthlyCents, 0),
+    );
   });
 });
 
@@ -67,7 +93,9 @@ describe('sftpctl cost refuses bad input clearly', () => {
   });
 
   it('a malformed price file, with line:col', async () => {
-    const result = await cost(['--price-file', 'prices.yaml'], 'ap-southeast-2', { 'prices.yaml': 'regions:\n  ap-southeast-2:\n    transfer:\n      dataGb: cheap\n' });
+    const result = await cost(['--price-file', 'prices.yaml'], 'ap-southeast-2', {
+      'prices.yaml': 'regions:\n  ap-southeast-2:\n    transfer:\n      dataGb: cheap\n',
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/COST_PRICE_FILE_INVALID/);
     expect(result.stderr).toMatch(/prices.yaml:4:\d+/);

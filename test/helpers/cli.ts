@@ -13,11 +13,22 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a user would, without a TTY (stdin closed unless `input` is given). */
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? ROOT,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, SFTPCTL_CONFIG: undefined, AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined, ...options.env },
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        FORCE_COLOR: undefined,
+        SFTPCTL_CONFIG: undefined,
+        AWS_REGION: undefined,
+        AWS_DEFAULT_REGION: undefined,
+        ...options.env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -14,8 +14,15 @@ export function memoryFiles(files: Record<string, string | Uint8Array> = {}): Fi
   };
 }
 
-export async function validateYaml(text: string, files?: Record<string, string | Uint8Array>): Promise<ValidationResult> {
-  return validateConfigText(text, 'sftpctl.yaml', files ? { files: memoryFiles(files), now: new Date('2026-11-24T00:00:00Z') } : {});
+export async function validateYaml(
+  text: string,
+  files?: Record<string, string | Uint8Array>,
+): Promise<ValidationResult> {
+  return validateConfigText(
+    text,
+    'sftpctl.yaml',
+    files ? { files: memoryFiles(files), now: new Date('2026-11-24T00:00:00Z') } : {},
+  );
 }
 
 /** Problems as compact rows: easy to assert and to read in a failure diff. */

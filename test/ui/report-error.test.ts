@@ -17,7 +17,9 @@ afterEach(() => vi.restoreAllMocks());
 describe('reportError decides exit codes and what is printed', () => {
   it('user error: 1, message and hint, no stack', () => {
     const out = capture();
-    expect(reportError(new SftpctlError('X_BAD', 'The thing is bad.', 'Do the other thing.'), { json: false, debug: false })).toBe(1);
+    expect(
+      reportError(new SftpctlError('X_BAD', 'The thing is bad.', 'Do the other thing.'), { json: false, debug: false }),
+    ).toBe(1);
     expect(out.stderr()).toMatch(/error \[X_BAD\] The thing is bad\.\nhint Do the other thing\./);
     expect(out.stderr()).not.toMatch(/\n\s+at /);
   });
@@ -43,7 +45,9 @@ describe('reportError decides exit codes and what is printed', () => {
   it('--json: the error as a JSON object on stdout', () => {
     const out = capture();
     reportError(new SftpctlError('X_BAD', 'bad', 'fix', { details: ['a.yaml:1:1 x'] }), { json: true, debug: false });
-    expect(JSON.parse(out.stdout())).toEqual({ error: { code: 'X_BAD', message: 'bad', hint: 'fix', details: ['a.yaml:1:1 x'] } });
+    expect(JSON.parse(out.stdout())).toEqual({
+      error: { code: 'X_BAD', message: 'bad', hint: 'fix', details: ['a.yaml:1:1 x'] },
+    });
   });
 
   it('a cancelled prompt: 130, nothing written', () => {

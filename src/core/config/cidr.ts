@@ -38,7 +38,8 @@ export function parseCidr(input: string): CidrParse {
   const [address = '', prefixText, ...rest] = text.split('/');
   if (rest.length > 0) return { ok: false, reason: 'has more than one "/"' };
   const value = parseIpv4(address);
-  if (value === undefined) return { ok: false, reason: 'is not an IPv4 address (expected four numbers 0-255, like 203.0.113.0/24)' };
+  if (value === undefined)
+    return { ok: false, reason: 'is not an IPv4 address (expected four numbers 0-255, like 203.0.113.0/24)' };
   if (prefixText !== undefined && !/^(3[0-2]|[12]?\d)$/.test(prefixText)) {
     return { ok: false, reason: `has prefix length "/${prefixText}"; it must be a number from 0 to 32` };
   }
@@ -53,12 +54,12 @@ export function parseCidr(input: string): CidrParse {
 }
 
 export function cidrContains(outer: Ipv4Cidr, address: number): boolean {
-  return ((address & maskOf(outer.prefix)) >>> 0) === outer.network;
+  return (address & maskOf(outer.prefix)) >>> 0 === outer.network;
 }
 
 export function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
   const prefix = Math.min(a.prefix, b.prefix);
-  return ((a.network & maskOf(prefix)) >>> 0) === ((b.network & maskOf(prefix)) >>> 0);
+  return (a.network & maskOf(prefix)) >>> 0 === (b.network & maskOf(prefix)) >>> 0;
 }
 
 const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'].map((text) => {

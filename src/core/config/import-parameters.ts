@@ -34,7 +34,11 @@ export function importParameters(text: string, file: string): ParametersImport {
   }
   const raw = document.toJS() as unknown;
   if (!isRecord(raw)) {
-    throw new SftpctlError('PARAMETERS_YAML_INVALID', `${file} is not a parameters.yaml mapping (vpc:, transfer_family:, clients:)`, 'Check the file; nothing was written.');
+    throw new SftpctlError(
+      'PARAMETERS_YAML_INVALID',
+      `${file} is not a parameters.yaml mapping (vpc:, transfer_family:, clients:)`,
+      'Check the file; nothing was written.',
+    );
   }
   const notes: string[] = [];
   const note = (field: string, message: string) => notes.push(`${field}: ${message}`);
@@ -49,7 +53,10 @@ export function importParameters(text: string, file: string): ParametersImport {
     defaults.vpc = { cidr: cidr.cidr.text };
   } else {
     defaults.vpc = { cidr: DEFAULT_VPC_CIDR };
-    note('vpc.cidr', `${vpc.cidr === undefined ? 'missing' : `"${String(vpc.cidr)}" is not a usable CIDR`}; used ${DEFAULT_VPC_CIDR}`);
+    note(
+      'vpc.cidr',
+      `${vpc.cidr === undefined ? 'missing' : `"${String(vpc.cidr)}" is not a usable CIDR`}; used ${DEFAULT_VPC_CIDR}`,
+    );
   }
   if (vpc.max_azs !== undefined) {
     const azs = Number(vpc.max_azs);
@@ -59,19 +66,26 @@ export function importParameters(text: string, file: string): ParametersImport {
 
   const transfer = isRecord(raw.transfer_family) ? raw.transfer_family : {};
   noteUnknownKeys(transfer, ['transfer_protocols', 'security_policy_name'], 'transfer_family.', note);
-  const protocols = listOf(transfer.transfer_protocols).flatMap((value) => String(value).split(','))
+  const protocols = listOf(transfer.transfer_protocols)
+    .flatMap((value) => String(value).split(','))
     .map((value) => value.trim().toUpperCase())
     .filter((value) => value !== '');
   const dropped = protocols.filter((protocol) => protocol !== 'SFTP');
   if (dropped.length > 0) {
-    note('transfer_family.transfer_protocols', `${dropped.join(', ')} dropped: service-managed users can only use SFTP`);
+    note(
+      'transfer_family.transfer_protocols',
+      `${dropped.join(', ')} dropped: service-managed users can only use SFTP`,
+    );
   }
   defaults.transfer = {};
   const policy = transfer.security_policy_name;
   if (typeof policy === 'string' && (SECURITY_POLICIES as readonly string[]).includes(policy)) {
     defaults.transfer.securityPolicy = policy;
   } else if (policy !== undefined) {
-    note('transfer_family.security_policy_name', `"${String(policy)}" is not a known policy; using the default TransferSecurityPolicy-2025-03`);
+    note(
+      'transfer_family.security_policy_name',
+      `"${String(policy)}" is not a known policy; using the default TransferSecurityPolicy-2025-03`,
+    );
   }
 
   const tags: Record<string, string> = {};
@@ -90,21 +104,41 @@ export function importParameters(text: string, file: string): ParametersImport {
   return { defaults, tags, clients, notes };
 }
 
-function importClient(entry: unknown, at: string, note: (field: string, message: string) => void): ClientInput | undefined {
+function importClient(
+  entry: unknown,
+  at: string,
+  note: (field: string, message: string) => void,
+): ClientInput | undefined {
   if (!isRecord(entry) || typeof entry.name !== 'string') {
     note(at, 'has no name; skipped');
     return undefined;
   }
   noteUnknownKeys(
     entry,
-    ['name', 'whitelist_ips', 'encrypted_file_extensions', 'checksum', 'memory_size', 'upload_user', 'download_user', 'upload_ssh_public_key', 'download_ssh_public_key'],
+    [
+      'name',
+      'whitelist_ips',
+      'encrypted_file_extensions',
+      'checksum',
+      'memory_size',
+      'upload_user',
+      'download_user',
+      'upload_ssh_public_key',
+      'download_ssh_public_key',
+    ],
     `${at}.`,
     note,
   );
   let name = entry.name;
   if (!DNS_LABEL.test(name)) {
-    name = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
-    note(`${at}.name`, `"${entry.name}" renamed to "${name}" (names become bucket names: lower-case letters, digits, hyphens)`);
+    name = name
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '');
+    note(
+      `${at}.name`,
+      `"${entry.name}" renamed to "${name}" (names become bucket names: lower-case letters, digits, hyphens)`,
+    );
   }
   const client: ClientInput = { name };
 
@@ -112,14 +146,18 @@ function importClient(entry: unknown, at: string, note: (field: string, message:
     const text = isRecord(item) ? item.ip : item;
     const parsed = typeof text === 'string' ? parseCidr(text) : undefined;
     if (parsed?.ok && !parsed.hostBitsSet) return [parsed.cidr.text];
-    note(`${at}.whitelist_ips[${index}]`, `"${String(text)}" is not a usable IPv4 CIDR; skipped — add the partner's address with \`sftpctl client add\` or by editing allowedIps`);
+    note(
+      `${at}.whitelist_ips[${index}]`,
+      `"${String(text)}" is not a usable IPv4 CIDR; skipped — add the partner's address with \`sftpctl client add\` or by editing allowedIps`,
+    );
     return [];
   });
 
   const extensions = listOf(entry.encrypted_file_extensions)
     .map((item) => (isRecord(item) ? item.extension : item))
     .filter((value): value is string => typeof value === 'string' && /^\.?[A-Za-z0-9]{1,16}$/.test(value));
-  if (extensions.length > 0) client.encryptedExtensions = extensions.map((value) => value.replace(/^\./, '').toLowerCase());
+  if (extensions.length > 0)
+    client.encryptedExtensions = extensions.map((value) => value.replace(/^\./, '').toLowerCase());
 
   if (entry.checksum !== undefined) {
     const checksum = String(entry.checksum).toLowerCase().replace('-', '');
@@ -139,7 +177,11 @@ function importClient(entry: unknown, at: string, note: (field: string, message:
       client[role] = { sshKeys: [key.trim()] };
     } else {
       client[role] = { sshKeys: [] };
-      if (key !== undefined) note(`${at}.${role}_ssh_public_key`, 'is not an OpenSSH public key (a placeholder?); add the real key to sshKeys');
+      if (key !== undefined)
+        note(
+          `${at}.${role}_ssh_public_key`,
+          'is not an OpenSSH public key (a placeholder?); add the real key to sshKeys',
+        );
     }
   }
   return client;
@@ -158,6 +200,12 @@ function listOf(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value];
 }
 
-function noteUnknownKeys(raw: Raw, known: string[], prefix: string, note: (field: string, message: string) => void): void {
-  for (const key of Object.keys(raw)) if (!known.includes(key)) note(`${prefix}${key}`, 'not a parameters.yaml field sftpctl knows; skipped');
+function noteUnknownKeys(
+  raw: Raw,
+  known: string[],
+  prefix: string,
+  note: (field: string, message: string) => void,
+): void {
+  for (const key of Object.keys(raw))
+    if (!known.includes(key)) note(`${prefix}${key}`, 'not a parameters.yaml field sftpctl knows; skipped');
 }

@@ -16,7 +16,11 @@ export interface KeyFacts {
 }
 
 /** Reads every SSH and PGP key the config names and reports what would fail at deploy or run time. */
-export async function checkConfigKeys(config: Config, problems: ProblemList, options: KeyCheckOptions): Promise<KeyFacts> {
+export async function checkConfigKeys(
+  config: Config,
+  problems: ProblemList,
+  options: KeyCheckOptions,
+): Promise<KeyFacts> {
   const facts: KeyFacts = { ssh: new Map(), pgp: new Map() };
   const decoder = new TextDecoder();
 
@@ -41,7 +45,12 @@ export async function checkConfigKeys(config: Config, problems: ProblemList, opt
         for (const key of keys) {
           const where = seen.get(key.fingerprint);
           if (where !== undefined) {
-            problems.error('SSH_KEY_DUPLICATE', path, `SSH key ${key.fingerprint} is already listed (${where})`, 'Remove the duplicate: Transfer refuses to import a key twice.');
+            problems.error(
+              'SSH_KEY_DUPLICATE',
+              path,
+              `SSH key ${key.fingerprint} is already listed (${where})`,
+              'Remove the duplicate: Transfer refuses to import a key twice.',
+            );
           }
           seen.set(key.fingerprint, `sshKeys[${keyIndex}]`);
         }
@@ -104,7 +113,12 @@ async function readSshEntry(
   } else {
     const bytes = await files.read(entry);
     if (bytes === undefined) {
-      problems.error('SSH_KEY_FILE_MISSING', path, `SSH key file "${entry}" does not exist (looked at ${files.resolve(entry)})`, 'Paths are relative to the config file; or paste the key inline.');
+      problems.error(
+        'SSH_KEY_FILE_MISSING',
+        path,
+        `SSH key file "${entry}" does not exist (looked at ${files.resolve(entry)})`,
+        'Paths are relative to the config file; or paste the key inline.',
+      );
       return [];
     }
     lines = decoder
@@ -115,7 +129,7 @@ async function readSshEntry(
     origin = `file ${entry}`;
     if (decoder.decode(bytes).includes('PRIVATE KEY')) lines = [decoder.decode(bytes)];
     if (lines.length === 0) {
-      problems.error('SSH_KEY_MALFORMED', path, `SSH key file "${entry}" is empty`, 'Give the partner\'s .pub file.');
+      problems.error('SSH_KEY_MALFORMED', path, `SSH key file "${entry}" is empty`, "Give the partner's .pub file.");
       return [];
     }
   }

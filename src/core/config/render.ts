@@ -8,11 +8,15 @@ const FIELD_COMMENTS: Record<string, string> = {
   tags: ' Tags put on every resource.',
   defaults: ' Settings every environment inherits unless it sets its own.',
   'defaults.region': ' AWS region code.',
-  'defaults.vpc': ' The VPC holds only the SFTP endpoint: one public subnet and one Elastic IP per AZ (azCount 2 or 3).',
-  'defaults.transfer': ' SFTP is the only protocol service-managed users support. Policy names: see the AWS Transfer Family docs.',
+  'defaults.vpc':
+    ' The VPC holds only the SFTP endpoint: one public subnet and one Elastic IP per AZ (azCount 2 or 3).',
+  'defaults.transfer':
+    ' SFTP is the only protocol service-managed users support. Policy names: see the AWS Transfer Family docs.',
   'defaults.logRetentionDays': ' CloudWatch Logs retention for the server and the functions.',
-  environments: ' One entry per environment. account (12 digits, quoted) makes deploy refuse any other account;\n protected: true adds termination protection and makes destroy refuse.',
-  clients: ' Partners ("clients"). Add with `sftpctl client add NAME`; each gets its own KMS key, buckets and functions.',
+  environments:
+    ' One entry per environment. account (12 digits, quoted) makes deploy refuse any other account;\n protected: true adds termination protection and makes destroy refuse.',
+  clients:
+    ' Partners ("clients"). Add with `sftpctl client add NAME`; each gets its own KMS key, buckets and functions.',
 };
 
 const CLIENT_TEMPLATE_COMMENT = [
@@ -27,7 +31,7 @@ const CLIENT_TEMPLATE_COMMENT = [
   '   pgp:',
   '     ingressPublicKey: keys/acme-bank/ingress.pub.asc     # handed to the partner',
   '     ingressPrivateKey: keys/acme-bank/ingress.key.asc    # never commit it',
-  '     partnerPublicKey: keys/acme-bank/partner.pub.asc     # the partner\'s key, for exports',
+  "     partnerPublicKey: keys/acme-bank/partner.pub.asc     # the partner's key, for exports",
 ].join('\n');
 
 /** Renders a new, commented `sftpctl.yaml`. */

@@ -49,7 +49,8 @@ function resolveEnvironment(
     region: region ?? '',
     vpc: { cidr: cidr ?? '', azCount: input.vpc?.azCount ?? defaults.vpc?.azCount ?? ENVIRONMENT_DEFAULTS.vpc.azCount },
     transfer: {
-      protocols: input.transfer?.protocols ?? defaults.transfer?.protocols ?? [...ENVIRONMENT_DEFAULTS.transfer.protocols],
+      protocols: input.transfer?.protocols ??
+        defaults.transfer?.protocols ?? [...ENVIRONMENT_DEFAULTS.transfer.protocols],
       securityPolicy:
         input.transfer?.securityPolicy ??
         defaults.transfer?.securityPolicy ??
@@ -63,11 +64,7 @@ function resolveEnvironment(
 }
 
 /** Where the value of an environment setting was written: the environment itself or `defaults`. */
-export function environmentFieldPath(
-  parsed: ParsedConfig,
-  env: string,
-  field: readonly string[],
-): (string | number)[] {
+export function environmentFieldPath(parsed: ParsedConfig, env: string, field: readonly string[]): (string | number)[] {
   let node: unknown = parsed.environments[env];
   for (const segment of field) node = (node as Record<string, unknown> | undefined)?.[segment];
   return node === undefined ? ['defaults', ...field] : ['environments', env, ...field];

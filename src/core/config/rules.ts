@@ -1,5 +1,18 @@
-import { type Ipv4Cidr, isPrivateRange, parseCidr, SMALLEST_SUBNET_PREFIX, splitCidr, VPC_PREFIX_RANGE } from './cidr.js';
-import { BUCKET_PURPOSES, bucketName, bucketNameProblem, LONGEST_BUCKET_PURPOSE, TRANSFER_USER_NAME } from './naming.js';
+import {
+  type Ipv4Cidr,
+  isPrivateRange,
+  parseCidr,
+  SMALLEST_SUBNET_PREFIX,
+  splitCidr,
+  VPC_PREFIX_RANGE,
+} from './cidr.js';
+import {
+  BUCKET_PURPOSES,
+  bucketName,
+  bucketNameProblem,
+  LONGEST_BUCKET_PURPOSE,
+  TRANSFER_USER_NAME,
+} from './naming.js';
 import { closestMatch, type ProblemList } from './problems.js';
 import { clientEnvironments, environmentFieldPath, userNameOf } from './resolve.js';
 import { type Config, LEGACY_SECURITY_POLICIES, type ParsedConfig, SECURITY_POLICIES } from './schema.js';
@@ -7,7 +20,7 @@ import { type Config, LEGACY_SECURITY_POLICIES, type ParsedConfig, SECURITY_POLI
 /** Rules that look across fields. Each reports at the field a person would edit to fix it. */
 export function checkConfigRules(parsed: ParsedConfig, config: Config, problems: ProblemList): void {
   checkEnvironments(parsed, config, problems);
-  checkClients(parsed, config, problems);
+  checkClients(config, problems);
   checkTags(config, problems);
 }
 
@@ -46,7 +59,9 @@ function checkEnvironments(parsed: ParsedConfig, config: Config, problems: Probl
           'SECURITY_POLICY_UNKNOWN',
           policyPath,
           `"${policy}" is not an AWS Transfer Family security policy`,
-          guess ? `Did you mean ${guess}?` : 'Use TransferSecurityPolicy-2025-03 (or TransferSecurityPolicy-FIPS-2025-03).',
+          guess
+            ? `Did you mean ${guess}?`
+            : 'Use TransferSecurityPolicy-2025-03 (or TransferSecurityPolicy-FIPS-2025-03).',
         );
       } else if (LEGACY_SECURITY_POLICIES.has(policy)) {
         problems.warning(
@@ -102,7 +117,7 @@ function checkVpcCidr(text: string, azCount: number, path: (string | number)[], 
   }
 }
 
-function checkClients(parsed: ParsedConfig, config: Config, problems: ProblemList): void {
+function checkClients(config: Config, problems: ProblemList): void {
   const seenClients = new Map<string, number>();
   const usersByEnv = new Map<string, Map<string, string>>();
   const rulesByEnv = new Map<string, number>();
@@ -158,7 +173,12 @@ function checkClients(parsed: ParsedConfig, config: Config, problems: ProblemLis
           'User names are 3-100 characters of letters, digits, _ @ . and -, starting with a letter, digit or _.',
         );
       } else if (userName.toLowerCase() === 'root') {
-        problems.error('USER_NAME_RESERVED', namePath, 'AWS Transfer Family does not allow a user named "root"', 'Choose another user name.');
+        problems.error(
+          'USER_NAME_RESERVED',
+          namePath,
+          'AWS Transfer Family does not allow a user named "root"',
+          'Choose another user name.',
+        );
       }
       for (const env of envs) {
         const users = usersByEnv.get(env) ?? new Map<string, string>();
@@ -183,7 +203,11 @@ function checkClients(parsed: ParsedConfig, config: Config, problems: ProblemLis
     const seenExtensions = new Set<string>();
     client.encryptedExtensions.forEach((extension, extIndex) => {
       if (seenExtensions.has(extension)) {
-        problems.warning('EXTENSION_DUPLICATE', at('encryptedExtensions', extIndex), `extension "${extension}" is listed twice`);
+        problems.warning(
+          'EXTENSION_DUPLICATE',
+          at('encryptedExtensions', extIndex),
+          `extension "${extension}" is listed twice`,
+        );
       }
       seenExtensions.add(extension);
     });
@@ -217,7 +241,12 @@ function checkBucketNames(
   if (problem === undefined) {
     for (const purpose of BUCKET_PURPOSES) {
       const other = bucketNameProblem(bucketName(project, longestEnv, client, purpose));
-      if (other) problems.error('BUCKET_NAME_INVALID', path, `bucket name "${bucketName(project, longestEnv, client, purpose)}" ${other}`);
+      if (other)
+        problems.error(
+          'BUCKET_NAME_INVALID',
+          path,
+          `bucket name "${bucketName(project, longestEnv, client, purpose)}" ${other}`,
+        );
     }
     return;
   }
@@ -237,7 +266,12 @@ function checkAllowedIps(client: Config['clients'][number], index: number, probl
     const path = at('allowedIps', ipIndex);
     const parsed = parseCidr(text);
     if (!parsed.ok) {
-      problems.error('CIDR_INVALID', path, `"${text}" ${parsed.reason}`, 'Write an IPv4 address or CIDR, like 203.0.113.10 or 203.0.113.0/24.');
+      problems.error(
+        'CIDR_INVALID',
+        path,
+        `"${text}" ${parsed.reason}`,
+        'Write an IPv4 address or CIDR, like 203.0.113.10 or 203.0.113.0/24.',
+      );
       return;
     }
     const { cidr } = parsed;
@@ -250,7 +284,7 @@ function checkAllowedIps(client: Config['clients'][number], index: number, probl
         'CIDR_OPEN_TO_WORLD',
         path,
         `${cidr.text} opens the SFTP port to the whole internet`,
-        'List the partner\'s egress addresses instead; if you really mean it, set `allowAnyIp: true` on this client.',
+        "List the partner's egress addresses instead; if you really mean it, set `allowAnyIp: true` on this client.",
       );
       return;
     }
@@ -273,7 +307,7 @@ function checkAllowedIps(client: Config['clients'][number], index: number, probl
       'CLIENT_NO_ALLOWED_IPS',
       at('name'),
       `client "${client.name}" has no allowedIps, so nobody can connect to it from outside`,
-      'Add the partner\'s public addresses under allowedIps.',
+      "Add the partner's public addresses under allowedIps.",
     );
   }
   return accepted;

@@ -123,12 +123,20 @@ export const clientSchema = z.strictObject({
   /** Required to allow 0.0.0.0/0: an open SFTP port is a deliberate decision. */
   allowAnyIp: z.boolean().default(false),
   /** Extensions of PGP-encrypted uploads; the first is used for egress files. */
-  encryptedExtensions: z.array(extension).min(1, 'encryptedExtensions needs at least one extension').default(['gpg', 'pgp']),
+  encryptedExtensions: z
+    .array(extension)
+    .min(1, 'encryptedExtensions needs at least one extension')
+    .default(['gpg', 'pgp']),
   /** When true, uploads that are not PGP-encrypted are quarantined instead of copied through. */
   requireEncryption: z.boolean().default(false),
   checksum: z.enum(CHECKSUM_CHOICES).default('sha256'),
   /** Memory of the client's functions, MB. */
-  memory: z.number().int().min(128, 'memory must be at least 128 MB').max(10240, 'memory must be at most 10240 MB').default(512),
+  memory: z
+    .number()
+    .int()
+    .min(128, 'memory must be at least 128 MB')
+    .max(10240, 'memory must be at most 10240 MB')
+    .default(512),
   upload: userSchema.nullable().optional(),
   download: userSchema.nullable().optional(),
   pgp: z
@@ -155,7 +163,10 @@ export const configSchema = z.strictObject({
   /** Settings every environment inherits unless it sets its own. */
   defaults: environmentInputSchema.default({}),
   environments: z
-    .record(dnsLabel('environment name', 12), environmentInputSchema.nullable().transform((env) => env ?? {}))
+    .record(
+      dnsLabel('environment name', 12),
+      environmentInputSchema.nullable().transform((env) => env ?? {}),
+    )
     .refine((envs) => Object.keys(envs).length > 0, 'define at least one environment (like dev)'),
   clients: z.array(clientSchema).default([]),
 });

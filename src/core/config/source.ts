@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node, parseDocument } from 'yaml';
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 
 export type FieldPath = readonly (string | number)[];
 
@@ -35,7 +35,9 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     for (let index = 0; index < path.length; index++) {
       const segment = path[index];
       if (isMap(node)) {
-        const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+        const pair = node.items.find(
+          (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment),
+        );
         if (!pair) break;
         const last = index === path.length - 1;
         const keyNode = pair.key as Node;

@@ -16,7 +16,10 @@ export interface ClientSummary {
   memory: number;
   pgp: { ingressPublicKey: string | null; ingressPrivateKey: string | null; partnerPublicKey: string | null };
   /** Derived AWS names per environment. */
-  resources: Record<string, { stack: string; buckets: Record<BucketPurpose, string>; secrets: ReturnType<typeof secretNames> }>;
+  resources: Record<
+    string,
+    { stack: string; buckets: Record<BucketPurpose, string>; secrets: ReturnType<typeof secretNames> }
+  >;
 }
 
 export function summarizeClient(config: Config, client: Client): ClientSummary {
@@ -25,10 +28,9 @@ export function summarizeClient(config: Config, client: Client): ClientSummary {
   for (const env of environments) {
     resources[env] = {
       stack: clientStackName(config.project, env, client.name),
-      buckets: Object.fromEntries(BUCKET_PURPOSES.map((purpose) => [purpose, bucketName(config.project, env, client.name, purpose)])) as Record<
-        BucketPurpose,
-        string
-      >,
+      buckets: Object.fromEntries(
+        BUCKET_PURPOSES.map((purpose) => [purpose, bucketName(config.project, env, client.name, purpose)]),
+      ) as Record<BucketPurpose, string>,
       secrets: secretNames(config.project, env, client.name),
     };
   }

@@ -40,13 +40,24 @@ export async function validateConfigText(
 
   if (source.syntaxErrors.length > 0) {
     for (const error of source.syntaxErrors) {
-      problems.items.push({ severity: 'error', code: 'YAML_SYNTAX', path: [], message: error.message, location: error.location });
+      problems.items.push({
+        severity: 'error',
+        code: 'YAML_SYNTAX',
+        path: [],
+        message: error.message,
+        location: error.location,
+      });
     }
     return done();
   }
   const raw = source.document.toJS({ maxAliasCount: 100 }) as unknown;
   if (raw === null || raw === undefined) {
-    problems.error('CONFIG_EMPTY', [], 'the file is empty', 'Run `sftpctl init` to create a config, or copy examples/sftpctl.yaml.');
+    problems.error(
+      'CONFIG_EMPTY',
+      [],
+      'the file is empty',
+      'Run `sftpctl init` to create a config, or copy examples/sftpctl.yaml.',
+    );
     return done();
   }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
@@ -61,7 +72,9 @@ export async function validateConfigText(
   }
   const config = resolveConfig(parsed.data, problems);
   checkConfigRules(parsed.data, config, problems);
-  const keys = options.files ? await checkConfigKeys(config, problems, { files: options.files, now: options.now ?? new Date() }) : undefined;
+  const keys = options.files
+    ? await checkConfigKeys(config, problems, { files: options.files, now: options.now ?? new Date() })
+    : undefined;
   return done(config, keys);
 }
 
@@ -86,7 +99,11 @@ function reportSchemaIssue(issue: z.core.$ZodIssue, problems: ProblemList): void
       if (issue.input === undefined) {
         problems.error('CONFIG_FIELD_MISSING', path, `${field} is required`, undefined, 'key');
       } else {
-        problems.error('CONFIG_WRONG_TYPE', path, `${field} must be ${article(issue.expected)}, not ${describe(issue.input)}`);
+        problems.error(
+          'CONFIG_WRONG_TYPE',
+          path,
+          `${field} must be ${article(issue.expected)}, not ${describe(issue.input)}`,
+        );
       }
       return;
     }
@@ -102,7 +119,13 @@ function reportSchemaIssue(issue: z.core.$ZodIssue, problems: ProblemList): void
       return;
     }
     case 'invalid_key':
-      problems.error('CONFIG_INVALID_NAME', path, issue.issues[0]?.message ?? `"${field}" is not a valid name`, undefined, 'key');
+      problems.error(
+        'CONFIG_INVALID_NAME',
+        path,
+        issue.issues[0]?.message ?? `"${field}" is not a valid name`,
+        undefined,
+        'key',
+      );
       return;
     default:
       problems.error('CONFIG_INVALID_VALUE', path, issue.message);
@@ -121,7 +144,20 @@ function knownKeysAt(issue: z.core.$ZodIssueUnrecognizedKeys): string[] {
   if (last === 'pgp') return ['ingressPublicKey', 'ingressPrivateKey', 'partnerPublicKey'];
   if (last === 'upload' || last === 'download') return ['userName', 'sshKeys'];
   if (last === 'clients') {
-    return ['name', 'allowedIps', 'allowAnyIp', 'encryptedExtensions', 'requireEncryption', 'checksum', 'memory', 'upload', 'download', 'pgp', 'environments', 'tags'];
+    return [
+      'name',
+      'allowedIps',
+      'allowAnyIp',
+      'encryptedExtensions',
+      'requireEncryption',
+      'checksum',
+      'memory',
+      'upload',
+      'download',
+      'pgp',
+      'environments',
+      'tags',
+    ];
   }
   return ['account', 'region', 'vpc', 'transfer', 'logRetentionDays', 'protected', 'securityGroupRuleLimit'];
 }

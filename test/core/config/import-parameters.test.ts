@@ -3,15 +3,31 @@ import { describe, expect, it } from 'vitest';
 import { importParameters } from '../../../src/core/config/import-parameters.js';
 import { SftpctlError } from '../../../src/core/errors.js';
 
-describe('importParameters (the article\'s parameters.yaml)', () => {
+describe("importParameters (the article's parameters.yaml)", () => {
   it('maps the article example and lists every placeholder it could not use', async () => {
     const text = await readFile(new URL('../../../examples/parameters.yaml', import.meta.url), 'utf8');
     const result = importParameters(text, 'parameters.yaml');
     expect(result.defaults).toEqual({ vpc: { cidr: '10.42.0.0/24', azCount: 2 }, transfer: {} });
     expect(result.tags).toEqual({ Name: 'AWS Serverless Transfer Family S3 Project', Developer: 'Stanley Zhang' });
     expect(result.clients).toEqual([
-      { name: 'sftp-client-1', allowedIps: [], encryptedExtensions: ['gpg', 'pgp'], checksum: 'md5', memory: 512, upload: { sshKeys: [] }, download: { sshKeys: [] } },
-      { name: 'sftp-client-2', allowedIps: [], encryptedExtensions: ['gpg', 'pgp', 'asc'], checksum: 'md5', memory: 1024, upload: { sshKeys: [] }, download: { sshKeys: [] } },
+      {
+        name: 'sftp-client-1',
+        allowedIps: [],
+        encryptedExtensions: ['gpg', 'pgp'],
+        checksum: 'md5',
+        memory: 512,
+        upload: { sshKeys: [] },
+        download: { sshKeys: [] },
+      },
+      {
+        name: 'sftp-client-2',
+        allowedIps: [],
+        encryptedExtensions: ['gpg', 'pgp', 'asc'],
+        checksum: 'md5',
+        memory: 1024,
+        upload: { sshKeys: [] },
+        download: { sshKeys: [] },
+      },
     ]);
     expect(result.notes).toHaveLength(3 + 2 * 3);
   });
@@ -36,8 +52,13 @@ clients:
 `,
       'p.yaml',
     );
-    expect(result.defaults).toEqual({ vpc: { cidr: '10.9.0.0/24', azCount: 3 }, transfer: { securityPolicy: 'TransferSecurityPolicy-2024-01' } });
-    expect(result.clients).toEqual([{ name: 'partner-one', allowedIps: ['203.0.113.0/24'], checksum: 'none', upload: { sshKeys: [key] } }]);
+    expect(result.defaults).toEqual({
+      vpc: { cidr: '10.9.0.0/24', azCount: 3 },
+      transfer: { securityPolicy: 'TransferSecurityPolicy-2024-01' },
+    });
+    expect(result.clients).toEqual([
+      { name: 'partner-one', allowedIps: ['203.0.113.0/24'], checksum: 'none', upload: { sshKeys: [key] } },
+    ]);
     expect(result.notes).toEqual([
       'transfer_family.transfer_protocols: FTPS dropped: service-managed users can only use SFTP',
       'clients[0].color: not a parameters.yaml field sftpctl knows; skipped',

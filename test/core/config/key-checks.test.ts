@@ -22,12 +22,50 @@ beforeAll(async () => {
   files['keys/private-ssh'] = readFileSync(join(dir, 'upload'), 'utf8');
 
   const now = new Date('2026-11-01T00:00:00Z');
-  const ingress = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Ingress', email: 'in@example.com' }], date: now, format: 'armored' });
-  const other = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Other' }], date: now, format: 'armored' });
-  const partner = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'Partner' }], date: now, format: 'armored' });
-  const expired = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Old' }], date: new Date('2020-01-01T00:00:00Z'), keyExpirationTime: 86400, format: 'armored' });
-  const v6 = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ name: 'Six' }], date: now, config: { v6Keys: true }, format: 'armored' });
-  const signOnly = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Signer' }], date: now, subkeys: [], format: 'armored' });
+  const ingress = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'curve25519Legacy',
+    userIDs: [{ name: 'Ingress', email: 'in@example.com' }],
+    date: now,
+    format: 'armored',
+  });
+  const other = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'curve25519Legacy',
+    userIDs: [{ name: 'Other' }],
+    date: now,
+    format: 'armored',
+  });
+  const partner = await openpgp.generateKey({
+    type: 'rsa',
+    rsaBits: 2048,
+    userIDs: [{ name: 'Partner' }],
+    date: now,
+    format: 'armored',
+  });
+  const expired = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'curve25519Legacy',
+    userIDs: [{ name: 'Old' }],
+    date: new Date('2020-01-01T00:00:00Z'),
+    keyExpirationTime: 86400,
+    format: 'armored',
+  });
+  const v6 = await openpgp.generateKey({
+    type: 'curve25519',
+    userIDs: [{ name: 'Six' }],
+    date: now,
+    config: { v6Keys: true },
+    format: 'armored',
+  });
+  const signOnly = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'curve25519Legacy',
+    userIDs: [{ name: 'Signer' }],
+    date: now,
+    subkeys: [],
+    format: 'armored',
+  });
   Object.assign(files, {
     'keys/ingress.pub.asc': ingress.publicKey,
     'keys/ingress.key.asc': ingress.privateKey,
@@ -71,18 +109,56 @@ describe('key checks', () => {
 
   const bad: [string, string, string, RegExp][] = [
     ['weak RSA SSH key', `    upload: { sshKeys: [keys/rsa1024.pub] }\n`, 'SSH_KEY_WEAK', /1024/],
-    ['SSH private key given as public', `    upload: { sshKeys: [keys/private-ssh] }\n`, 'SSH_KEY_IS_PRIVATE', /private key, not a public key/],
-    ['the same SSH key twice on one user', `    upload: { sshKeys: [keys/upload.pub, "${'KEY'}"] }\n`, 'SSH_KEY_DUPLICATE', /already listed/],
+    [
+      'SSH private key given as public',
+      `    upload: { sshKeys: [keys/private-ssh] }\n`,
+      'SSH_KEY_IS_PRIVATE',
+      /private key, not a public key/,
+    ],
+    [
+      'the same SSH key twice on one user',
+      `    upload: { sshKeys: [keys/upload.pub, "${'KEY'}"] }\n`,
+      'SSH_KEY_DUPLICATE',
+      /already listed/,
+    ],
     ['v6 PGP key', `    download: {}\n    pgp: { partnerPublicKey: keys/v6.pub.asc }\n`, 'PGP_KEY_V6', /v6\.pub\.asc/],
-    ['expired PGP key', `    download: {}\n    pgp: { partnerPublicKey: keys/expired.pub.asc }\n`, 'PGP_KEY_EXPIRED', /expired/],
-    ['PGP key without an encryption subkey', `    download: {}\n    pgp: { partnerPublicKey: keys/sign-only.pub.asc }\n`, 'PGP_KEY_NO_ENCRYPTION_SUBKEY', /sign-only/],
-    ['private PGP key where a public one belongs', `    download: {}\n    pgp: { partnerPublicKey: keys/ingress.key.asc }\n`, 'PGP_KEY_IS_PRIVATE', /PRIVATE key, given where a public key belongs/],
-    ['public PGP key where the private one belongs', `    upload: {}\n    pgp: { ingressPublicKey: keys/ingress.pub.asc, ingressPrivateKey: keys/ingress.pub.asc }\n`, 'PGP_KEY_NOT_PRIVATE', /ingress\.pub\.asc/],
-    ['ingress private key of another pair', `    upload: {}\n    pgp: { ingressPublicKey: keys/ingress.pub.asc, ingressPrivateKey: keys/other.key.asc }\n`, 'PGP_KEY_PAIR_MISMATCH', /does not belong/],
+    [
+      'expired PGP key',
+      `    download: {}\n    pgp: { partnerPublicKey: keys/expired.pub.asc }\n`,
+      'PGP_KEY_EXPIRED',
+      /expired/,
+    ],
+    [
+      'PGP key without an encryption subkey',
+      `    download: {}\n    pgp: { partnerPublicKey: keys/sign-only.pub.asc }\n`,
+      'PGP_KEY_NO_ENCRYPTION_SUBKEY',
+      /sign-only/,
+    ],
+    [
+      'private PGP key where a public one belongs',
+      `    download: {}\n    pgp: { partnerPublicKey: keys/ingress.key.asc }\n`,
+      'PGP_KEY_IS_PRIVATE',
+      /PRIVATE key, given where a public key belongs/,
+    ],
+    [
+      'public PGP key where the private one belongs',
+      `    upload: {}\n    pgp: { ingressPublicKey: keys/ingress.pub.asc, ingressPrivateKey: keys/ingress.pub.asc }\n`,
+      'PGP_KEY_NOT_PRIVATE',
+      /ingress\.pub\.asc/,
+    ],
+    [
+      'ingress private key of another pair',
+      `    upload: {}\n    pgp: { ingressPublicKey: keys/ingress.pub.asc, ingressPrivateKey: keys/other.key.asc }\n`,
+      'PGP_KEY_PAIR_MISMATCH',
+      /does not belong/,
+    ],
   ];
 
   it.each(bad)('%s', async (_name, body, code, message) => {
-    const result = await validateYaml(config(body.replace('"KEY"', JSON.stringify(files['keys/upload.pub']?.trim()))), files);
+    const result = await validateYaml(
+      config(body.replace('"KEY"', JSON.stringify(files['keys/upload.pub']?.trim()))),
+      files,
+    );
     const match = rows(result).find((row) => row.code === code);
     expect(match, JSON.stringify(rows(result), null, 2)).toBeDefined();
     expect(match?.message).toMatch(message);
@@ -91,8 +167,15 @@ describe('key checks', () => {
   });
 
   it('warns when keys needed to process files are not configured yet', async () => {
-    const result = await validateYaml(config(`    upload: { sshKeys: [] }\n    download: { sshKeys: [keys/upload.pub] }\n`), files);
+    const result = await validateYaml(
+      config(`    upload: { sshKeys: [] }\n    download: { sshKeys: [keys/upload.pub] }\n`),
+      files,
+    );
     expect(rows(result)).toEqual([]);
-    expect(rows(result, 'warning').map((row) => row.code).sort()).toEqual(['PGP_INGRESS_KEY_MISSING', 'PGP_PARTNER_KEY_MISSING', 'USER_NO_SSH_KEYS']);
+    expect(
+      rows(result, 'warning')
+        .map((row) => row.code)
+        .sort(),
+    ).toEqual(['PGP_INGRESS_KEY_MISSING', 'PGP_PARTNER_KEY_MISSING', 'USER_NO_SSH_KEYS']);
   });
 });

@@ -1,13 +1,20 @@
 import fc from 'fast-check';
-import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { addClientToDocument, removeClientFromDocument, YAML_OUTPUT } from '../../../src/core/config/edit.js';
 import { renderConfig } from '../../../src/core/config/render.js';
-import { CHECKSUM_CHOICES, type ClientInput, type ConfigInput, LOG_RETENTION_DAYS } from '../../../src/core/config/schema.js';
+import {
+  CHECKSUM_CHOICES,
+  type ClientInput,
+  type ConfigInput,
+  LOG_RETENTION_DAYS,
+} from '../../../src/core/config/schema.js';
 import { validateConfigText } from '../../../src/core/config/validate.js';
 
 const label = (max: number) =>
-  fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?$/).filter((name) => name.length <= max && !name.includes('--'));
+  fc
+    .stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?$/)
+    .filter((name) => name.length <= max && !name.includes('--'));
 const octet = fc.integer({ min: 0, max: 255 });
 /** Mostly valid public CIDRs, sometimes with host bits set so the validator has something to refuse. */
 const partnerCidr = fc
@@ -16,11 +23,15 @@ const partnerCidr = fc
 const vpcCidr = fc.tuple(octet, fc.constantFrom(0, 64, 128)).map(([b, c]) => `10.${b}.${c}.0/26`);
 const tagText = fc.string({ minLength: 0, maxLength: 40, unit: 'grapheme' });
 const tags = fc.dictionary(
-  fc.string({ minLength: 1, maxLength: 20 }).filter((key) => !key.toLowerCase().startsWith('aws:') && key !== '__proto__'),
+  fc
+    .string({ minLength: 1, maxLength: 20 })
+    .filter((key) => !key.toLowerCase().startsWith('aws:') && key !== '__proto__'),
   tagText,
   { maxKeys: 4 },
 );
-const user = fc.option(fc.record({ sshKeys: fc.constant([] as string[]) }, { requiredKeys: ['sshKeys'] }), { nil: undefined });
+const user = fc.option(fc.record({ sshKeys: fc.constant([] as string[]) }, { requiredKeys: ['sshKeys'] }), {
+  nil: undefined,
+});
 
 const client = (envs: string[]): fc.Arbitrary<ClientInput> =>
   fc.record(
@@ -55,7 +66,11 @@ const config: fc.Arbitrary<ConfigInput> = fc
           envs.map((env) => [
             env,
             fc.record(
-              { protected: fc.boolean(), account: fc.stringMatching(/^\d{12}$/), logRetentionDays: fc.constantFrom(...LOG_RETENTION_DAYS) },
+              {
+                protected: fc.boolean(),
+                account: fc.stringMatching(/^\d{12}$/),
+                logRetentionDays: fc.constantFrom(...LOG_RETENTION_DAYS),
+              },
               { requiredKeys: [] },
             ),
           ]),
