@@ -9,7 +9,7 @@ import { editConfigFile } from '../io/config-edit.js';
 import { loadConfig } from '../io/config-file.js';
 import { printProblems } from '../ui/problems.js';
 import type { CommandContext } from './context.js';
-import { splitList } from './init.js';
+import { splitList } from './options.js';
 
 export interface ClientAddOptions {
   ip?: string[];

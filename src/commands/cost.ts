@@ -7,7 +7,7 @@ import { UsageError } from '../core/errors.js';
 import { environmentOf, loadConfig } from '../io/config-file.js';
 import { readTextIfExists } from '../io/files.js';
 import type { CommandContext } from './context.js';
-import { splitList } from './init.js';
+import { splitList } from './options.js';
 
 export interface CostOptions {
   uploadGbDay: string;

@@ -10,6 +10,7 @@ import { ConfigError, SftpctlError, UsageError } from '../core/errors.js';
 import { configPathFrom } from '../io/config-file.js';
 import { exists, fileReaderAt, readTextIfExists, writeFileAtomic } from '../io/files.js';
 import type { CommandContext } from './context.js';
+import { splitList } from './options.js';
 
 export interface InitOptions {
   from?: string;
@@ -241,11 +242,4 @@ function checked(value: string, check: Check, flag: string): string {
   if (problem !== undefined)
     throw new UsageError('INVALID_FLAG', `${flag}: ${problem}.`, `Correct ${flag} and run again; nothing was written.`);
   return value;
-}
-
-export function splitList(value: string): string[] {
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
 }

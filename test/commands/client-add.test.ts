@@ -2,9 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type ClientAddOptions, clientAdd } from '../../src/commands/client-add.js';
-import type { CommandContext } from '../../src/commands/context.js';
-import { Output } from '../../src/ui/output.js';
 import { withTempDir } from '../helpers/cli.js';
+import { interactiveContext } from '../helpers/context.js';
 import { scriptedPrompter } from '../helpers/prompter.js';
 
 const seed = `project: acme
@@ -22,17 +21,6 @@ const defaults: ClientAddOptions = {
   download: true,
 };
 
-function context(cwd: string, prompter: CommandContext['prompter']): CommandContext {
-  const sink = { write: () => true, isTTY: false } as unknown as NodeJS.WritableStream;
-  return {
-    globals: { json: false, debug: false, yes: false },
-    output: new Output(false, sink, sink),
-    interactive: true,
-    prompter,
-    cwd,
-  };
-}
-
 describe('client add on a terminal', () => {
   it('asks for the addresses, keys and partner key the flags left out', async () => {
     await withTempDir(async (dir) => {
@@ -43,7 +31,7 @@ describe('client add on a terminal', () => {
         downloadKey: '',
         partnerKey: '',
       });
-      expect(await clientAdd('bank', defaults, context(dir, prompter))).toBe(0);
+      expect(await clientAdd('bank', defaults, interactiveContext(dir, prompter))).toBe(0);
       expect(asked).toEqual(['ips', 'uploadKey', 'downloadKey', 'partnerKey']);
       expect(await readFile(join(dir, 'sftpctl.yaml'), 'utf8')).toMatch(
         /- name: bank\n\s+allowedIps: \[203.0.113.0\/24\]/,
@@ -55,7 +43,7 @@ describe('client add on a terminal', () => {
     await withTempDir(async (dir) => {
       await writeFile(join(dir, 'sftpctl.yaml'), seed);
       const { prompter, asked } = scriptedPrompter({ uploadKey: '' });
-      await clientAdd('bank', { ...defaults, ip: ['203.0.113.9'], download: false }, context(dir, prompter));
+      await clientAdd('bank', { ...defaults, ip: ['203.0.113.9'], download: false }, interactiveContext(dir, prompter));
       expect(asked).toEqual(['uploadKey']);
     });
   });

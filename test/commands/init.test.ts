@@ -2,23 +2,11 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CommandContext } from '../../src/commands/context.js';
 import { init } from '../../src/commands/init.js';
 import { validateConfigText } from '../../src/core/config/validate.js';
-import { Output } from '../../src/ui/output.js';
 import { BIN, withTempDir } from '../helpers/cli.js';
+import { interactiveContext } from '../helpers/context.js';
 import { scriptedPrompter } from '../helpers/prompter.js';
-
-function context(cwd: string, prompter: CommandContext['prompter']): CommandContext {
-  const sink = { write: () => true, isTTY: false } as unknown as NodeJS.WritableStream;
-  return {
-    globals: { json: false, debug: false, yes: false },
-    output: new Output(false, sink, sink),
-    interactive: true,
-    prompter,
-    cwd,
-  };
-}
 
 describe('init through its prompts', () => {
   it('asks for project, environments, region, VPC CIDR and a first client, then writes a valid config', async () => {
@@ -32,7 +20,7 @@ describe('init through its prompts', () => {
         clientName: 'acme-bank',
         clientIps: '203.0.113.0/24, 198.51.100.4',
       });
-      expect(await init({}, context(dir, prompter))).toBe(0);
+      expect(await init({}, interactiveContext(dir, prompter))).toBe(0);
       expect(asked).toEqual(['project', 'environments', 'region', 'vpcCidr', 'addClient', 'clientName', 'clientIps']);
       const text = await readFile(join(dir, 'sftpctl.yaml'), 'utf8');
       const result = await validateConfigText(text, 'sftpctl.yaml');
@@ -51,7 +39,7 @@ describe('init through its prompts', () => {
   it('only asks what the flags leave open', async () => {
     await withTempDir(async (dir) => {
       const { prompter, asked } = scriptedPrompter({ environments: 'dev', vpcCidr: '10.9.0.0/24', addClient: false });
-      expect(await init({ project: 'p1', region: 'us-east-1' }, context(dir, prompter))).toBe(0);
+      expect(await init({ project: 'p1', region: 'us-east-1' }, interactiveContext(dir, prompter))).toBe(0);
       expect(asked).toEqual(['environments', 'vpcCidr', 'addClient']);
     });
   });
@@ -59,7 +47,7 @@ describe('init through its prompts', () => {
   it('a prompt refuses a bad answer with the same rule the validator applies', async () => {
     await withTempDir(async (dir) => {
       const { prompter } = scriptedPrompter({ project: 'Bad Name' });
-      await expect(init({}, context(dir, prompter))).rejects.toThrow(/lower-case letters/);
+      await expect(init({}, interactiveContext(dir, prompter))).rejects.toThrow(/lower-case letters/);
     });
   });
 });
