@@ -102,6 +102,54 @@ client
     await run(this, async (context) => (await import('./commands/client-show.js')).clientShow(name, context));
   });
 
+const keys = program.command('keys').description('generate and rotate SSH and PGP keys');
+const keysGenerate = keys
+  .command('generate')
+  .description('generate a key pair (private key written 0600, never overwritten)');
+keysGenerate
+  .command('ssh')
+  .description('an OpenSSH key pair for an SFTP user')
+  .option('--type <type>', 'ed25519 | rsa', 'ed25519')
+  .option('--bits <n>', 'RSA size: 3072 or 4096 (default 4096)')
+  .option('--comment <text>', 'comment at the end of the public key')
+  .option('--out <path>', 'private key path; the public key gets .pub (default: ./sftpctl_<type>)')
+  .option('--passphrase', `protect the private key with a passphrase (asked, or $SFTPCTL_PASSPHRASE)`)
+  .action(async function (this: Command) {
+    const options = this.opts<import('./commands/keys-generate-ssh.js').KeysGenerateSshOptions>();
+    await run(this, async (context) =>
+      (await import('./commands/keys-generate-ssh.js')).keysGenerateSsh(options, context),
+    );
+  });
+keysGenerate
+  .command('gpg')
+  .description('an OpenPGP v4 key pair GnuPG 2.2 reads')
+  .requiredOption('--name <name>', 'user id name')
+  .requiredOption('--email <email>', 'user id email')
+  .option('--type <type>', 'curve25519 | rsa', 'curve25519')
+  .option('--bits <n>', 'RSA size: 3072 or 4096 (default 3072)')
+  .option('--expires <duration>', 'lifetime like 2y or 90d, or never', '2y')
+  .option('--out <prefix>', "writes <prefix>.pub.asc and <prefix>.key.asc (default: the email's local part)")
+  .option('--passphrase', 'protect the private key with a passphrase (asked, or $SFTPCTL_PASSPHRASE)')
+  .action(async function (this: Command) {
+    const options = this.opts<import('./commands/keys-generate-gpg.js').KeysGenerateGpgOptions>();
+    await run(this, async (context) =>
+      (await import('./commands/keys-generate-gpg.js')).keysGenerateGpg(options, context),
+    );
+  });
+
+const verify = program.command('verify').description('check files');
+verify
+  .command('checksum <files...>')
+  .description('check files against their checksum sidecars (FILE.sha256, .md5, … in coreutils, BSD or bare-hex form)')
+  .option('--sidecar <file>', 'the sidecar to use (one FILE only)')
+  .option('--algorithm <name>', 'md5 | sha1 | sha256 | sha512 (default: from the sidecar)')
+  .action(async function (this: Command, files: string[]) {
+    const options = this.opts<import('./commands/verify-checksum.js').VerifyChecksumOptions>();
+    await run(this, async (context) =>
+      (await import('./commands/verify-checksum.js')).verifyChecksum(files, options, context),
+    );
+  });
+
 program
   .command('cost')
   .description('estimate the monthly AWS bill of an environment from the config and the expected traffic')

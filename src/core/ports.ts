@@ -12,6 +12,8 @@ export interface Prompter {
     validate?: (value: string) => true | string;
   }): Promise<string>;
   confirm(question: { name: string; message: string; default?: boolean }): Promise<boolean>;
+  /** Hidden input (passphrases). */
+  password(question: { name: string; message: string; validate?: (value: string) => true | string }): Promise<string>;
   select<T extends string>(question: {
     name: string;
     message: string;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { FileReader } from '../core/ports.js';
 
@@ -74,5 +74,26 @@ export async function writeFileAtomic(
   } catch (error) {
     await unlink(temp).catch(() => {});
     throw error;
+  }
+}
+
+/**
+ * Creates a file that must not exist yet, atomically and with `mode` from the first byte: the content goes to a
+ * private temp file, then a hard link publishes it under the final name (link fails if the name exists).
+ * Used for private keys: never overwritten, never world-readable, never half-written.
+ */
+export async function createFileExclusive(path: string, content: string | Uint8Array, mode: number): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', mode);
+  try {
+    await handle.writeFile(content);
+    await handle.sync();
+    await handle.close();
+    await link(temp, path);
+  } catch (error) {
+    await handle.close().catch(() => {});
+    throw error;
+  } finally {
+    await unlink(temp).catch(() => {});
   }
 }

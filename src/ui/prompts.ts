@@ -19,6 +19,14 @@ export function inquirerPrompter(): Prompter {
         ...(question.default === undefined ? {} : { default: question.default }),
       });
     },
+    async password(question) {
+      const { password } = await load();
+      return password({
+        message: question.message,
+        mask: true,
+        ...(question.validate ? { validate: question.validate } : {}),
+      });
+    },
     async select(question) {
       const { select } = await load();
       return select({

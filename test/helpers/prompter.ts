@@ -18,6 +18,12 @@ export function scriptedPrompter(answers: Record<string, string | boolean | stri
       if (verdict !== true) throw new Error(`answer to "${question.name}" refused: ${verdict}`);
       return answer;
     },
+    async password(question) {
+      const answer = String(take(question.name) ?? '');
+      const verdict = question.validate?.(answer) ?? true;
+      if (verdict !== true) throw new Error(`answer to "${question.name}" refused: ${verdict}`);
+      return answer;
+    },
     async confirm(question) {
       return Boolean(take(question.name));
     },
