@@ -79,6 +79,8 @@ client
   .option('--ingress-private-key <file>', "platform's ingress PGP private key")
   .option('--partner-key <file>', "partner's PGP public key, for exports")
   .option('--environments <list>', 'environments the client exists in (default: all)')
+  .option('--generate-keys', "create the platform's ingress PGP pair under keys/<name>/ and reference it")
+  .option('--generate-ssh-keys', 'also create SSH pairs for its users under keys/<name>/ (for testing)')
   .action(async function (this: Command, name: string) {
     const options = this.opts<import('./commands/client-add.js').ClientAddOptions>();
     await run(this, async (context) => (await import('./commands/client-add.js')).clientAdd(name, options, context));
@@ -166,6 +168,14 @@ program
     const options = this.opts<import('./commands/cost.js').CostOptions>();
     await run(this, async (context) => (await import('./commands/cost.js')).cost(options, context));
   });
+
+// A reader that goes away (`sftpctl … | head`) is not an error: stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 
 /** Exit codes: 0 ok, 1 user error, 2 usage error, 3 internal error. */
 async function main(argv: string[]): Promise<void> {

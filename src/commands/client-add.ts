@@ -5,6 +5,7 @@ import type { ClientInput } from '../core/config/schema.js';
 import { summarizeClient } from '../core/config/summary.js';
 import { looksLikeSshPublicKey } from '../core/crypto/ssh-public-key.js';
 import { SftpctlError, UsageError } from '../core/errors.js';
+import { generateClientKeys, removeGenerated } from '../io/client-keys.js';
 import { editConfigFile } from '../io/config-edit.js';
 import { loadConfig } from '../io/config-file.js';
 import { printProblems } from '../ui/problems.js';
@@ -26,6 +27,8 @@ export interface ClientAddOptions {
   ingressPrivateKey?: string;
   partnerKey?: string;
   environments?: string;
+  generateKeys?: boolean;
+  generateSshKeys?: boolean;
 }
 
 export async function clientAdd(name: string, options: ClientAddOptions, context: CommandContext): Promise<number> {
@@ -110,7 +113,31 @@ export async function clientAdd(name: string, options: ClientAddOptions, context
   if (Object.keys(pgp).length > 0) client.pgp = pgp;
   if (options.environments) client.environments = splitList(options.environments);
 
-  const result = await editConfigFile(file, (document) => addClientToDocument(document, client));
+  const generated =
+    options.generateKeys || options.generateSshKeys
+      ? await generateClientKeys(configDir, config.project, name, {
+          pgp: Boolean(options.generateKeys),
+          ssh: options.generateSshKeys ? (['upload', 'download'] as const).filter((role) => options[role]) : [],
+        })
+      : undefined;
+  if (generated?.ingressPublicKey)
+    client.pgp = {
+      ...client.pgp,
+      ingressPublicKey: generated.ingressPublicKey,
+      ingressPrivateKey: generated.ingressPrivateKey,
+    };
+  if (generated?.uploadSshKey && client.upload)
+    client.upload.sshKeys = [...(client.upload.sshKeys ?? []), generated.uploadSshKey];
+  if (generated?.downloadSshKey && client.download)
+    client.download.sshKeys = [...(client.download.sshKeys ?? []), generated.downloadSshKey];
+
+  let result: Awaited<ReturnType<typeof editConfigFile>>;
+  try {
+    result = await editConfigFile(file, (document) => addClientToDocument(document, client));
+  } catch (error) {
+    if (generated) await removeGenerated(generated);
+    throw error;
+  }
   const added = result.config.clients.find((entry) => entry.name === name);
   const warnings = result.warnings.filter(
     (warning) => warning.path[0] === 'clients' && result.config.clients[Number(warning.path[1])]?.name === name,
@@ -120,9 +147,18 @@ export async function clientAdd(name: string, options: ClientAddOptions, context
     added: name,
     file: file.displayPath,
     client: summary,
+    generatedKeys: generated?.fingerprints ?? {},
     warnings: warnings.map((warning) => warning.message),
   });
   context.output.success(`Added client ${name} to ${file.displayPath}.`);
+  for (const [what, fingerprint] of Object.entries(generated?.fingerprints ?? {})) {
+    context.output.line(
+      `  generated ${what} key ${fingerprint} under keys/${name}/ (private halves 0600, kept out of git)`,
+    );
+  }
+  if (generated?.ingressPublicKey) {
+    context.output.line(`  hand ${generated.ingressPublicKey} to the partner: they encrypt uploads to it.`);
+  }
   if (warnings.length > 0) printProblems(context.output, warnings);
   context.output.line(
     `Users: ${[summary?.users.upload, summary?.users.download].filter(Boolean).join(', ') || 'none'}. See everything with \`sftpctl client show ${name}\`.`,

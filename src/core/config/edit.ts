@@ -15,12 +15,12 @@ export function addClientToDocument(document: Document, client: ClientInput): vo
       if (isScalar(pair.key) && FLOW_LISTS.has(String(pair.key.value)) && isSeq(pair.value)) pair.value.flow = true;
     }
   }
-  let clients = document.get('clients', true);
-  if (!isSeq(clients)) {
-    clients = new YAMLSeq();
-    document.set('clients', clients);
-  }
-  (clients as YAMLSeq).items.push(node);
+  const existing = document.get('clients', true);
+  const clients = isSeq(existing) ? existing : new YAMLSeq();
+  if (clients !== existing) document.set('clients', clients);
+  // `clients: []` is flow style; clients read best as a block list.
+  if (clients.items.length === 0) clients.flow = false;
+  clients.items.push(node);
 }
 
 /** Removes the client named `name`; returns false when there is none. */

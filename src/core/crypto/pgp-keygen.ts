@@ -16,7 +16,7 @@ export interface PgpKeyPair {
  */
 export async function generatePgpKeyPair(options: {
   name: string;
-  email: string;
+  email?: string;
   type: PgpKeyAlgorithm;
   rsaBits?: number;
   expiresInSeconds?: number;
@@ -37,7 +37,7 @@ export async function generatePgpKeyPair(options: {
     ...(options.type === 'rsa'
       ? { type: 'rsa' as const, rsaBits: options.rsaBits ?? 3072 }
       : { type: 'ecc' as const, curve: 'curve25519Legacy' as const }),
-    userIDs: [{ name: options.name, email: options.email }],
+    userIDs: [{ name: options.name, ...(options.email ? { email: options.email } : {}) }],
     date: created,
     keyExpirationTime: options.expiresInSeconds ?? 0,
     ...(options.passphrase ? { passphrase: options.passphrase } : {}),
