@@ -53,3 +53,35 @@ export function bucketNameProblem(name: string): string | undefined {
   if (/-s3alias$|--ol-s3$|--x-s3$|--table-s3$/.test(name)) return 'ends with a suffix S3 reserves';
   return undefined;
 }
+
+/** Environment-wide buckets of the assets stack: function bundles and large templates; S3 and VPC access logs. */
+export const ENVIRONMENT_BUCKET_PURPOSES = ['assets', 'access-logs'] as const;
+export type EnvironmentBucketPurpose = (typeof ENVIRONMENT_BUCKET_PURPOSES)[number];
+
+export function environmentBucketName(project: string, env: string, purpose: EnvironmentBucketPurpose): string {
+  return `${project}-${env}-${purpose}`;
+}
+
+/** KMS alias of the environment key (assets bucket, Transfer server logs). */
+export function platformKeyAlias(project: string, env: string): string {
+  return `alias/${project}/${env}/platform`;
+}
+
+/** KMS alias of a client's key (its buckets, queues, secrets, function logs). */
+export function clientKeyAlias(project: string, env: string, client: string): string {
+  return `alias/${project}/${env}/client/${client}`;
+}
+
+/** CloudWatch log group of the Transfer server's structured logs. */
+export function serverLogGroupName(project: string, env: string): string {
+  return `/sftpctl/${project}/${env}/transfer`;
+}
+
+/** Every log group of a client starts with this prefix (its key lets CloudWatch Logs encrypt only these). */
+export function clientLogGroupPrefix(project: string, env: string, client: string): string {
+  return `/sftpctl/${project}/${env}/client/${client}/`;
+}
+
+export function functionLogGroupName(project: string, env: string, client: string, fn: 'ingress' | 'egress'): string {
+  return `${clientLogGroupPrefix(project, env, client)}${fn}`;
+}

@@ -1,0 +1,211 @@
+import { clientStackName, functionLogGroupName } from '../core/config/naming.js';
+import { getAtt, type Intrinsic, ref, type TemplateBuilder } from './cfn.js';
+
+/** Function settings shared by ingress and egress. */
+export const FUNCTION_RUNTIME = 'nodejs22.x';
+export const FUNCTION_ARCHITECTURE = 'arm64';
+/** Seconds; PGP streams run at 130-160 MB/s, so 15 minutes carries files of many GB. */
+export const FUNCTION_TIMEOUT = 900;
+/** AWS's advice for SQS sources: visibility timeout at least six times the function timeout. */
+export const QUEUE_VISIBILITY_TIMEOUT = FUNCTION_TIMEOUT * 6;
+/** A message that failed this many times moves to the dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 3;
+/** Concurrent invocations per function (event source mapping), without reserving account concurrency. */
+export const MAX_CONCURRENCY = 5;
+const QUEUE_RETENTION_SECONDS = 4 * 24 * 3600;
+const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
+
+/**
+ * Environment variable names the functions read (src/lambda reads the same names). Values are strings;
+ * lists are comma-separated.
+ */
+export const FUNCTION_ENV = {
+  client: 'SFTPCTL_CLIENT',
+  uploadBucket: 'SFTPCTL_UPLOAD_BUCKET',
+  rawBucket: 'SFTPCTL_RAW_BUCKET',
+  exportBucket: 'SFTPCTL_EXPORT_BUCKET',
+  downloadBucket: 'SFTPCTL_DOWNLOAD_BUCKET',
+  ingressPrivateKeysSecretArn: 'SFTPCTL_INGRESS_PRIVATE_KEYS_SECRET_ARN',
+  partnerPublicKeySecretArn: 'SFTPCTL_PARTNER_PUBLIC_KEY_SECRET_ARN',
+  encryptedExtensions: 'SFTPCTL_ENCRYPTED_EXTENSIONS',
+  checksumAlgorithm: 'SFTPCTL_CHECKSUM_ALGORITHM',
+  requireEncryption: 'SFTPCTL_REQUIRE_ENCRYPTION',
+} as const;
+
+export interface IamPolicyStatement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: unknown[];
+}
+
+export interface PipelineOptions {
+  /** `Ingress` or `Egress`: prefixes every logical id. */
+  prefix: 'Ingress' | 'Egress';
+  project: string;
+  env: string;
+  client: string;
+  memory: number;
+  logRetentionDays: number;
+  keyId: string;
+  code: { bucket: Intrinsic; key: Intrinsic };
+  environment: Record<string, unknown>;
+  /** What the function may do besides its logs, its queue and the client key. */
+  statements: IamPolicyStatement[];
+}
+
+export interface Pipeline {
+  queue: string;
+  deadLetterQueue: string;
+  fn: string;
+}
+
+/**
+ * Queue (KMS, dead-letter queue after MAX_RECEIVE_COUNT receives) → function (one per client and direction) with
+ * an explicit encrypted log group, its own role, and alarms on dead letters and errors. The queue's sender and its
+ * queue policy are the caller's: EventBridge for ingress, S3 for egress.
+ */
+export function addPipeline(builder: TemplateBuilder, options: PipelineOptions): Pipeline {
+  const { prefix } = options;
+  const keyArn = getAtt(options.keyId, 'Arn');
+  const fnKind = prefix === 'Ingress' ? 'ingress' : 'egress';
+
+  const deadLetterQueue = builder.add(`${prefix}DeadLetterQueue`, {
+    Type: 'AWS::SQS::Queue',
+    Properties: { KmsMasterKeyId: keyArn, MessageRetentionPeriod: DEAD_LETTER_RETENTION_SECONDS },
+  });
+  const queue = builder.add(`${prefix}Queue`, {
+    Type: 'AWS::SQS::Queue',
+    Properties: {
+      KmsMasterKeyId: keyArn,
+      VisibilityTimeout: QUEUE_VISIBILITY_TIMEOUT,
+      MessageRetentionPeriod: QUEUE_RETENTION_SECONDS,
+      RedrivePolicy: { deadLetterTargetArn: getAtt(deadLetterQueue, 'Arn'), maxReceiveCount: MAX_RECEIVE_COUNT },
+    },
+  });
+
+  const logGroup = builder.add(`${prefix}LogGroup`, {
+    Type: 'AWS::Logs::LogGroup',
+    Properties: {
+      LogGroupName: functionLogGroupName(options.project, options.env, options.client, fnKind),
+      RetentionInDays: options.logRetentionDays,
+      KmsKeyId: keyArn,
+    },
+  });
+
+  const role = builder.add(`${prefix}FunctionRole`, {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      Description: `sftpctl ${options.project} ${options.env} ${options.client}: ${fnKind} function`,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'lambda.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+          },
+        ],
+      },
+      Policies: [
+        {
+          PolicyName: fnKind,
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'WriteOwnLogs',
+                Effect: 'Allow',
+                Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+                Resource: [getAtt(logGroup, 'Arn')],
+              },
+              {
+                Sid: 'ConsumeOwnQueue',
+                Effect: 'Allow',
+                Action: [
+                  'sqs:ChangeMessageVisibility',
+                  'sqs:DeleteMessage',
+                  'sqs:GetQueueAttributes',
+                  'sqs:ReceiveMessage',
+                ],
+                Resource: [getAtt(queue, 'Arn')],
+              },
+              ...options.statements,
+              {
+                Sid: 'UseClientKey',
+                Effect: 'Allow',
+                Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+                Resource: [keyArn],
+              },
+            ],
+          },
+        },
+      ],
+    },
+  });
+
+  const fn = builder.add(`${prefix}Function`, {
+    Type: 'AWS::Lambda::Function',
+    Properties: {
+      Description: `sftpctl ${options.project} ${options.env} ${options.client}: ${fnKind}`,
+      Runtime: FUNCTION_RUNTIME,
+      Architectures: [FUNCTION_ARCHITECTURE],
+      Handler: `${fnKind}.handler`,
+      Code: { S3Bucket: options.code.bucket, S3Key: options.code.key },
+      MemorySize: options.memory,
+      Timeout: FUNCTION_TIMEOUT,
+      Role: getAtt(role, 'Arn'),
+      KmsKeyArn: keyArn,
+      Environment: { Variables: options.environment },
+      LoggingConfig: { LogGroup: ref(logGroup), LogFormat: 'JSON' },
+    },
+  });
+
+  builder.add(`${prefix}EventSourceMapping`, {
+    Type: 'AWS::Lambda::EventSourceMapping',
+    Properties: {
+      EventSourceArn: getAtt(queue, 'Arn'),
+      FunctionName: ref(fn),
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: MAX_CONCURRENCY },
+      Enabled: true,
+    },
+  });
+
+  const alarmName = `${clientStackName(options.project, options.env, options.client)}-${fnKind}`;
+  builder.add(`${prefix}DeadLetterAlarm`, {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: `${alarmName}-dead-letters`,
+      AlarmDescription: `${options.client}: ${fnKind} messages failed ${MAX_RECEIVE_COUNT} times and wait in the dead-letter queue`,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(deadLetterQueue, 'QueueName') }],
+      Statistic: 'Maximum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    },
+  });
+  builder.add(`${prefix}ErrorsAlarm`, {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: `${alarmName}-errors`,
+      AlarmDescription: `${options.client}: the ${fnKind} function failed`,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: ref(fn) }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    },
+  });
+
+  return { queue, deadLetterQueue, fn };
+}
