@@ -7,7 +7,11 @@ import { ROOT } from './lib.mjs';
 const all = readdirSync(join(ROOT, 'bench'))
   .filter((file) => file.endsWith('.mjs') && !['run.mjs', 'lib.mjs'].includes(file))
   .map((file) => file.replace(/\.mjs$/, ''));
-const chosen = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+// Leading bare words name benchmarks; everything from the first flag on is passed to each of them.
+const args = process.argv.slice(2);
+const firstFlag = args.findIndex((arg) => arg.startsWith('-'));
+const chosen = firstFlag < 0 ? args : args.slice(0, firstFlag);
+const passThrough = firstFlag < 0 ? [] : args.slice(firstFlag);
 const unknown = chosen.filter((name) => !all.includes(name));
 if (unknown.length > 0) {
   console.error(`unknown benchmark(s): ${unknown.join(', ')}; available: ${all.join(', ')}`);
@@ -18,11 +22,9 @@ if (!existsSync(join(ROOT, 'dist/cli.js')))
 let failed = 0;
 for (const name of chosen.length > 0 ? chosen : all) {
   console.log(`\n=== bench/${name}`);
-  const result = spawnSync(
-    process.execPath,
-    [join(ROOT, 'bench', `${name}.mjs`), ...process.argv.slice(2).filter((arg) => arg.startsWith('-'))],
-    { stdio: 'inherit' },
-  );
+  const result = spawnSync(process.execPath, [join(ROOT, 'bench', `${name}.mjs`), ...passThrough], {
+    stdio: 'inherit',
+  });
   if (result.status !== 0) failed++;
 }
 process.exit(failed > 0 ? 1 : 0);

@@ -145,11 +145,76 @@ verify
   .description('check files against their checksum sidecars (FILE.sha256, .md5, … in coreutils, BSD or bare-hex form)')
   .option('--sidecar <file>', 'the sidecar to use (one FILE only)')
   .option('--algorithm <name>', 'md5 | sha1 | sha256 | sha512 (default: from the sidecar)')
+  .option('--decrypt-key <file>', 'check an encrypted file against its plaintext sidecar in one pass (private key)')
   .action(async function (this: Command, files: string[]) {
     const options = this.opts<import('./commands/verify-checksum.js').VerifyChecksumOptions>();
     await run(this, async (context) =>
       (await import('./commands/verify-checksum.js')).verifyChecksum(files, options, context),
     );
+  });
+
+keys
+  .command('rotate <client>')
+  .description("rotate a client's SSH keys or the platform's ingress PGP key without downtime")
+  .option('--ssh <user>', 'rotate SSH keys of upload | download | all')
+  .option('--pgp', 'rotate the ingress PGP key pair (new pair; the secret holds new and old during the grace period)')
+  .option('--public-key <file>', "with --ssh: the partner's new public key")
+  .option('--generate', 'with --ssh: generate a new pair under keys/<client>/ (for testing)')
+  .option('--grace <duration>', 'how long the old key keeps working', '7d')
+  .option('--finish', 'end the rotation: remove the old key (only once the new one is in place)')
+  .option('--force', 'with --finish: end before the grace period is over')
+  .option('--server-id <id>', 'Transfer server id (default: from the server stack)')
+  .option('--region <region>', "AWS region (default: the environment's)")
+  .option('--profile <name>', 'AWS profile (default: $AWS_PROFILE, then the standard credential chain)')
+  .action(async function (this: Command, name: string) {
+    const options = this.opts<import('./commands/keys-rotate.js').KeysRotateOptions>();
+    await run(this, async (context) => (await import('./commands/keys-rotate.js')).keysRotate(name, options, context));
+  });
+
+const secrets = program.command('secrets').description('load key material into Secrets Manager');
+secrets
+  .command('load <client>')
+  .description("validate a client's PGP keys and write them to the secrets its stack declares (never printed)")
+  .option('--dry-run', 'validate and show what would be written, without calling AWS')
+  .option('--region <region>', "AWS region (default: the environment's)")
+  .option('--profile <name>', 'AWS profile (default: $AWS_PROFILE, then the standard credential chain)')
+  .action(async function (this: Command, name: string) {
+    const options = this.opts<import('./commands/secrets-load.js').SecretsLoadOptions>();
+    await run(this, async (context) =>
+      (await import('./commands/secrets-load.js')).secretsLoad(name, options, context),
+    );
+  });
+
+program
+  .command('encrypt <file>')
+  .description('encrypt a file to a PGP public key (streaming; GnuPG 2.2 reads it)')
+  .requiredOption('--recipient <key-file>', "the recipient's public key")
+  .option('--out <file>', 'output (default: <file>.gpg, or .asc with --armor); never overwritten')
+  .option('--armor', 'ASCII-armored output')
+  .option('--compress', 'zlib-compress before encrypting')
+  .action(async function (this: Command, file: string) {
+    const options = this.opts<import('./commands/encrypt.js').EncryptOptions>();
+    await run(this, async (context) => (await import('./commands/encrypt.js')).encrypt(file, options, context));
+  });
+program
+  .command('decrypt <file>')
+  .description('decrypt a PGP file (streaming; the output appears only once the integrity check passed)')
+  .requiredOption('--key <key-file>', 'the private key (passphrase from $SFTPCTL_PASSPHRASE or asked)')
+  .option('--out <file>', 'output (default: <file> without .gpg/.pgp/.asc); never overwritten')
+  .action(async function (this: Command, file: string) {
+    const options = this.opts<import('./commands/decrypt.js').DecryptOptions>();
+    await run(this, async (context) => (await import('./commands/decrypt.js')).decrypt(file, options, context));
+  });
+
+program
+  .command('synth')
+  .description('render the CloudFormation templates of an environment (all by default) with a manifest')
+  .option('--out <dir>', 'output folder (default: .sftpctl/out/<env>/ beside the config)')
+  .option('--format <format>', 'yaml | json', 'yaml')
+  .option('--strict', 'fail on any unsuppressed security finding, not only on limit errors')
+  .action(async function (this: Command) {
+    const options = this.opts<import('./commands/synth.js').SynthOptions>();
+    await run(this, async (context) => (await import('./commands/synth.js')).synth(options, context));
   });
 
 program

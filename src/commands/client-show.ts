@@ -33,6 +33,13 @@ export async function clientShow(name: string, context: CommandContext): Promise
   row('function memory', `${summary.memory} MB`);
   row('ingress PGP key', summary.pgp.ingressPublicKey ?? c.yellow('not set'));
   row('partner PGP key', summary.pgp.partnerPublicKey ?? (summary.users.download ? c.yellow('not set') : '-'));
+  for (const rotation of summary.rotations) {
+    const over = Date.parse(rotation.until) <= Date.now();
+    row(
+      rotation.kind === 'ssh' ? `rotating ${rotation.user}` : 'rotating ingress key',
+      `since ${rotation.since}, grace ${over ? c.yellow(`ended ${rotation.until}: run keys rotate --finish`) : `until ${rotation.until}`}; retiring ${rotation.retiring.join(', ')}`,
+    );
+  }
   for (const [env, resources] of Object.entries(summary.resources)) {
     output.line();
     output.line(`  ${c.bold(env)}: stack ${resources.stack}`);

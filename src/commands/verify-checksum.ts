@@ -6,6 +6,7 @@ import type { CommandContext } from './context.js';
 export interface VerifyChecksumOptions {
   sidecar?: string;
   algorithm?: string;
+  decryptKey?: string;
 }
 
 /** Exit 0 when every file matches its sidecar, 1 when any does not (or has none). */
@@ -22,12 +23,16 @@ export async function verifyChecksum(
     );
   }
   const algorithm = options.algorithm === undefined ? undefined : algorithmFlag(options.algorithm);
+  const transform = options.decryptKey
+    ? await (await import('./decrypting-reader.js')).decryptingReader(options.decryptKey, context)
+    : undefined;
   const verdicts: ChecksumVerdict[] = [];
   for (const file of files) {
     verdicts.push(
       await verifyFileChecksum(file, {
         ...(options.sidecar ? { sidecar: options.sidecar } : {}),
         ...(algorithm ? { algorithm } : {}),
+        ...(transform ? { transform } : {}),
       }),
     );
   }

@@ -39,3 +39,52 @@ export interface FileReader {
 export interface Clock {
   now(): Date;
 }
+
+/** What a store knows about one object. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag: string | undefined;
+  lastModified: Date | undefined;
+  /** User metadata (x-amz-meta-*), lower-case keys. */
+  metadata: Record<string, string>;
+}
+
+/**
+ * Buckets of objects: S3 in AWS, folders on disk in `sftpctl local up`. The pipeline only ever talks to this.
+ * Writes are atomic: an object appears under its key whole, or not at all.
+ */
+export interface ObjectStore {
+  /** Streams an object; undefined when it does not exist. */
+  get(bucket: string, key: string): Promise<{ body: NodeJS.ReadableStream; info: ObjectInfo } | undefined>;
+  head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * Streams `body` into staging (a multipart upload, a temp file) and publishes it under `key` only when `body` ended
+   * without error and `verified` (if given) resolved; otherwise the staging is discarded and the error is rethrown.
+   * Constant memory at any size.
+   */
+  put(
+    bucket: string,
+    key: string,
+    body: NodeJS.ReadableStream | AsyncIterable<Uint8Array> | Uint8Array | string,
+    options?: { metadata?: Record<string, string>; contentType?: string; verified?: Promise<unknown> },
+  ): Promise<ObjectInfo>;
+  copy(
+    from: { bucket: string; key: string },
+    to: { bucket: string; key: string },
+    options?: { metadata?: Record<string, string> },
+  ): Promise<void>;
+  delete(bucket: string, key: string): Promise<void>;
+  getTags(bucket: string, key: string): Promise<Record<string, string>>;
+  /** Replaces the object's tags. */
+  putTags(bucket: string, key: string, tags: Record<string, string>): Promise<void>;
+  list(bucket: string, prefix?: string): AsyncIterable<ObjectInfo>;
+}
+
+/** The client's PGP keys as the platform holds them (Secrets Manager in AWS, files locally). */
+export interface KeyStore {
+  /** Armored private keys that may decrypt uploads: the current one first, then any being retired. */
+  ingressPrivateKeys(client: string): Promise<string[]>;
+  /** The partner's armored public key, for egress. */
+  partnerPublicKey(client: string): Promise<string>;
+}

@@ -1,4 +1,5 @@
 import { dirname, relative, resolve } from 'node:path';
+import type { KeyFacts } from '../core/config/key-checks.js';
 import { formatProblemWithHint, type Problem } from '../core/config/problems.js';
 import type { Config } from '../core/config/schema.js';
 import { type ValidationResult, validateConfigText } from '../core/config/validate.js';
@@ -58,7 +59,7 @@ export async function validateConfigFile(
 export async function loadConfig(
   flag: string | undefined,
   options: { checkKeys?: boolean; cwd?: string } = {},
-): Promise<{ file: ConfigFile; config: Config; warnings: Problem[] }> {
+): Promise<{ file: ConfigFile; config: Config; warnings: Problem[]; keys: KeyFacts | undefined }> {
   const file = await readConfigFile(flag, options.cwd);
   const result = await validateConfigFile(file, options);
   if (!result.config) {
@@ -67,7 +68,7 @@ export async function loadConfig(
       result.errors.map(formatProblemWithHint),
     );
   }
-  return { file, config: result.config, warnings: result.warnings };
+  return { file, config: result.config, warnings: result.warnings, keys: result.keys };
 }
 
 export function environmentOf(config: Config, requested: string | undefined): string {

@@ -97,3 +97,51 @@ export async function createFileExclusive(path: string, content: string | Uint8A
     await unlink(temp).catch(() => {});
   }
 }
+
+/**
+ * Streams into a new file that appears under its name only when the stream ended cleanly AND `verified` resolved
+ * (e.g. the PGP integrity check at the end of a message); otherwise the temp file is removed and nothing appears.
+ * Never overwrites an existing file.
+ */
+export async function streamToNewFile(
+  source: NodeJS.ReadableStream,
+  path: string,
+  options: { mode?: number; verified?: Promise<unknown> } = {},
+): Promise<void> {
+  if (await exists(path)) {
+    const error = new Error(`${path} already exists`) as NodeJS.ErrnoException;
+    error.code = 'EEXIST';
+    throw error;
+  }
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.partial`);
+  const { createWriteStream } = await import('node:fs');
+  const { pipeline } = await import('node:stream/promises');
+  try {
+    await pipeline(source, createWriteStream(temp, { flags: 'wx', mode: options.mode ?? 0o644 }));
+    await options.verified;
+    await link(temp, path);
+  } finally {
+    await unlink(temp).catch(() => {});
+  }
+}
+
+/**
+ * Replaces a whole folder with `files` so readers see the old set or the new, never a mix: everything is written to
+ * a sibling temp folder first, then swapped in.
+ */
+export async function replaceDirectory(path: string, files: Record<string, string>): Promise<void> {
+  const { mkdir, rm, writeFile } = await import('node:fs/promises');
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const old = `${path}.${randomBytes(6).toString('hex')}.old`;
+  try {
+    await mkdir(temp);
+    for (const [name, content] of Object.entries(files)) await writeFile(join(temp, name), content);
+    const hadOld = await exists(path);
+    if (hadOld) await rename(path, old);
+    await rename(temp, path);
+    if (hadOld) await rm(old, { recursive: true, force: true });
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+}

@@ -19,18 +19,7 @@ const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
  * Environment variable names the functions read (src/lambda reads the same names). Values are strings;
  * lists are comma-separated.
  */
-export const FUNCTION_ENV = {
-  client: 'SFTPCTL_CLIENT',
-  uploadBucket: 'SFTPCTL_UPLOAD_BUCKET',
-  rawBucket: 'SFTPCTL_RAW_BUCKET',
-  exportBucket: 'SFTPCTL_EXPORT_BUCKET',
-  downloadBucket: 'SFTPCTL_DOWNLOAD_BUCKET',
-  ingressPrivateKeysSecretArn: 'SFTPCTL_INGRESS_PRIVATE_KEYS_SECRET_ARN',
-  partnerPublicKeySecretArn: 'SFTPCTL_PARTNER_PUBLIC_KEY_SECRET_ARN',
-  encryptedExtensions: 'SFTPCTL_ENCRYPTED_EXTENSIONS',
-  checksumAlgorithm: 'SFTPCTL_CHECKSUM_ALGORITHM',
-  requireEncryption: 'SFTPCTL_REQUIRE_ENCRYPTION',
-} as const;
+export { FUNCTION_ENV } from '../core/pipeline/function-env.js';
 
 export interface IamPolicyStatement {
   Sid: string;

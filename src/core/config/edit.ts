@@ -57,3 +57,8 @@ function stripUndefined<T>(value: T): T {
   }
   return value;
 }
+
+/** Index of the client named `name` in `clients:`, or -1. */
+export function clientIndexInDocument(document: Document, name: string): number {
+  return clientNamesInDocument(document).indexOf(name);
+}

@@ -55,6 +55,29 @@ export async function checkConfigKeys(
           seen.set(key.fingerprint, `sshKeys[${keyIndex}]`);
         }
       }
+      if (user.rotation) {
+        const rotationPath = ['clients', index, role, 'rotation'];
+        checkGrace(user.rotation, rotationPath, `${client.name} ${role}`, 'ssh', problems, options.now);
+        for (const [retiringIndex, fingerprint] of user.rotation.retiring.entries()) {
+          if (!seen.has(fingerprint)) {
+            problems.error(
+              'ROTATION_KEY_UNKNOWN',
+              [...rotationPath, 'retiring', retiringIndex],
+              `the retiring key ${fingerprint} is not among this user's sshKeys`,
+              'Keep the old key in sshKeys until `sftpctl keys rotate --finish` removes it, or delete the rotation block.',
+            );
+          }
+        }
+        if (user.rotation.retiring.length >= seen.size && seen.size > 0) {
+          problems.error(
+            'ROTATION_NO_NEW_KEY',
+            rotationPath,
+            'every SSH key of this user is marked retiring: finishing the rotation would lock the partner out',
+            'Add the new key to sshKeys, or delete the rotation block.',
+            'key',
+          );
+        }
+      }
     }
 
     const pgp = client.pgp;
@@ -67,6 +90,35 @@ export async function checkConfigKeys(
       : undefined;
     if (pgp.partnerPublicKey) {
       await readPgpEntry(pgp.partnerPublicKey, [...base, 'partnerPublicKey'], 'public', problems, options, facts);
+    }
+    for (const [retiringIndex, retiring] of (pgp.retiring ?? []).entries()) {
+      const at = [...base, 'retiring', retiringIndex];
+      checkGrace(retiring, at, `${client.name} ingress`, 'pgp', problems, options.now);
+      const oldPublic = await readPgpEntry(
+        retiring.publicKey,
+        [...at, 'publicKey'],
+        'public',
+        problems,
+        options,
+        facts,
+        { allowExpired: true },
+      );
+      const oldPrivate = await readPgpEntry(
+        retiring.privateKey,
+        [...at, 'privateKey'],
+        'private',
+        problems,
+        options,
+        facts,
+        { allowExpired: true },
+      );
+      if (oldPublic && oldPrivate && oldPublic.fingerprint !== oldPrivate.fingerprint) {
+        problems.error(
+          'PGP_KEY_PAIR_MISMATCH',
+          [...at, 'privateKey'],
+          `the retiring private key (${oldPrivate.fingerprint}) does not belong to its public key (${oldPublic.fingerprint})`,
+        );
+      }
     }
     if (ingressPublic && ingressPrivate && ingressPublic.fingerprint !== ingressPrivate.fingerprint) {
       problems.error(
@@ -153,6 +205,7 @@ async function readPgpEntry(
   problems: ProblemList,
   options: KeyCheckOptions,
   facts: KeyFacts,
+  leniency: { allowExpired?: boolean } = {},
 ): Promise<PgpKeyInfo | undefined> {
   const bytes = await options.files.read(file);
   if (bytes === undefined) {
@@ -172,8 +225,35 @@ async function readPgpEntry(
     return undefined;
   }
   for (const problem of pgpKeyProblems(read.key, { role, now: options.now })) {
-    problems.error(problem.code, path, `${file}: ${problem.message}`, problem.hint);
+    const expiredIsFine =
+      leniency.allowExpired && (problem.code === 'PGP_KEY_EXPIRED' || problem.code === 'PGP_KEY_NO_ENCRYPTION_SUBKEY');
+    if (!expiredIsFine) problems.error(problem.code, path, `${file}: ${problem.message}`, problem.hint);
   }
   facts.pgp.set(JSON.stringify(path), read.key);
   return read.key;
+}
+
+function checkGrace(
+  rotation: { since: string; until: string },
+  path: (string | number)[],
+  what: string,
+  kind: 'ssh' | 'pgp',
+  problems: ProblemList,
+  now: Date,
+): void {
+  if (Date.parse(rotation.until) <= Date.parse(rotation.since)) {
+    problems.error(
+      'ROTATION_DATES',
+      [...path, 'until'],
+      `the grace period ends (${rotation.until}) before it starts (${rotation.since})`,
+    );
+  } else if (Date.parse(rotation.until) <= now.getTime()) {
+    problems.warning(
+      'ROTATION_GRACE_OVER',
+      path,
+      `the ${kind === 'ssh' ? 'SSH' : 'PGP'} key rotation of ${what} passed its grace period on ${rotation.until.slice(0, 10)}`,
+      `Finish it: sftpctl keys rotate <client> --${kind}${kind === 'ssh' ? ' <role>' : ''} --finish`,
+      'key',
+    );
+  }
 }

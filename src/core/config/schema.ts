@@ -103,11 +103,34 @@ export type EnvironmentInput = z.infer<typeof environmentInputSchema>;
 
 const sshKeyEntry = z.string().min(1, 'an SSH key entry must not be empty');
 
+const timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time like 2026-12-01T09:00:00Z' });
+
+/** A key rotation in its grace period, written by `sftpctl keys rotate` and cleared by `--finish`. */
+const rotationFields = {
+  /** When the rotation started. */
+  since: timestamp,
+  /** End of the grace period: from then on `keys rotate --finish` removes the old key. */
+  until: timestamp,
+};
+
+export const sshRotationSchema = z.strictObject({
+  ...rotationFields,
+  /** SHA256 fingerprints of the keys being retired; they stay in sshKeys (and on the server) until --finish. */
+  retiring: z.array(z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an SSH SHA256 fingerprint')).min(1),
+});
+
 export const userSchema = z.strictObject({
   /** Transfer user name; defaults to `<client>-upload` / `<client>-download`. */
   userName: z.string().optional(),
   /** OpenSSH public keys: inline (`ssh-ed25519 AAAA… comment`) or paths to `.pub` files, relative to this file. */
   sshKeys: z.array(sshKeyEntry).default([]),
+  rotation: sshRotationSchema.optional(),
+});
+
+export const pgpRetiringSchema = z.strictObject({
+  ...rotationFields,
+  publicKey: z.string().min(1),
+  privateKey: z.string().min(1),
 });
 export type UserInput = z.infer<typeof userSchema>;
 
@@ -147,6 +170,8 @@ export const clientSchema = z.strictObject({
       ingressPrivateKey: z.string().min(1).optional(),
       /** The partner's public key; egress files are encrypted to it. */
       partnerPublicKey: z.string().min(1).optional(),
+      /** Ingress pairs being rotated out: still in the secret (uploads encrypted to them decrypt) until --finish. */
+      retiring: z.array(pgpRetiringSchema).optional(),
     })
     .default({}),
   /** Environments the client exists in; all when omitted. */

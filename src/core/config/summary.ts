@@ -15,6 +15,8 @@ export interface ClientSummary {
   checksum: string;
   memory: number;
   pgp: { ingressPublicKey: string | null; ingressPrivateKey: string | null; partnerPublicKey: string | null };
+  /** Key rotations in their grace period. */
+  rotations: { kind: 'ssh' | 'pgp'; user: string | null; since: string; until: string; retiring: string[] }[];
   /** Derived AWS names per environment. */
   resources: Record<
     string,
@@ -51,6 +53,29 @@ export function summarizeClient(config: Config, client: Client): ClientSummary {
       ingressPrivateKey: client.pgp.ingressPrivateKey ?? null,
       partnerPublicKey: client.pgp.partnerPublicKey ?? null,
     },
+    rotations: [
+      ...(['upload', 'download'] as const).flatMap((role) => {
+        const rotation = client[role]?.rotation;
+        return rotation
+          ? [
+              {
+                kind: 'ssh' as const,
+                user: userNameOf(client, role) ?? null,
+                since: rotation.since,
+                until: rotation.until,
+                retiring: rotation.retiring,
+              },
+            ]
+          : [];
+      }),
+      ...(client.pgp.retiring ?? []).map((entry) => ({
+        kind: 'pgp' as const,
+        user: null,
+        since: entry.since,
+        until: entry.until,
+        retiring: [entry.privateKey],
+      })),
+    ],
     resources,
   };
 }

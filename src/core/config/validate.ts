@@ -141,8 +141,10 @@ function knownKeysAt(issue: z.core.$ZodIssueUnrecognizedKeys): string[] {
   if (path.length === 0) return [...(shapes[''] ?? [])];
   if (last === 'vpc') return ['cidr', 'azCount'];
   if (last === 'transfer') return ['protocols', 'securityPolicy'];
-  if (last === 'pgp') return ['ingressPublicKey', 'ingressPrivateKey', 'partnerPublicKey'];
-  if (last === 'upload' || last === 'download') return ['userName', 'sshKeys'];
+  if (last === 'pgp') return ['ingressPublicKey', 'ingressPrivateKey', 'partnerPublicKey', 'retiring'];
+  if (last === 'upload' || last === 'download') return ['userName', 'sshKeys', 'rotation'];
+  if (last === 'rotation') return ['since', 'until', 'retiring'];
+  if (last === 'retiring') return ['since', 'until', 'publicKey', 'privateKey'];
   if (last === 'clients') {
     return [
       'name',

@@ -1,0 +1,113 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  DeleteSshPublicKeyCommand,
+  DescribeUserCommand,
+  ImportSshPublicKeyCommand,
+  TransferClient,
+} from '@aws-sdk/client-transfer';
+import { mockClient } from 'aws-sdk-client-mock';
+
+/**
+ * The AWS control plane for key and secret flows, faked with aws-sdk-client-mock: one account, one server stack, and
+ * Transfer users whose SSH keys live in memory. Every call is logged in order, so tests can assert exact sequences.
+ */
+export function fakeAws(options: { account?: string; serverId?: string } = {}) {
+  const log: { call: string; input: Record<string, unknown> }[] = [];
+  const users = new Map<string, { id: string; body: string }[]>();
+  const secrets = new Map<string, string[]>();
+  const failures = new Map<string, Error>();
+  let nextKey = 1;
+  const record = (call: string, input: object) => {
+    log.push({ call, input: input as Record<string, unknown> });
+    const failure = failures.get(call);
+    if (failure) {
+      failures.delete(call);
+      throw failure;
+    }
+  };
+
+  const sts = mockClient(STSClient);
+  sts.on(GetCallerIdentityCommand).callsFake((input) => {
+    record('GetCallerIdentity', input);
+    return { Account: options.account ?? '111122223333' };
+  });
+  const cfn = mockClient(CloudFormationClient);
+  cfn.on(DescribeStacksCommand).callsFake((input) => {
+    record('DescribeStacks', input);
+    return {
+      Stacks: [
+        {
+          StackName: input.StackName,
+          StackStatus: 'CREATE_COMPLETE',
+          CreationTime: new Date(),
+          Outputs: [{ OutputKey: 'ServerId', OutputValue: options.serverId ?? 's-0123456789abcdef0' }],
+        },
+      ],
+    };
+  });
+  const transfer = mockClient(TransferClient);
+  transfer.on(DescribeUserCommand).callsFake((input) => {
+    record('DescribeUser', input);
+    const keys = users.get(input.UserName);
+    if (!keys) throw Object.assign(new Error('Unknown user'), { name: 'ResourceNotFoundException' });
+    return {
+      ServerId: input.ServerId,
+      User: {
+        Arn: 'arn',
+        UserName: input.UserName,
+        SshPublicKeys: keys.map((key) => ({
+          SshPublicKeyId: key.id,
+          SshPublicKeyBody: key.body,
+          DateImported: new Date(),
+        })),
+      },
+    };
+  });
+  transfer.on(ImportSshPublicKeyCommand).callsFake((input) => {
+    record('ImportSshPublicKey', input);
+    const id = `key-${nextKey++}`;
+    users.get(input.UserName)?.push({ id, body: input.SshPublicKeyBody });
+    return { ServerId: input.ServerId, UserName: input.UserName, SshPublicKeyId: id };
+  });
+  transfer.on(DeleteSshPublicKeyCommand).callsFake((input) => {
+    record('DeleteSshPublicKey', input);
+    users.set(
+      input.UserName,
+      (users.get(input.UserName) ?? []).filter((key) => key.id !== input.SshPublicKeyId),
+    );
+    return {};
+  });
+  const secretsManager = mockClient(SecretsManagerClient);
+  secretsManager.on(PutSecretValueCommand).callsFake((input) => {
+    record('PutSecretValue', input);
+    const versions = secrets.get(input.SecretId);
+    if (!versions)
+      throw Object.assign(new Error(`Secrets Manager can't find the specified secret.`), {
+        name: 'ResourceNotFoundException',
+      });
+    versions.push(input.SecretString);
+    return { VersionId: `v${versions.length}` };
+  });
+
+  return {
+    log,
+    calls: () => log.map((entry) => entry.call),
+    users,
+    secrets,
+    /** The next call of this name fails with `error`. */
+    failNext(call: string, error: Error) {
+      failures.set(call, error);
+    },
+    addUser(userName: string, bodies: string[]) {
+      users.set(
+        userName,
+        bodies.map((body) => ({ id: `key-${nextKey++}`, body })),
+      );
+    },
+    restore() {
+      for (const mock of [sts, cfn, transfer, secretsManager]) mock.restore();
+    },
+  };
+}
