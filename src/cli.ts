@@ -217,6 +217,32 @@ program
     await run(this, async (context) => (await import('./commands/synth.js')).synth(options, context));
   });
 
+const local = program
+  .command('local')
+  .description('run the whole platform on this machine: a real SFTP server, the same processing, folders for buckets');
+local
+  .command('up')
+  .description('start the local platform (until Ctrl+C)')
+  .option('--host <address>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'SFTP port (0 picks a free one)', '2222')
+  .option('--data <dir>', 'data folder: buckets, keys, host key (default: .sftpctl/local/<env>/ beside the config)')
+  .option('--no-allow-loopback', "apply the clients' IP allow-lists to loopback addresses too")
+  .action(async function (this: Command) {
+    const options = this.opts<import('./commands/local-up.js').LocalUpOptions>();
+    await run(this, async (context) => (await import('./commands/local-up.js')).localUp(options, context));
+  });
+local
+  .command('export <client> <file>')
+  .description("place a file in a client's local export folder; a running `local up` encrypts it for the partner")
+  .option('--as <key>', 'object key in the export bucket (default: the file name)')
+  .option('--data <dir>', 'data folder of `local up`')
+  .action(async function (this: Command, client: string, file: string) {
+    const options = this.opts<import('./commands/local-export.js').LocalExportOptions>();
+    await run(this, async (context) =>
+      (await import('./commands/local-export.js')).localExport(client, file, options, context),
+    );
+  });
+
 program
   .command('cost')
   .description('estimate the monthly AWS bill of an environment from the config and the expected traffic')

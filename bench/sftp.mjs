@@ -1,0 +1,329 @@
+// SFTP throughput: OpenSSH's `sftp` client uploading and downloading the same file against the embedded SFTP server
+// (src/local/sftp-server.ts) and against OpenSSH's own sshd (internal-sftp), same client options and cipher,
+// interleaved runs, medians. Whole-process wall time of the client (connection set-up included for both).
+//
+//   node bench/sftp.mjs                        1 GiB, 3 runs, aes128-gcm@openssh.com
+//   node bench/sftp.mjs --size=256M --runs=5 --cipher=chacha20-poly1305@openssh.com
+//
+// Goal: ≥ 1.0× sshd both ways. Without sshd on the machine the peer is skipped (install hint printed) and only our
+// figures are reported. Results: bench/results/sftp.json.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { median, ROOT, table, writeResult } from './lib.mjs';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).map((arg) => {
+    const [key, value] = arg.replace(/^--/, '').split('=');
+    return [key, value ?? 'true'];
+  }),
+);
+const SIZE = parseSize(args.size ?? '1G');
+const RUNS = Number(args.runs ?? 3);
+const CIPHER = args.cipher ?? 'aes128-gcm@openssh.com';
+
+function parseSize(text) {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMG]?)i?B?$/i.exec(text);
+  if (!match) throw new Error(`--size: cannot read "${text}" (e.g. 100M, 1G)`);
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2].toUpperCase()];
+  return Math.round(Number(match[1]) * unit);
+}
+
+function which(command) {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/local/sbin']) {
+    if (dir && existsSync(join(dir, command))) return join(dir, command);
+  }
+  return undefined;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs a command without blocking the event loop (our server lives in this process). Resolves with wall ms. */
+function timed(command, argv, options = {}) {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], ...options });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (code === 0) resolve(ms);
+      else reject(new Error(`${command} ${argv.join(' ')} exited ${code}: ${stderr}`));
+    });
+  });
+}
+
+function sftpClient(port, user, key, batch) {
+  return [
+    '-b',
+    batch,
+    '-F',
+    '/dev/null',
+    '-i',
+    key,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'IdentityAgent=none',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    `Ciphers=${CIPHER}`,
+    '-P',
+    String(port),
+    `${user}@127.0.0.1`,
+  ];
+}
+
+async function bundleServer(dir) {
+  const entry = join(dir, 'entry.ts');
+  writeFileSync(
+    entry,
+    `export { startSftpServer } from ${JSON.stringify(join(ROOT, 'src/local/sftp-server.ts'))};
+export { parseSshPublicKey } from ${JSON.stringify(join(ROOT, 'src/core/crypto/ssh-public-key.ts'))};`,
+  );
+  const outfile = join(dir, 'bundle.mjs');
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    packages: 'external',
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  return import(pathToFileURL(outfile).href);
+}
+
+function writeRandomFile(path, size) {
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(path, 'w');
+  const hash = createHash('sha256');
+  try {
+    for (let written = 0; written < size; ) {
+      const n = Math.min(chunk.length, size - written);
+      randomFillSync(chunk, 0, n);
+      writeSync(fd, chunk, 0, n);
+      hash.update(chunk.subarray(0, n));
+      written += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+function sha256(path) {
+  return execFileSync('sha256sum', [path], { encoding: 'utf8' }).split(' ')[0];
+}
+
+async function startSshd(sshd, dir, userKey) {
+  const port = await freePort();
+  const hostKey = join(dir, 'sshd_host_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${userKey}.pub`));
+  const config = join(dir, 'sshd_config');
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'PermitRootLogin prohibit-password',
+      'Subsystem sftp internal-sftp',
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  // sshd refuses to start without its privilege separation directory.
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const child = spawn(sshd, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`sshd exited: ${stderr}`);
+    const up = await new Promise((resolve) => {
+      const socket = createServer().listen(port, '127.0.0.1');
+      socket.once('listening', () => socket.close(() => resolve(false)));
+      socket.once('error', () => resolve(true));
+    });
+    if (up) return { port, user: userInfo().username, stop: () => child.kill('SIGTERM') };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`sshd did not start: ${stderr}`);
+}
+
+async function main() {
+  mkdirSync(join(ROOT, 'node_modules/.cache'), { recursive: true });
+  const cacheDir = await mkdtemp(join(ROOT, 'node_modules/.cache/sftpctl-bench-sftp-'));
+  const work = await mkdtemp(join(tmpdir(), 'sftpctl-bench-sftp-'));
+  const stops = [];
+  try {
+    const { startSftpServer, parseSshPublicKey } = await bundleServer(cacheDir);
+    const userKey = join(work, 'user');
+    const hostKeyPath = join(work, 'host');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', userKey]);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKeyPath]);
+    const parsed = parseSshPublicKey(readFileSync(`${userKey}.pub`, 'utf8'));
+    if (!parsed.ok) throw new Error(parsed.message);
+
+    const local = join(work, 'local');
+    const home = join(work, 'buckets', 'bench-upload');
+    const remoteSshd = join(work, 'sshd-home');
+    for (const dir of [local, home, remoteSshd]) mkdirSync(dir, { recursive: true });
+    const source = join(local, 'source.bin');
+    console.log(`writing a ${(SIZE / 2 ** 20).toFixed(0)} MiB test file...`);
+    const sourceHash = writeRandomFile(source, SIZE);
+
+    const ours = await startSftpServer({
+      host: '127.0.0.1',
+      port: 0,
+      hostKey: readFileSync(hostKeyPath, 'utf8'),
+      users: [
+        {
+          userName: 'bench-upload',
+          client: 'bench',
+          role: 'upload',
+          keys: [parsed.key],
+          home,
+          allowedCidrs: [],
+        },
+      ],
+      allowLoopback: true,
+      stagingDir: join(work, 'staging'),
+      log: () => undefined,
+      onUploadCompleted: () => undefined,
+    });
+    stops.push(() => ours.close());
+
+    const sshd = which('sshd');
+    let peer;
+    let peerNote;
+    if (!sshd) {
+      peerNote =
+        'sshd not found: the OpenSSH server comparison is skipped. Install it with ' +
+        '`sudo apt-get install -y openssh-server` (Debian/Ubuntu) and run this benchmark again.';
+      console.log(peerNote);
+    } else {
+      try {
+        peer = await startSshd(sshd, join(work), userKey);
+        stops.push(() => peer.stop());
+      } catch (error) {
+        peerNote = `sshd could not be started (${error.message.trim()}); comparison skipped.`;
+        console.log(peerNote);
+      }
+    }
+
+    const targets = [
+      { name: 'sftpctl', port: ours.port, user: 'bench-upload', remoteDir: '/' },
+      ...(peer ? [{ name: 'sshd', port: peer.port, user: peer.user, remoteDir: remoteSshd }] : []),
+    ];
+    const times = Object.fromEntries(targets.map((t) => [t.name, { upload: [], download: [] }]));
+    for (let run = 0; run < RUNS; run++) {
+      for (const target of targets) {
+        const remote = `${target.remoteDir.replace(/\/$/, '')}/bench.bin`;
+        const upBatch = join(work, `up-${target.name}`);
+        writeFileSync(upBatch, `put ${source} ${remote}\n`);
+        times[target.name].upload.push(await timed('sftp', sftpClient(target.port, target.user, userKey, upBatch)));
+        const back = join(local, `back-${target.name}.bin`);
+        const downBatch = join(work, `down-${target.name}`);
+        writeFileSync(downBatch, `get ${remote} ${back}\n`);
+        times[target.name].download.push(await timed('sftp', sftpClient(target.port, target.user, userKey, downBatch)));
+        if (statSync(back).size !== SIZE) throw new Error(`${target.name}: downloaded file has the wrong size`);
+        if (run === 0 && sha256(back) !== sourceHash) throw new Error(`${target.name}: downloaded file differs`);
+        rmSync(back);
+      }
+    }
+
+    const mbps = (ms) => SIZE / 1e6 / (ms / 1000);
+    const figures = Object.fromEntries(
+      targets.map((t) => [
+        t.name,
+        {
+          uploadMBps: Number(mbps(median(times[t.name].upload)).toFixed(1)),
+          downloadMBps: Number(mbps(median(times[t.name].download)).toFixed(1)),
+          uploadMs: times[t.name].upload.map((ms) => Math.round(ms)),
+          downloadMs: times[t.name].download.map((ms) => Math.round(ms)),
+        },
+      ]),
+    );
+    const ratio = peer
+      ? {
+          upload: Number((figures.sftpctl.uploadMBps / figures.sshd.uploadMBps).toFixed(2)),
+          download: Number((figures.sftpctl.downloadMBps / figures.sshd.downloadMBps).toFixed(2)),
+        }
+      : undefined;
+
+    console.log(
+      `\nsftp ${(SIZE / 2 ** 20).toFixed(0)} MiB, cipher ${CIPHER}, median of ${RUNS} runs (MB/s = 10^6 bytes/s)`,
+    );
+    console.log(
+      table(
+        ['server', 'upload MB/s', 'download MB/s'],
+        targets.map((t) => [t.name, figures[t.name].uploadMBps, figures[t.name].downloadMBps]),
+      ),
+    );
+    if (ratio) console.log(`\nratio sftpctl/sshd: upload ${ratio.upload}×, download ${ratio.download}× (goal ≥ 1.0×)`);
+    const path = writeResult('sftp', {
+      sizeMiB: SIZE / 2 ** 20,
+      runs: RUNS,
+      cipher: CIPHER,
+      client: spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim(),
+      ...figures,
+      ...(ratio ? { ratio, goal: '>= 1.0' } : { sshd: null, note: peerNote }),
+    });
+    console.log(`\nwritten ${path}`);
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+    rmSync(work, { recursive: true, force: true });
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+}
+
+await main();

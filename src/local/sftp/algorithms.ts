@@ -1,0 +1,61 @@
+import type { Algorithms } from 'ssh2';
+
+/**
+ * The transport algorithms the local SFTP server offers, set explicitly because ssh2's defaults still include
+ * `ssh-rsa` (SHA-1) host signatures and `hmac-sha1`. The lists follow the spirit of Transfer Family's newest security
+ * policies: no SHA-1 anywhere, no CBC, no truncated or MD5 MACs.
+ *
+ * ssh2 appends `kex-strict-s-v00@openssh.com` to the key exchange list itself (strict KEX, the Terrapin fix), so a
+ * client that offers strict KEX (OpenSSH 9.6+, and distribution backports) gets it.
+ *
+ * Host key algorithms are offered only for the key actually loaded: an RSA host key is offered as rsa-sha2-512 and
+ * rsa-sha2-256, never as ssh-rsa.
+ */
+export const SERVER_ALGORITHMS = {
+  kex: [
+    'curve25519-sha256',
+    'curve25519-sha256@libssh.org',
+    'ecdh-sha2-nistp256',
+    'ecdh-sha2-nistp384',
+    'ecdh-sha2-nistp521',
+    'diffie-hellman-group16-sha512',
+    'diffie-hellman-group18-sha512',
+    'diffie-hellman-group14-sha256',
+  ],
+  serverHostKey: [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+  ],
+  cipher: [
+    'aes128-gcm@openssh.com',
+    'aes256-gcm@openssh.com',
+    'chacha20-poly1305@openssh.com',
+    'aes128-ctr',
+    'aes192-ctr',
+    'aes256-ctr',
+  ],
+  hmac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512'],
+  compress: ['none'],
+} satisfies Algorithms;
+
+/**
+ * Signature algorithms accepted for user keys (the `publickey` method). `ssh-rsa` means RSA with SHA-1 and is refused;
+ * RSA keys sign with rsa-sha2-256/512 (ssh2 reports those as algo `ssh-rsa` plus a `hashAlgo`).
+ */
+export function isAcceptedUserSignature(algo: string, hashAlgo: string | undefined): boolean {
+  switch (algo) {
+    case 'ssh-ed25519':
+    case 'ecdsa-sha2-nistp256':
+    case 'ecdsa-sha2-nistp384':
+    case 'ecdsa-sha2-nistp521':
+      return true;
+    case 'ssh-rsa':
+      return hashAlgo === 'sha256' || hashAlgo === 'sha512';
+    default:
+      return false;
+  }
+}
