@@ -28,12 +28,16 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { median, ROOT, table, writeResult } from './lib.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((arg) => {
-    const [key, value] = arg.replace(/^--/, '').split('=');
-    return [key, value ?? 'true'];
-  }),
-);
+// `--size 1G` and `--size=1G` both work.
+const args = {};
+const argv = process.argv.slice(2);
+for (let index = 0; index < argv.length; index++) {
+  const [key, inline] = argv[index].replace(/^--/, '').split('=');
+  const next = argv[index + 1];
+  if (inline !== undefined) args[key] = inline;
+  else if (next !== undefined && !next.startsWith('--')) args[key] = argv[++index];
+  else args[key] = 'true';
+}
 const SIZE = parseSize(args.size ?? '1G');
 const RUNS = Number(args.runs ?? 3);
 const CIPHER = args.cipher ?? 'aes128-gcm@openssh.com';
