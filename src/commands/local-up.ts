@@ -144,6 +144,7 @@ function eventPrinter(context: CommandContext): LocalLog {
       return;
     }
     const { event: name, ...rest } = event;
+    if (name === 'ready' || name === 'server-started') return; // the banner shows these on a terminal
     const bad = /failed|refused|quarantined|dead-letter|banned/.test(name);
     const good = /completed|processed|egress-done|auth-ok|verified/.test(name);
     const label = bad ? c.red(name) : good ? c.green(name) : c.cyan(name);
