@@ -115,15 +115,17 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
     const statements: IamPolicyStatement[] = [
       { Sid: 'ListClientBuckets', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [arns.upload, arns.raw] },
       {
-        Sid: 'ReadAndQuarantineUploads',
+        // Originals are read and tagged processed/quarantined, never deleted.
+        Sid: 'ReadAndTagUploads',
         Effect: 'Allow',
-        Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+        Action: ['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'],
         Resource: [objects('upload')],
       },
       {
+        // Delete: a copy published before its checksum sidecar arrived is taken back when the sidecar disagrees.
         Sid: 'PublishRaw',
         Effect: 'Allow',
-        Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
         Resource: [objects('raw')],
       },
       {
@@ -218,7 +220,12 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
     });
     const statements: IamPolicyStatement[] = [
       { Sid: 'ListClientBuckets', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [arns.export, arns.download] },
-      { Sid: 'ReadExports', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [objects('export')] },
+      {
+        Sid: 'ReadAndTagExports',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'],
+        Resource: [objects('export')],
+      },
       {
         Sid: 'PublishDownloads',
         Effect: 'Allow',
