@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, ROOT, runCli, withTempDir } from '../helpers/cli.js';
+import { runSftp } from '../helpers/sftp.js';
 
 interface Ready {
   port: number;
@@ -63,34 +64,18 @@ async function localUp(dir: string, extra: string[] = []) {
 }
 
 let sftpCwd = ROOT;
-const sftp = (port: number, key: string, user: string, commands: string, options: string[] = []) =>
-  execFileSync(
-    'sftp',
-    [
-      '-b',
-      '-',
-      '-P',
-      String(port),
-      '-i',
-      key,
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'BatchMode=yes',
-      ...options,
-      `${user}@127.0.0.1`,
-    ],
-    {
-      input: commands,
-      cwd: sftpCwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: 30_000,
-    },
-  );
+/** Runs sftp batch commands as `user`; rejects when sftp fails, as a user would notice. */
+async function sftp(port: number, key: string, user: string, commands: string): Promise<void> {
+  const result = await runSftp({
+    port,
+    key,
+    user,
+    commands: commands.trim().split('\n'),
+    cwd: sftpCwd,
+    bind: '127.0.0.1',
+  });
+  if (result.code !== 0) throw new Error(`sftp failed (${result.code}): ${result.stderr}`);
+}
 
 describe('sftpctl local up, driven with the real sftp and gpg', () => {
   it('encrypted upload → decrypted in raw; export → encrypted file and sidecar that gpg and sha256sum -c accept', async () => {
@@ -124,12 +109,11 @@ describe('sftpctl local up, driven with the real sftp and gpg', () => {
         { env: { ...process.env, GNUPGHOME: join(dir, 'gnupg') } },
       );
       await writeFile(join(dir, 'report.csv.sha256'), execFileSync('sha256sum', ['report.csv'], { cwd: dir }));
-      sftp(
+      await sftp(
         ready.port,
         uploadKey.privateKey,
         'northwind-bank-upload',
         'put report.csv.sha256\nput report.csv.gpg\nls\n',
-        ['-o', `ControlPath=none`],
       );
       await waitFor((event) => event.event === 'processed' && event.key === 'report.csv.gpg', 'processed');
       const raw = join(ready.dataDir, 'buckets', 'acme-sftp-dev-northwind-bank-raw');
@@ -143,7 +127,7 @@ describe('sftpctl local up, driven with the real sftp and gpg', () => {
       expect(exported.code, exported.stderr).toBe(0);
       await waitFor((event) => event.event === 'egress-done' && event.key === 'statement.txt', 'egress-done');
       await mkdir(join(dir, 'got'));
-      sftp(
+      await sftp(
         ready.port,
         downloadKey.privateKey,
         'northwind-bank-download',
@@ -161,13 +145,13 @@ describe('sftpctl local up, driven with the real sftp and gpg', () => {
       await writeFile(join(dir, 'got', 'statement.txt'), decrypted);
       execFileSync('sha256sum', ['-c', 'statement.txt.sha256'], { cwd: join(dir, 'got') });
 
-      expect(() =>
+      await expect(
         sftp(ready.port, downloadKey.privateKey, 'northwind-bank-download', 'put statement.txt\n'),
-      ).toThrow();
-      expect(() =>
+      ).rejects.toThrow();
+      await expect(
         sftp(ready.port, uploadKey.privateKey, 'northwind-bank-upload', 'get ../../../../etc/passwd got/\n'),
-      ).toThrow();
-      expect(() => sftp(ready.port, downloadKey.privateKey, 'northwind-bank-upload', 'ls\n')).toThrow();
+      ).rejects.toThrow();
+      await expect(sftp(ready.port, downloadKey.privateKey, 'northwind-bank-upload', 'ls\n')).rejects.toThrow();
       execFileSync('gpgconf', ['--kill', 'all'], {
         env: { ...process.env, GNUPGHOME: join(dir, 'gnupg') },
         stdio: 'ignore',

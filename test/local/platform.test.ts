@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,6 +8,7 @@ import { readRecipientKey } from '../../src/core/crypto/pgp-keys.js';
 import { fileReaderAt } from '../../src/io/files.js';
 import { startLocalPlatform } from '../../src/local/platform.js';
 import { withTempDir } from '../helpers/cli.js';
+import { runSftp } from '../helpers/sftp.js';
 
 const CONFIG = `project: acme
 defaults: { region: eu-west-2, vpc: { cidr: 10.42.0.0/24 } }
@@ -20,32 +20,17 @@ clients:
     upload: { sshKeys: [] }
 `;
 
-function sftpPut(port: number, key: string, cwd: string, files: string[]): Promise<number | null> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      'sftp',
-      [
-        '-b',
-        '-',
-        '-P',
-        String(port),
-        '-i',
-        key,
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'BatchMode=yes',
-        'bank-upload@127.0.0.1',
-      ],
-      { cwd, stdio: ['pipe', 'ignore', 'ignore'] },
-    );
-    child.stdin.end(files.map((file) => `put ${file}\n`).join(''));
-    child.on('close', resolve);
-  });
+async function sftpPut(port: number, key: string, cwd: string, files: string[]): Promise<number | null> {
+  return (
+    await runSftp({
+      port,
+      key,
+      user: 'bank-upload',
+      commands: files.map((file) => `put ${file}`),
+      cwd,
+      bind: '127.0.0.1',
+    })
+  ).code;
 }
 
 describe('the local platform under concurrent clients', () => {

@@ -14,7 +14,7 @@ import {
   type SftpUser,
   startSftpServer,
 } from '../../src/local/sftp-server.js';
-import { EventLog, exited, keygen, publicKey, runSftp, type SftpRun, spawnInteractiveSftp } from './sftp-fixture.js';
+import { EventLog, exited, keygen, publicKey, runSftp, type SftpRun, spawnInteractiveSftp } from '../helpers/sftp.js';
 
 /**
  * The embedded SFTP server against the real OpenSSH client. Every client binds to a 127.0.0.x source address, and
