@@ -37,18 +37,32 @@ export async function generateSshKeyPair(options: {
     );
   }
   const { utils } = (await import('ssh2')).default;
+  // ssh2 1.17 emits a malformed ed25519 pair about once in 400 (the public key comes out shorter than 32 bytes, as
+  // if leading zero bytes were stripped). Such a pair is discarded before anything is written, and another made.
+  for (let attempt = 1; attempt < 10; attempt++) {
+    const pair = generateOnce(utils, options);
+    if (pair) return pair;
+  }
+  const last = generateOnce(utils, options);
+  if (last) return last;
+  throw new SftpctlError(
+    'SSH_KEYGEN_FAILED',
+    'ssh2 produced no valid key pair in 10 attempts.',
+    'Please report this, with your Node and ssh2 versions.',
+    { kind: 'internal' },
+  );
+}
+
+function generateOnce(
+  utils: typeof import('ssh2')['default']['utils'],
+  options: { type: SshKeyAlgorithm; bits?: number; comment?: string; passphrase?: string },
+): SshKeyPair | undefined {
   const generated = utils.generateKeyPairSync(options.type, {
     ...(options.type === 'rsa' ? { bits: options.bits ?? 4096 } : {}),
     comment: options.comment ?? '',
     ...(options.passphrase ? { passphrase: options.passphrase, cipher: 'aes256-ctr', rounds: 16 } : {}),
   });
   const parsed = parseSshPublicKey(generated.public);
-  if (!parsed.ok)
-    throw new SftpctlError(
-      'SSH_KEYGEN_FAILED',
-      `The generated public key did not parse: ${parsed.message}`,
-      undefined,
-      { kind: 'internal' },
-    );
+  if (!parsed.ok) return undefined;
   return { privateKey: generated.private, publicKey: `${generated.public.trim()}\n`, info: parsed.key };
 }
