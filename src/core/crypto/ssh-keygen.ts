@@ -54,7 +54,7 @@ export async function generateSshKeyPair(options: {
 }
 
 function generateOnce(
-  utils: typeof import('ssh2')['default']['utils'],
+  utils: typeof import('ssh2').utils,
   options: { type: SshKeyAlgorithm; bits?: number; comment?: string; passphrase?: string },
 ): SshKeyPair | undefined {
   const generated = utils.generateKeyPairSync(options.type, {
