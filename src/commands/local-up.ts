@@ -33,6 +33,17 @@ export async function localUp(options: LocalUpOptions, context: CommandContext):
   const { output } = context;
   const log = eventPrinter(context);
 
+  // Listen for signals before anything starts: one that arrives during start-up stops the platform once it is up,
+  // instead of killing the process half-way.
+  const stopRequested = new Promise<string>((resolveStop) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolveStop(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
   const platform = await startLocalPlatform({
     config,
     configDir,
@@ -86,18 +97,9 @@ export async function localUp(options: LocalUpOptions, context: CommandContext):
     output.line(c.dim('Ctrl+C stops it; in-flight uploads are finished or cleanly abandoned.'));
   }
 
-  await new Promise<void>((resolveStop) => {
-    const stop = (signal: string) => {
-      log({ event: 'stopping', signal });
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      void platform.stop().then(resolveStop);
-    };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
+  const signal = await stopRequested;
+  log({ event: 'stopping', signal });
+  await platform.stop();
   return 0;
 }
 

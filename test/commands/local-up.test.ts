@@ -15,7 +15,7 @@ interface Ready {
 
 let child: ChildProcess | undefined;
 afterEach(async () => {
-  if (child && child.exitCode === null) {
+  if (child && child.exitCode === null && child.signalCode === null) {
     child.kill('SIGTERM');
     await new Promise((resolve) => child?.once('exit', resolve));
   }
