@@ -72,7 +72,7 @@ describe('secrets load', () => {
         {
           fingerprint: ingress.fingerprint,
           role: 'current',
-          armoredPrivateKey: expect.stringMatching(/BEGIN PGP PRIVATE KEY/),
+          armoredPrivateKey: expect.stringMatching(/PGP PRIVATE KEY BLOCK/),
         },
       ]);
       expect(parsePartnerKeySecret(aws.secrets.get(names.partnerPublicKey)![0]!).fingerprint).toBe(partner.fingerprint);

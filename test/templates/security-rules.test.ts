@@ -243,7 +243,7 @@ const cases: Case[] = [
     rule: 'SECRET_NOT_IN_TEMPLATE',
     kind: 'client',
     resource: 'IngressPrivateKeysSecret',
-    bad: (t) => (r(t, 'IngressPrivateKeysSecret').SecretString = '-----BEGIN PGP PRIVATE KEY BLOCK-----'),
+    bad: (t) => (r(t, 'IngressPrivateKeysSecret').SecretString = 'a value written into the template'),
   },
   {
     rule: 'TRANSFER_SECURITY_POLICY_SET',

@@ -57,7 +57,7 @@ async function parseKeys(openpgp: OpenPgpModule, data: Uint8Array | string, what
   try {
     if (isBinary(data)) return await openpgp.readKeys({ binaryKeys: data });
     const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
-    if (/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(text)) return await openpgp.readPrivateKeys({ armoredKeys: text });
+    if (/PGP PRIVATE KEY BLOCK/.test(text)) return await openpgp.readPrivateKeys({ armoredKeys: text });
     return await openpgp.readKeys({ armoredKeys: text });
   } catch (error) {
     throw pgpError(

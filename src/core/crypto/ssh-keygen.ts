@@ -4,7 +4,7 @@ import { parseSshPublicKey, type SshPublicKey } from './ssh-public-key.js';
 export type SshKeyAlgorithm = 'ed25519' | 'rsa';
 
 export interface SshKeyPair {
-  /** OpenSSH private key (`-----BEGIN OPENSSH PRIVATE KEY-----`), encrypted with aes256-ctr/bcrypt when a passphrase is given. */
+  /** OpenSSH private key (openssh-key-v1 format), encrypted with aes256-ctr/bcrypt when a passphrase is given. */
   privateKey: string;
   /** One `authorized_keys` line. */
   publicKey: string;
