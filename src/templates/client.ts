@@ -100,6 +100,27 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
   const objects = (purpose: BucketPurpose) => `${arns[purpose]}/*`;
   const extensions = client.encryptedExtensions.join(',');
   const secrets = secretNames(project, envName, client.name);
+  /** What the ingress and egress functions share: naming, sizing, logs, the client key and where their code is. */
+  const pipelineBase = (kind: 'ingress' | 'egress') => {
+    const Kind = kind === 'ingress' ? 'Ingress' : 'Egress';
+    return {
+      prefix: Kind,
+      project,
+      env: envName,
+      client: client.name,
+      memory: client.memory,
+      logRetentionDays: env.logRetentionDays,
+      keyId: key,
+      code: {
+        bucket: codeBucket!,
+        key: builder.parameter(
+          `${Kind}CodeKey`,
+          { Type: 'String', Description: `S3 key of the ${kind} function bundle`, MinLength: 1 },
+          { from: 'artifact', artifact: `${kind}-function` },
+        ),
+      },
+    } as const;
+  };
 
   if (ingress) {
     const secret = builder.add('IngressPrivateKeysSecret', {
@@ -136,21 +157,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
       },
     ];
     const pipeline = addPipeline(builder, {
-      prefix: 'Ingress',
-      project,
-      env: envName,
-      client: client.name,
-      memory: client.memory,
-      logRetentionDays: env.logRetentionDays,
-      keyId: key,
-      code: {
-        bucket: codeBucket!,
-        key: builder.parameter(
-          'IngressCodeKey',
-          { Type: 'String', Description: 'S3 key of the ingress function bundle', MinLength: 1 },
-          { from: 'artifact', artifact: 'ingress-function' },
-        ),
-      },
+      ...pipelineBase('ingress'),
       environment: {
         [FUNCTION_ENV.client]: client.name,
         [FUNCTION_ENV.uploadBucket]: names.upload,
@@ -240,21 +247,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
       },
     ];
     const pipeline = addPipeline(builder, {
-      prefix: 'Egress',
-      project,
-      env: envName,
-      client: client.name,
-      memory: client.memory,
-      logRetentionDays: env.logRetentionDays,
-      keyId: key,
-      code: {
-        bucket: codeBucket!,
-        key: builder.parameter(
-          'EgressCodeKey',
-          { Type: 'String', Description: 'S3 key of the egress function bundle', MinLength: 1 },
-          { from: 'artifact', artifact: 'egress-function' },
-        ),
-      },
+      ...pipelineBase('egress'),
       environment: {
         [FUNCTION_ENV.client]: client.name,
         [FUNCTION_ENV.exportBucket]: names.export,
