@@ -25,14 +25,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { median, ROOT, table, writeResult } from './lib.mjs';
+import { bundleTypeScript, median, parseArgs, ROOT, table, writeResult } from './lib.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((arg) => {
-    const [key, value] = arg.replace(/^--/, '').split('=');
-    return [key, value ?? 'true'];
-  }),
-);
+const args = parseArgs();
 
 const CHUNK = 1 << 20;
 
@@ -49,20 +44,8 @@ function parseSize(text) {
   return Math.round(Number(match[1]) * unit);
 }
 
-async function bundle() {
-  const { build } = await import('esbuild');
-  const outfile = join(ROOT, 'node_modules/.cache/sftpctl-bench/pgp-stream.mjs');
-  await build({
-    entryPoints: [join(ROOT, 'src/core/crypto/pgp-stream.ts')],
-    outfile,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-  });
-  return outfile;
+function bundle() {
+  return bundleTypeScript('pgp-stream', { 'src/core/crypto/pgp-stream.ts': ['*'] });
 }
 
 /**

@@ -24,20 +24,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
-import { median, ROOT, table, writeResult } from './lib.mjs';
+import { importTypeScript, median, parseArgs, table, writeResult } from './lib.mjs';
 
-// `--size 1G` and `--size=1G` both work.
-const args = {};
-const argv = process.argv.slice(2);
-for (let index = 0; index < argv.length; index++) {
-  const [key, inline] = argv[index].replace(/^--/, '').split('=');
-  const next = argv[index + 1];
-  if (inline !== undefined) args[key] = inline;
-  else if (next !== undefined && !next.startsWith('--')) args[key] = argv[++index];
-  else args[key] = 'true';
-}
+const args = parseArgs();
 const SIZE = parseSize(args.size ?? '1G');
 const RUNS = Number(args.runs ?? 3);
 const CIPHER = args.cipher ?? 'aes128-gcm@openssh.com';
@@ -113,27 +102,6 @@ function sftpClient(port, user, key, batch) {
   ];
 }
 
-async function bundleServer(dir) {
-  const entry = join(dir, 'entry.ts');
-  writeFileSync(
-    entry,
-    `export { startSftpServer } from ${JSON.stringify(join(ROOT, 'src/local/sftp-server.ts'))};
-export { parseSshPublicKey } from ${JSON.stringify(join(ROOT, 'src/core/crypto/ssh-public-key.ts'))};`,
-  );
-  const outfile = join(dir, 'bundle.mjs');
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    packages: 'external',
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    logLevel: 'warning',
-  });
-  return import(pathToFileURL(outfile).href);
-}
-
 function writeRandomFile(path, size) {
   const chunk = Buffer.allocUnsafe(1 << 20);
   const fd = openSync(path, 'w');
@@ -204,12 +172,13 @@ async function startSshd(sshd, dir, userKey) {
 }
 
 async function main() {
-  mkdirSync(join(ROOT, 'node_modules/.cache'), { recursive: true });
-  const cacheDir = await mkdtemp(join(ROOT, 'node_modules/.cache/sftpctl-bench-sftp-'));
   const work = await mkdtemp(join(tmpdir(), 'sftpctl-bench-sftp-'));
   const stops = [];
   try {
-    const { startSftpServer, parseSshPublicKey } = await bundleServer(cacheDir);
+    const { startSftpServer, parseSshPublicKey } = await importTypeScript('sftp-server', {
+      'src/local/sftp-server.ts': ['startSftpServer'],
+      'src/core/crypto/ssh-public-key.ts': ['parseSshPublicKey'],
+    });
     const userKey = join(work, 'user');
     const hostKeyPath = join(work, 'host');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', userKey]);
@@ -326,7 +295,6 @@ async function main() {
   } finally {
     for (const stop of stops.reverse()) await stop();
     rmSync(work, { recursive: true, force: true });
-    rmSync(cacheDir, { recursive: true, force: true });
   }
 }
 
