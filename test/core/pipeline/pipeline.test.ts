@@ -94,7 +94,12 @@ describe('ingest faults: nothing reaches raw, the original survives, a quarantin
       async (root) => upload(root, 'f.csv.gpg', encryptTo(stranger.fingerprint, plain)),
       /PGP_WRONG_KEY/,
     ],
-    ['not PGP at all', async (root) => upload(root, 'f.csv.gpg', plain), /PGP_NOT_PGP|PGP_/],
+    ['not PGP at all: text', async (root) => upload(root, 'f.csv.gpg', 'id,amount\n1,10\n'), /PGP_NOT_PGP/],
+    [
+      'not PGP at all: binary',
+      async (root) => upload(root, 'f.csv.gpg', Buffer.concat([Buffer.from([0xff, 0x00]), plain])),
+      /PGP_/,
+    ],
     [
       'compression bomb',
       async (root) =>
@@ -126,7 +131,7 @@ describe('ingest faults: nothing reaches raw, the original survives, a quarantin
       expect((await readFile(join(root, SETTINGS.buckets.upload, 'f.csv.gpg'))).equals(before)).toBe(true);
       const record = JSON.parse((await rawFile(root, 'quarantine/f.csv.gpg.json')).toString());
       expect(record).toMatchObject({ client: 'bank', key: 'f.csv.gpg', reason: { code: expect.stringMatching(code) } });
-      expect(JSON.stringify(record)).not.toMatch(/PGP PRIVATE|BEGIN/);
+      expect(JSON.stringify(record)).not.toMatch(/PRIVATE KEY BLOCK|PUBLIC KEY BLOCK/);
       expect((await deps.store.getTags(SETTINGS.buckets.upload, 'f.csv.gpg'))['sftpctl-status']).toBe('quarantined');
       expect(await readdir(join(root, '.staging')).catch(() => [])).toEqual([]);
     });
