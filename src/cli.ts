@@ -217,6 +217,53 @@ program
     await run(this, async (context) => (await import('./commands/synth.js')).synth(options, context));
   });
 
+const awsOptions = (command: Command) =>
+  command
+    .option('--region <region>', "AWS region (default: the environment's, then $AWS_REGION)")
+    .option(
+      '--profile <name>',
+      'AWS profile (default: $AWS_PROFILE, then the standard credential chain, SSO included)',
+    );
+
+awsOptions(
+  program
+    .command('deploy')
+    .description('deploy an environment: change sets per stack, shown and confirmed, then live progress')
+    .option(
+      '--client <name>',
+      "deploy only this client's stack (repeatable; the environment must be deployed)",
+      collect,
+    )
+    .option('--concurrency <n>', 'client stacks deployed in parallel (1-16)', '4'),
+).action(async function (this: Command) {
+  const options = this.opts<import('./commands/deploy.js').DeployOptions>();
+  await run(this, async (context) => (await import('./commands/deploy.js')).deploy(options, context));
+});
+
+awsOptions(
+  program
+    .command('diff')
+    .description('show what a deploy would change (change sets, deleted again); nothing is changed')
+    .option('--client <name>', "only this client's stack (repeatable)", collect)
+    .option('--concurrency <n>', 'change sets computed in parallel (1-16)', '4')
+    .option('--exit-code', 'exit 2 when there are changes (0 when none)'),
+).action(async function (this: Command) {
+  const options = this.opts<import('./commands/diff.js').DiffOptions>();
+  await run(this, async (context) => (await import('./commands/diff.js')).diff(options, context));
+});
+
+awsOptions(
+  program
+    .command('destroy')
+    .description('delete the stacks of an environment (or clients) in reverse order, after typing its name')
+    .option('--client <name>', "only this client's stack (repeatable)", collect)
+    .option('--empty-buckets', 'delete every object version in buckets that hold data (otherwise refused)')
+    .option('--concurrency <n>', 'client stacks deleted in parallel (1-16)', '4'),
+).action(async function (this: Command) {
+  const options = this.opts<import('./commands/destroy.js').DestroyOptions>();
+  await run(this, async (context) => (await import('./commands/destroy.js')).destroy(options, context));
+});
+
 const local = program
   .command('local')
   .description('run the whole platform on this machine: a real SFTP server, the same processing, folders for buckets');

@@ -1,5 +1,8 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { TransferClient } from '@aws-sdk/client-transfer';
 import type { Environment } from '../core/config/schema.js';
@@ -9,7 +12,14 @@ import { SftpctlError } from '../core/errors.js';
 export interface AwsTarget {
   region: string;
   profile: string | undefined;
+  /**
+   * Extra client settings per service, e.g. `{ s3: { endpoint, forcePathStyle } }` to point S3 at a local server.
+   * (The SDK also honours AWS_ENDPOINT_URL_<SERVICE> by itself.)
+   */
+  overrides?: Partial<Record<ServiceName, Record<string, unknown>>>;
 }
+
+export type ServiceName = 'sts' | 'secrets' | 'transfer' | 'cloudformation' | 's3' | 'sqs' | 'cloudwatch';
 
 /** `--region` beats the config, which beats the environment ($AWS_REGION). */
 export function awsTarget(env: Environment, flags: { region?: string; profile?: string }): AwsTarget {
@@ -36,11 +46,20 @@ export class AwsClients {
   }
 
   private async client<T>(
-    name: string,
+    name: ServiceName,
     create: (config: { region: string; credentials: Awaited<ReturnType<AwsClients['credentials']>> }) => Promise<T>,
   ): Promise<T> {
-    if (!this.cache.has(name))
-      this.cache.set(name, await create({ region: this.target.region, credentials: await this.credentials() }));
+    if (!this.cache.has(name)) {
+      // The SDK warns on Node 20 that SDK releases after January 2027 will need Node 22. sftpctl ships a locked SDK
+      // and supports Node 20 (engines), so the warning would only alarm operators on every command.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+      const config = {
+        region: this.target.region,
+        credentials: await this.credentials(),
+        ...(this.target.overrides?.[name] ?? {}),
+      };
+      this.cache.set(name, await create(config));
+    }
     return this.cache.get(name) as T;
   }
 
@@ -66,6 +85,21 @@ export class AwsClients {
     return this.client(
       'cloudformation',
       async (config) => new (await import('@aws-sdk/client-cloudformation')).CloudFormationClient(config),
+    );
+  }
+
+  s3(): Promise<S3Client> {
+    return this.client('s3', async (config) => new (await import('@aws-sdk/client-s3')).S3Client(config));
+  }
+
+  sqs(): Promise<SQSClient> {
+    return this.client('sqs', async (config) => new (await import('@aws-sdk/client-sqs')).SQSClient(config));
+  }
+
+  cloudWatch(): Promise<CloudWatchClient> {
+    return this.client(
+      'cloudwatch',
+      async (config) => new (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient(config),
     );
   }
 }

@@ -10,6 +10,18 @@ export interface AwsFlags {
   profile?: string;
 }
 
+/** For commands acting on a whole environment: its config, and clients for the right, verified account. */
+export async function environmentInAws(
+  config: Config,
+  flags: AwsFlags,
+  context: CommandContext,
+): Promise<{ env: Environment; clients: AwsClients; account: string }> {
+  const env = config.environments[environmentOf(config, context.globals.env)]!;
+  const clients = new AwsClients(awsTarget(env, flags));
+  const account = await assertAccount(clients, env);
+  return { env, clients, account };
+}
+
 /** For commands that change AWS: the environment, the client in it, and clients for the right, verified account. */
 export async function clientInAws(
   config: Config,

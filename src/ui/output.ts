@@ -17,6 +17,11 @@ export class Output {
     this.errColors = createColors(colorsEnabled(stderr));
   }
 
+  /** Where live progress goes (a spinner only when this is a terminal): stderr, so stdout stays clean. */
+  get progressStream(): NodeJS.WritableStream & { isTTY?: boolean; columns?: number } {
+    return this.stderr;
+  }
+
   /** A line for people: stdout normally, stderr in --json mode. */
   line(text = ''): void {
     (this.json ? this.stderr : this.stdout).write(`${text}\n`);

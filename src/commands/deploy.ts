@@ -1,0 +1,100 @@
+import { UsageError } from '../core/errors.js';
+import { type DeployOutcome, deployEnvironment } from '../deploy/deploy.js';
+import { type EngineDeps, realEngineDeps } from '../deploy/engine-deps.js';
+import { environmentOf, loadConfig } from '../io/config-file.js';
+import { createDeployProgress } from '../ui/deploy-progress.js';
+import { renderStackResults } from '../ui/deploy-summary.js';
+import { printProblems } from '../ui/problems.js';
+import { type AwsFlags, environmentInAws } from './aws-context.js';
+import type { CommandContext } from './context.js';
+
+export interface DeployOptions extends AwsFlags {
+  client?: string[];
+  concurrency?: string;
+}
+
+/** Parses --concurrency: parallel client stacks, 1–16 (CloudFormation throttles beyond that). */
+export function parseConcurrency(value: string | undefined): number {
+  if (value === undefined) return 4;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1 || number > 16)
+    throw new UsageError(
+      'INVALID_FLAG',
+      `--concurrency: "${value}" is not a whole number from 1 to 16.`,
+      'Use e.g. --concurrency 4.',
+    );
+  return number;
+}
+
+/** Answers yes under --yes; otherwise asks, or fails naming --yes when nobody can be asked. */
+export function confirmer(context: CommandContext): (message: string) => Promise<boolean> {
+  if (context.globals.yes) return async () => true;
+  return (message) => context.prompter.confirm({ name: 'confirm', message, default: false });
+}
+
+export function requireConfirmation(context: CommandContext, what: string): void {
+  if (!context.globals.yes && !context.interactive)
+    throw new UsageError(
+      'INPUT_REQUIRED',
+      `${what} asks for confirmation, and there is no terminal to ask on.`,
+      'Pass --yes to confirm in advance (run sftpctl diff first to see the changes).',
+    );
+}
+
+export async function deploy(
+  options: DeployOptions,
+  context: CommandContext,
+  overrides: Partial<EngineDeps> = {},
+): Promise<number> {
+  const concurrency = parseConcurrency(options.concurrency);
+  const { config, keys, warnings } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: true });
+  const envName = environmentOf(config, context.globals.env);
+  requireConfirmation(context, 'A deploy');
+  if (warnings.length > 0) printProblems(context.output, warnings);
+  if (!keys) throw new Error('loadConfig with checkKeys returned no key facts');
+  const { clients, account } = await environmentInAws(config, options, context);
+  const deps = { ...realEngineDeps(clients), ...overrides };
+  const { output } = context;
+  const c = output.json ? output.errColors : output.colors;
+  output.info(`Deploying ${c.bold(`${config.project}/${envName}`)} to account ${account} in ${clients.target.region}`);
+  const progress = await createDeployProgress({
+    stream: output.progressStream,
+    lines: (text) => output.line(text),
+    colors: c,
+  });
+  let outcome: DeployOutcome;
+  try {
+    outcome = await deployEnvironment({
+      config,
+      env: envName,
+      keys,
+      ...(options.client ? { clients: options.client } : {}),
+      concurrency,
+      deps,
+      progress,
+      colors: c,
+      confirm: confirmer(context),
+    });
+  } finally {
+    progress.stop();
+  }
+  for (const upload of outcome.uploads.filter((entry) => entry.uploaded)) output.line(c.dim(`uploaded ${upload.key}`));
+  for (const result of outcome.results) {
+    for (const step of result.keys?.steps ?? [])
+      output.line(`${result.stack}: ${step.action} SSH key ${step.fingerprint} on ${step.userName}`);
+    for (const warning of result.keys?.warnings ?? []) output.warn(warning);
+  }
+  output.line();
+  for (const line of renderStackResults(outcome.results, c)) output.line(line);
+  output.data(outcome.results);
+  const failed = outcome.results.filter((result) => result.action === 'failed' || result.action === 'skipped');
+  if (failed.length > 0) {
+    output.line(`${failed.length} of ${outcome.results.length} stacks did not deploy.`);
+    return 1;
+  }
+  if (outcome.results.some((result) => result.action === 'cancelled')) {
+    output.line('Cancelled: nothing was changed.');
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,71 @@
+import { diffEnvironment } from '../deploy/diff.js';
+import { type EngineDeps, realEngineDeps } from '../deploy/engine-deps.js';
+import { environmentOf, loadConfig } from '../io/config-file.js';
+import { renderChanges } from '../ui/change-list.js';
+import { createDeployProgress } from '../ui/deploy-progress.js';
+import { type AwsFlags, environmentInAws } from './aws-context.js';
+import type { CommandContext } from './context.js';
+import { parseConcurrency } from './deploy.js';
+
+export interface DiffOptions extends AwsFlags {
+  client?: string[];
+  concurrency?: string;
+  exitCode?: boolean;
+}
+
+/** Prints what a deploy would change; with --exit-code, exits 2 when there are changes (for CI gates). */
+export async function diff(
+  options: DiffOptions,
+  context: CommandContext,
+  overrides: Partial<EngineDeps> = {},
+): Promise<number> {
+  const concurrency = parseConcurrency(options.concurrency);
+  const { config } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: false });
+  const envName = environmentOf(config, context.globals.env);
+  const { clients, account } = await environmentInAws(config, options, context);
+  const deps = { ...realEngineDeps(clients), ...overrides };
+  const { output } = context;
+  const c = output.json ? output.errColors : output.colors;
+  output.info(
+    `Comparing ${c.bold(`${config.project}/${envName}`)} with account ${account} in ${clients.target.region}`,
+  );
+  const progress = await createDeployProgress({
+    stream: output.progressStream,
+    lines: (text) => output.line(text),
+    colors: c,
+  });
+  let diffs: Awaited<ReturnType<typeof diffEnvironment>>;
+  try {
+    diffs = await diffEnvironment({
+      config,
+      env: envName,
+      ...(options.client ? { clients: options.client } : {}),
+      concurrency,
+      deps,
+      progress,
+    });
+  } finally {
+    progress.stop();
+  }
+  for (const entry of diffs) {
+    if (entry.state === 'unchanged') output.line(`${c.bold(entry.stack)}: no changes`);
+    else if (entry.state === 'blocked')
+      output.line(`${c.bold(entry.stack)}: ${c.red('cannot compare')}: ${entry.note}`);
+    else {
+      for (const line of renderChanges(entry.stack, entry.state === 'new' ? 'create' : 'update', entry.changes, c))
+        output.line(line);
+      if (entry.note) output.line(`  ${c.dim(entry.note)}`);
+    }
+  }
+  const changed = diffs.filter((entry) => entry.state === 'new' || entry.state === 'changed');
+  const blocked = diffs.filter((entry) => entry.state === 'blocked');
+  output.line();
+  output.line(
+    changed.length === 0
+      ? `No changes in ${diffs.length} stack${diffs.length === 1 ? '' : 's'}.`
+      : `${changed.length} of ${diffs.length} stacks would change. Nothing was changed; sftpctl deploy applies them.`,
+  );
+  output.data(diffs);
+  if (blocked.length > 0) return 1;
+  return options.exitCode && changed.length > 0 ? 2 : 0;
+}

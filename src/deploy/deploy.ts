@@ -1,0 +1,326 @@
+import type { KeyFacts } from '../core/config/key-checks.js';
+import type { Config } from '../core/config/schema.js';
+import { SftpctlError } from '../core/errors.js';
+import { OUTPUTS } from '../templates/context.js';
+import { blockingFindings, type SynthStack, synthesize } from '../templates/synthesize.js';
+import { renderChanges } from '../ui/change-list.js';
+import type { Colors } from '../ui/colors.js';
+import type { DeployProgress } from '../ui/deploy-progress.js';
+import { type KeyReconcileResult, reconcileClientKeys } from '../workflows/ssh-key-reconcile.js';
+import {
+  type FunctionArtifacts,
+  loadFunctionBundles,
+  templateKey,
+  templateUrl,
+  uploadFunctionBundles,
+  uploadOnce,
+} from './artifacts.js';
+import { countChanges, discardChangeSet, type TemplateSource } from './change-set.js';
+import { type EngineDeps, mapLimit } from './engine-deps.js';
+import { resolveParameters, type StackOutputs } from './parameters.js';
+import { describeStack, executeChangeSet, planStack, type StackPlan, syncTerminationProtection } from './stack-ops.js';
+
+export type StackAction = 'created' | 'updated' | 'unchanged' | 'failed' | 'skipped' | 'cancelled';
+
+/** One stack's outcome; `--json` prints one of these per stack. */
+export interface StackResult {
+  stack: string;
+  kind: SynthStack['kind'];
+  client?: string;
+  action: StackAction;
+  /** CloudFormation's final status. */
+  status?: string;
+  changes?: ReturnType<typeof countChanges>;
+  /** Why it failed: the first failing resource and CloudFormation's reason, or the error that stopped it. */
+  failure?: { resource?: string; type?: string; status?: string; reason: string; code?: string; hint?: string };
+  recreated?: boolean;
+  terminationProtection?: boolean;
+  keys?: KeyReconcileResult;
+  seconds?: number;
+}
+
+export interface DeployRequest {
+  config: Config;
+  env: string;
+  keys: KeyFacts;
+  /** Only these clients' stacks (the environment's stacks must already be deployed). */
+  clients?: string[];
+  concurrency: number;
+  deps: EngineDeps;
+  progress: DeployProgress;
+  colors: Colors;
+  /** Asks a yes/no question; answers yes without asking under --yes. */
+  confirm(message: string): Promise<boolean>;
+  /** Folder of the function bundles (default: dist/lambda). */
+  bundleDir?: string;
+}
+
+export interface DeployOutcome {
+  results: StackResult[];
+  uploads: { key: string; uploaded: boolean }[];
+}
+
+/** The stacks a deploy or destroy acts on: all of the environment, or the named clients' only. */
+export function selectStacks(stacks: readonly SynthStack[], clients: readonly string[] | undefined, env: string) {
+  if (!clients || clients.length === 0) return [...stacks];
+  const known = stacks.filter((stack) => stack.kind === 'client').map((stack) => stack.client!);
+  const unknown = clients.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new SftpctlError(
+      'CLIENT_NOT_IN_ENV',
+      `--client ${unknown.join(', ')}: not a client of environment ${env}.`,
+      `Clients of ${env}: ${known.join(', ') || 'none'}.`,
+      { kind: 'usage' },
+    );
+  }
+  return stacks.filter((stack) => stack.kind === 'client' && clients.includes(stack.client!));
+}
+
+/**
+ * Deploys an environment wave by wave (assets → network → server → clients in parallel): per stack a change set,
+ * shown and confirmed before it runs, then followed to the end. A failed stack stops the stacks that need its
+ * outputs; the others of its wave finish. Client stacks end with their users' SSH keys reconciled to the config.
+ */
+export async function deployEnvironment(request: DeployRequest): Promise<DeployOutcome> {
+  const { config, env, deps, progress } = request;
+  const synth = synthesize(config, env, { format: 'yaml' });
+  refuseBlockingFindings(synth);
+  const selected = selectStacks(synth.stacks, request.clients, env);
+  const byName = new Map(synth.stacks.map((stack) => [stack.name, stack]));
+  const needsArtifacts = selected.some((stack) =>
+    Object.values(stack.parameters).some((source) => source.from === 'artifact'),
+  );
+  // Fail on missing or corrupt bundles before anything in AWS changes.
+  const bundles = needsArtifacts ? await loadFunctionBundles(request.bundleDir) : undefined;
+
+  const outputs: StackOutputs = new Map();
+  const results = new Map<string, StackResult>();
+  const uploads: DeployOutcome['uploads'] = [];
+  let artifacts: FunctionArtifacts | undefined;
+  let cancelled = false;
+
+  for (const wave of synth.deployOrder) {
+    const stacks = wave.map((name) => byName.get(name)!).filter((stack) => selected.includes(stack));
+    if (stacks.length === 0) continue;
+    const ready: SynthStack[] = [];
+    for (const stack of stacks) {
+      const blocker = stack.dependsOn.find((dep) => {
+        const result = results.get(dep);
+        return result && (result.action === 'failed' || result.action === 'skipped' || result.action === 'cancelled');
+      });
+      if (cancelled || blocker) {
+        results.set(stack.name, {
+          ...identity(stack),
+          action: cancelled ? 'cancelled' : 'skipped',
+          ...(blocker ? { failure: { reason: `${blocker} did not deploy` } } : {}),
+        });
+      } else ready.push(stack);
+    }
+    if (ready.length === 0) continue;
+
+    await loadUpstreamOutputs(ready, synth.stacks[0]!.name, outputs, deps);
+    const assetsBucket = () => outputs.get(synth.stacks[0]!.name)?.[OUTPUTS.assets.assetsBucket];
+    if (bundles && !artifacts && ready.some((stack) => stack.kind === 'client')) {
+      const bucket = assetsBucket();
+      if (!bucket) throw new Error('the assets stack has no bucket output');
+      progress.status('functions', `uploading function bundles to ${bucket}`);
+      uploads.push(...(await uploadFunctionBundles(await deps.clients.s3(), bucket, bundles)));
+      progress.finish('functions');
+      artifacts = bundles;
+    }
+
+    const planned = await mapLimit(ready, request.concurrency, async (stack) => {
+      const started = deps.now().getTime();
+      try {
+        const template = await templateSource(stack, assetsBucket(), synth.manifest.region, deps, uploads);
+        const plan = await planStack(
+          {
+            stackName: stack.name,
+            template,
+            parameters: resolveParameters(stack.name, stack.parameters, outputs, artifacts),
+            tags: stack.tags,
+            description: `sftpctl ${config.project} ${env} ${stack.kind}${stack.client ? ` ${stack.client}` : ''}`,
+          },
+          deps,
+          {
+            progress,
+            confirmRecreate: (name, reason) =>
+              request.confirm(
+                `${name} is ROLLBACK_COMPLETE after a failed create${reason ? ` (${reason})` : ''}. Delete it and create it again?`,
+              ),
+          },
+        );
+        progress.finish(stack.name);
+        return { stack, plan, started };
+      } catch (error) {
+        progress.finish(stack.name);
+        results.set(stack.name, { ...identity(stack), action: 'failed', failure: failureOf(error) });
+        return undefined;
+      }
+    });
+    const plans = planned.filter((entry) => entry !== undefined);
+
+    const changing = plans.filter((entry) => entry.plan.kind === 'change');
+    for (const { stack, plan } of plans) {
+      if (plan.kind === 'unchanged') progress.line(`${request.colors.bold(stack.name)}: no changes`);
+      else
+        for (const line of renderChanges(
+          stack.name,
+          plan.changeSet.type === 'CREATE' ? 'create' : 'update',
+          plan.changeSet.changes,
+          request.colors,
+        ))
+          progress.line(line);
+    }
+    if (changing.length > 0) {
+      progress.pause();
+      const agreed = await request.confirm(
+        changing.length === 1
+          ? `Deploy these changes to ${changing[0]!.stack.name}?`
+          : `Deploy these changes to ${changing.length} stacks?`,
+      );
+      progress.resume();
+      if (!agreed) {
+        cancelled = true;
+        for (const { stack, plan } of changing) {
+          if (plan.kind === 'change') await discardChangeSet(plan.changeSet, deps);
+          results.set(stack.name, { ...identity(stack), action: 'cancelled' });
+        }
+      }
+    }
+
+    await mapLimit(plans, request.concurrency, async ({ stack, plan, started }) => {
+      if (results.has(stack.name)) return;
+      results.set(stack.name, await finishStack(stack, plan, started, request, outputs, synth.stacks[2]!.name));
+    });
+  }
+  return { results: synth.stacks.flatMap((stack) => results.get(stack.name) ?? []), uploads };
+}
+
+async function finishStack(
+  stack: SynthStack,
+  plan: StackPlan,
+  started: number,
+  request: DeployRequest,
+  outputs: StackOutputs,
+  serverStack: string,
+): Promise<StackResult> {
+  const { deps } = request;
+  const seconds = () => Math.round((deps.now().getTime() - started) / 1000);
+  let result: StackResult;
+  if (plan.kind === 'change') {
+    const execution = await executeChangeSet(plan.changeSet, deps, request.progress).catch((error: unknown) => ({
+      ok: false as const,
+      status: 'UNKNOWN',
+      events: [],
+      error,
+    }));
+    const changes = countChanges(plan.changeSet.changes);
+    if (!execution.ok) {
+      const failure =
+        'error' in execution
+          ? failureOf(execution.error)
+          : {
+              reason: execution.firstFailure?.reason ?? execution.reason ?? `ended ${execution.status}`,
+              ...(execution.firstFailure
+                ? {
+                    resource: execution.firstFailure.logicalId,
+                    type: execution.firstFailure.type,
+                    status: execution.firstFailure.status,
+                  }
+                : {}),
+            };
+      return { ...identity(stack), action: 'failed', status: execution.status, changes, failure, seconds: seconds() };
+    }
+    result = {
+      ...identity(stack),
+      action: plan.changeSet.type === 'CREATE' ? 'created' : 'updated',
+      status: execution.status,
+      changes,
+      ...(plan.recreated ? { recreated: true } : {}),
+    };
+  } else {
+    result = { ...identity(stack), action: 'unchanged', status: plan.current.status };
+  }
+
+  try {
+    const deployed = await describeStack(stack.name, deps);
+    if (deployed) {
+      outputs.set(stack.name, deployed.outputs);
+      await syncTerminationProtection(stack.name, stack.terminationProtection, deployed.terminationProtection, deps);
+      result.terminationProtection = stack.terminationProtection;
+    }
+    if (stack.kind === 'client') {
+      const serverId = outputs.get(serverStack)?.[OUTPUTS.server.serverId];
+      const client = request.config.clients.find((entry) => entry.name === stack.client)!;
+      if (serverId) {
+        result.keys = await reconcileClientKeys({
+          config: request.config,
+          keys: request.keys,
+          client,
+          clients: deps.clients,
+          serverId,
+          now: deps.now(),
+        });
+      }
+    }
+  } catch (error) {
+    return { ...result, action: 'failed', failure: failureOf(error), seconds: seconds() };
+  }
+  return { ...result, seconds: seconds() };
+}
+
+function identity(stack: SynthStack): Pick<StackResult, 'stack' | 'kind' | 'client'> {
+  return { stack: stack.name, kind: stack.kind, ...(stack.client ? { client: stack.client } : {}) };
+}
+
+function failureOf(error: unknown): NonNullable<StackResult['failure']> {
+  if (error instanceof SftpctlError)
+    return { reason: error.message, code: error.code, ...(error.hint ? { hint: error.hint } : {}) };
+  return { reason: error instanceof Error ? error.message : String(error) };
+}
+
+export function refuseBlockingFindings(synth: ReturnType<typeof synthesize>): void {
+  const blocking = blockingFindings(synth, { strict: false });
+  if (blocking.length === 0) return;
+  const first = blocking[0]!;
+  throw new SftpctlError(
+    'TEMPLATE_LIMIT',
+    `${blocking.length} template problem${blocking.length === 1 ? '' : 's'} would make CloudFormation refuse the deploy; first: ${first.stack} ${first.finding.message}`,
+    'Run sftpctl synth to see them all, and fix the config. Nothing was changed.',
+  );
+}
+
+/** Outputs of the stacks `stacks` take parameters from, for upstream stacks this run did not deploy. */
+export async function loadUpstreamOutputs(
+  stacks: readonly SynthStack[],
+  assetsStack: string,
+  outputs: StackOutputs,
+  deps: EngineDeps,
+) {
+  // The assets stack too: its bucket takes function bundles and large templates.
+  const wanted = stacks.some((stack) => stack.name !== assetsStack) ? [assetsStack] : [];
+  const upstream = [...new Set([...wanted, ...stacks.flatMap((stack) => stack.dependsOn)])].filter(
+    (name) => !outputs.has(name),
+  );
+  await mapLimit(upstream, 4, async (name) => {
+    const deployed = await describeStack(name, deps);
+    if (deployed && /_COMPLETE$/.test(deployed.status) && !deployed.status.startsWith('ROLLBACK'))
+      outputs.set(name, deployed.outputs);
+  });
+}
+
+/** Inline body up to 51,200 bytes; larger templates go to the assets bucket by content hash. */
+export async function templateSource(
+  stack: SynthStack,
+  assetsBucket: string | undefined,
+  region: string,
+  deps: EngineDeps,
+  uploads: DeployOutcome['uploads'],
+): Promise<TemplateSource> {
+  if (!stack.needsUpload) return { body: stack.body };
+  if (!assetsBucket) throw new Error(`${stack.name} needs the assets bucket for its template`);
+  const key = templateKey(stack.name, stack.hash, 'yaml');
+  uploads.push(await uploadOnce(await deps.clients.s3(), assetsBucket, key, Buffer.from(stack.body), 'text/yaml'));
+  return { url: templateUrl(assetsBucket, region, key) };
+}

@@ -1,0 +1,137 @@
+import type { Config } from '../core/config/schema.js';
+import { SftpctlError } from '../core/errors.js';
+import { type SynthStack, synthesize } from '../templates/synthesize.js';
+import type { DeployProgress } from '../ui/deploy-progress.js';
+import { type FunctionArtifacts, loadFunctionBundles } from './artifacts.js';
+import { countChanges, createChangeSet, discardChangeSet, type StackChange } from './change-set.js';
+import { loadUpstreamOutputs, refuseBlockingFindings, selectStacks, templateSource } from './deploy.js';
+import { type EngineDeps, mapLimit } from './engine-deps.js';
+import { resolveParameters, type StackOutputs, upstreamReady } from './parameters.js';
+import { describeStack } from './stack-ops.js';
+import { stackCondition } from './stack-status.js';
+
+export interface StackDiff {
+  stack: string;
+  kind: SynthStack['kind'];
+  client?: string;
+  /** new: would be created; changed / unchanged: from a change set; blocked: CloudFormation cannot change it now. */
+  state: 'new' | 'changed' | 'unchanged' | 'blocked';
+  changes: StackChange[];
+  counts: ReturnType<typeof countChanges>;
+  /** How the changes were found: a change set, or the template alone (when upstream stacks do not exist yet). */
+  source: 'change-set' | 'template' | 'none';
+  note?: string;
+}
+
+/**
+ * What a deploy would change, stack by stack, from real change sets that are deleted again (with the empty stack a
+ * CREATE change set leaves). A stack whose upstream stacks are not deployed cannot have a change set (its
+ * parameters do not exist yet); its template's resources are listed as additions instead.
+ */
+export async function diffEnvironment(request: {
+  config: Config;
+  env: string;
+  clients?: string[];
+  concurrency: number;
+  deps: EngineDeps;
+  progress: DeployProgress;
+  bundleDir?: string;
+}): Promise<StackDiff[]> {
+  const { deps, progress } = request;
+  const synth = synthesize(request.config, request.env, { format: 'yaml' });
+  refuseBlockingFindings(synth);
+  const selected = selectStacks(synth.stacks, request.clients, request.env);
+  const artifacts: FunctionArtifacts | undefined = selected.some((stack) =>
+    Object.values(stack.parameters).some((source) => source.from === 'artifact'),
+  )
+    ? await loadFunctionBundles(request.bundleDir)
+    : undefined;
+  const outputs: StackOutputs = new Map();
+  const diffs = new Map<string, StackDiff>();
+  const uploads: { key: string; uploaded: boolean }[] = [];
+  const assetsBucket = () => outputs.get(synth.stacks[0]!.name)?.AssetsBucketName;
+
+  for (const wave of synth.deployOrder) {
+    const stacks = wave.flatMap((name) => selected.filter((stack) => stack.name === name));
+    if (stacks.length === 0) continue;
+    await loadUpstreamOutputs(stacks, synth.stacks[0]!.name, outputs, deps);
+    await mapLimit(stacks, request.concurrency, async (stack) => {
+      const identity = { stack: stack.name, kind: stack.kind, ...(stack.client ? { client: stack.client } : {}) };
+      const current = await describeStack(stack.name, deps);
+      if (current && /_COMPLETE$/.test(current.status) && !current.status.startsWith('ROLLBACK'))
+        outputs.set(stack.name, current.outputs);
+      const condition = stackCondition(current?.status);
+      if (condition === 'busy' || condition === 'stuck') {
+        diffs.set(stack.name, {
+          ...identity,
+          state: 'blocked',
+          changes: [],
+          counts: countChanges([]),
+          source: 'none',
+          note: `${current!.status}: a deploy would refuse it until it settles or is repaired`,
+        });
+        return;
+      }
+      const fresh = condition !== 'ready';
+      if (!upstreamReady(stack.parameters, outputs) || (stack.needsUpload && !assetsBucket())) {
+        const changes = templateAdditions(stack);
+        diffs.set(stack.name, {
+          ...identity,
+          state: 'new',
+          changes,
+          counts: countChanges(changes),
+          source: 'template',
+          note: 'upstream stacks are not deployed yet: listed from the template',
+        });
+        return;
+      }
+      progress.status(stack.name, 'computing changes');
+      try {
+        const changeSet = await createChangeSet(
+          {
+            stackName: stack.name,
+            type: fresh ? 'CREATE' : 'UPDATE',
+            template: await templateSource(stack, assetsBucket(), synth.manifest.region, deps, uploads),
+            parameters: resolveParameters(stack.name, stack.parameters, outputs, artifacts),
+            tags: stack.tags,
+            description: `sftpctl diff ${request.config.project} ${request.env}`,
+          },
+          deps,
+        );
+        await discardChangeSet(changeSet, deps);
+        diffs.set(stack.name, {
+          ...identity,
+          state: fresh ? 'new' : changeSet.changes.length > 0 ? 'changed' : 'unchanged',
+          changes: changeSet.changes,
+          counts: countChanges(changeSet.changes),
+          source: 'change-set',
+          ...(condition === 'failed-create'
+            ? { note: 'ROLLBACK_COMPLETE: a deploy deletes it and creates it again' }
+            : {}),
+        });
+      } catch (error) {
+        if (!(error instanceof SftpctlError)) throw error;
+        diffs.set(stack.name, {
+          ...identity,
+          state: 'blocked',
+          changes: [],
+          counts: countChanges([]),
+          source: 'none',
+          note: error.message,
+        });
+      } finally {
+        progress.finish(stack.name);
+      }
+    });
+  }
+  return selected.flatMap((stack) => diffs.get(stack.name) ?? []);
+}
+
+function templateAdditions(stack: SynthStack): StackChange[] {
+  return Object.entries(stack.template.Resources).map(([logicalId, resource]) => ({
+    action: 'Add',
+    logicalId,
+    type: resource.Type,
+    scope: [],
+  }));
+}

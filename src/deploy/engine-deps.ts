@@ -1,0 +1,43 @@
+import type { AwsClients } from '../aws/clients.js';
+
+/** What the deploy engine needs from the outside world; tests pass a no-op sleep and a fixed clock. */
+export interface EngineDeps {
+  clients: AwsClients;
+  sleep(ms: number): Promise<void>;
+  now(): Date;
+  /** Between two polls of CloudFormation. */
+  pollMs: number;
+}
+
+export function realEngineDeps(clients: AwsClients): EngineDeps {
+  return {
+    clients,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    now: () => new Date(),
+    pollMs: 3000,
+  };
+}
+
+/** A token naming one operation; CloudFormation stamps it on every event the operation causes. */
+export function operationToken(verb: string, now: Date): string {
+  const stamp = now.toISOString().replace(/[-:.]/g, '').replace(/Z$/, '');
+  return `sftpctl-${verb}-${stamp}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Runs `task` over `items`, at most `limit` at a time, keeping the order of results. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
