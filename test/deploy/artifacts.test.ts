@@ -47,7 +47,7 @@ describe('function bundles', () => {
     try {
       await cp(functionBundleDir()!, copy, { recursive: true });
       const zip = await readFile(join(copy, 'egress.zip'));
-      zip[zip.length - 30] ^= 0xff;
+      zip.writeUInt8(zip.readUInt8(zip.length - 30) ^ 0xff, zip.length - 30);
       await writeFile(join(copy, 'egress.zip'), zip);
       await expect(loadFunctionBundles(copy)).rejects.toMatchObject({ code: 'FUNCTION_BUNDLE_CORRUPT' });
     } finally {

@@ -160,7 +160,7 @@ describe('watchOperation', () => {
     StackName: 'shop-dev-server',
     LogicalResourceId: logicalId,
     ResourceType: logicalId === 'shop-dev-server' ? 'AWS::CloudFormation::Stack' : 'AWS::Transfer::Server',
-    ResourceStatus: status,
+    ResourceStatus: status as StackEvent['ResourceStatus'],
     ...(reason ? { ResourceStatusReason: reason } : {}),
     Timestamp: new Date(Date.UTC(2026, 10, 24, 8, 0, id)),
     ClientRequestToken: token,
