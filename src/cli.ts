@@ -264,6 +264,17 @@ awsOptions(
   await run(this, async (context) => (await import('./commands/destroy.js')).destroy(options, context));
 });
 
+awsOptions(
+  program
+    .command('status')
+    .description('report an environment: stacks, server, users and key ages, dead letters, function errors (read-only)')
+    .option('--client <name>', 'only this client (repeatable); platform stacks are always shown', collect)
+    .addHelpText('after', '\nExit codes: 0 healthy; 1 a problem was found (listed at the end) or the check failed; 2 usage error.'),
+).action(async function (this: Command) {
+  const options = this.opts<import('./commands/status.js').StatusOptions>();
+  await run(this, async (context) => (await import('./commands/status.js')).status(options, context));
+});
+
 const local = program
   .command('local')
   .description('run the whole platform on this machine: a real SFTP server, the same processing, folders for buckets');

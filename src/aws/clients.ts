@@ -49,18 +49,18 @@ export class AwsClients {
     name: ServiceName,
     create: (config: { region: string; credentials: Awaited<ReturnType<AwsClients['credentials']>> }) => Promise<T>,
   ): Promise<T> {
+    // The promise is cached, not the client: concurrent first calls share one client.
     if (!this.cache.has(name)) {
       // The SDK warns on Node 20 that SDK releases after January 2027 will need Node 22. sftpctl ships a locked SDK
       // and supports Node 20 (engines), so the warning would only alarm operators on every command.
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-      const config = {
-        region: this.target.region,
-        credentials: await this.credentials(),
-        ...(this.target.overrides?.[name] ?? {}),
-      };
-      this.cache.set(name, await create(config));
+      const created = this.credentials().then((credentials) =>
+        create({ region: this.target.region, credentials, ...(this.target.overrides?.[name] ?? {}) }),
+      );
+      this.cache.set(name, created);
+      created.catch(() => this.cache.delete(name));
     }
-    return this.cache.get(name) as T;
+    return this.cache.get(name) as Promise<T>;
   }
 
   sts(): Promise<STSClient> {
