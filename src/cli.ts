@@ -269,7 +269,10 @@ awsOptions(
     .command('status')
     .description('report an environment: stacks, server, users and key ages, dead letters, function errors (read-only)')
     .option('--client <name>', 'only this client (repeatable); platform stacks are always shown', collect)
-    .addHelpText('after', '\nExit codes: 0 healthy; 1 a problem was found (listed at the end) or the check failed; 2 usage error.'),
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 healthy; 1 a problem was found (listed at the end) or the check failed; 2 usage error.',
+    ),
 ).action(async function (this: Command) {
   const options = this.opts<import('./commands/status.js').StatusOptions>();
   await run(this, async (context) => (await import('./commands/status.js')).status(options, context));

@@ -1,4 +1,4 @@
-import { AwsClients, assertAccount, awsTarget } from '../aws/clients.js';
+import { AwsClients, type AwsTarget, assertAccount, awsTarget } from '../aws/clients.js';
 import { clientEnvironments } from '../core/config/resolve.js';
 import type { Client, Config, Environment } from '../core/config/schema.js';
 import { SftpctlError } from '../core/errors.js';
@@ -15,9 +15,10 @@ export async function environmentInAws(
   config: Config,
   flags: AwsFlags,
   context: CommandContext,
+  overrides?: AwsTarget['overrides'],
 ): Promise<{ env: Environment; clients: AwsClients; account: string }> {
   const env = config.environments[environmentOf(config, context.globals.env)]!;
-  const clients = new AwsClients(awsTarget(env, flags));
+  const clients = new AwsClients({ ...awsTarget(env, flags), ...(overrides ? { overrides } : {}) });
   const account = await assertAccount(clients, env);
   return { env, clients, account };
 }

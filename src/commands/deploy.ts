@@ -1,6 +1,6 @@
 import { UsageError } from '../core/errors.js';
 import { type DeployOutcome, deployEnvironment } from '../deploy/deploy.js';
-import { type EngineDeps, realEngineDeps } from '../deploy/engine-deps.js';
+import { type EngineOverrides, realEngineDeps } from '../deploy/engine-deps.js';
 import { environmentOf, loadConfig } from '../io/config-file.js';
 import { createDeployProgress } from '../ui/deploy-progress.js';
 import { renderStackResults } from '../ui/deploy-summary.js';
@@ -44,7 +44,7 @@ export function requireConfirmation(context: CommandContext, what: string): void
 export async function deploy(
   options: DeployOptions,
   context: CommandContext,
-  overrides: Partial<EngineDeps> = {},
+  testing: EngineOverrides = {},
 ): Promise<number> {
   const concurrency = parseConcurrency(options.concurrency);
   const { config, keys, warnings } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: true });
@@ -52,8 +52,8 @@ export async function deploy(
   requireConfirmation(context, 'A deploy');
   if (warnings.length > 0) printProblems(context.output, warnings);
   if (!keys) throw new Error('loadConfig with checkKeys returned no key facts');
-  const { clients, account } = await environmentInAws(config, options, context);
-  const deps = { ...realEngineDeps(clients), ...overrides };
+  const { clients, account } = await environmentInAws(config, options, context, testing.aws);
+  const deps = { ...realEngineDeps(clients), ...testing.deps };
   const { output } = context;
   const c = output.json ? output.errColors : output.colors;
   output.info(`Deploying ${c.bold(`${config.project}/${envName}`)} to account ${account} in ${clients.target.region}`);
@@ -78,12 +78,7 @@ export async function deploy(
   } finally {
     progress.stop();
   }
-  for (const upload of outcome.uploads.filter((entry) => entry.uploaded)) output.line(c.dim(`uploaded ${upload.key}`));
-  for (const result of outcome.results) {
-    for (const step of result.keys?.steps ?? [])
-      output.line(`${result.stack}: ${step.action} SSH key ${step.fingerprint} on ${step.userName}`);
-    for (const warning of result.keys?.warnings ?? []) output.warn(warning);
-  }
+  for (const result of outcome.results) for (const warning of result.keys?.warnings ?? []) output.warn(warning);
   output.line();
   for (const line of renderStackResults(outcome.results, c)) output.line(line);
   output.data(outcome.results);

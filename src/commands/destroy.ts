@@ -1,6 +1,6 @@
 import { SftpctlError } from '../core/errors.js';
 import { destroyEnvironment } from '../deploy/destroy.js';
-import { type EngineDeps, realEngineDeps } from '../deploy/engine-deps.js';
+import { type EngineOverrides, realEngineDeps } from '../deploy/engine-deps.js';
 import { environmentOf, loadConfig } from '../io/config-file.js';
 import { createDeployProgress } from '../ui/deploy-progress.js';
 import { renderStackResults } from '../ui/deploy-summary.js';
@@ -18,13 +18,13 @@ export interface DestroyOptions extends AwsFlags {
 export async function destroy(
   options: DestroyOptions,
   context: CommandContext,
-  overrides: Partial<EngineDeps> = {},
+  testing: EngineOverrides = {},
 ): Promise<number> {
   const concurrency = parseConcurrency(options.concurrency);
   const { config } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: false });
   const envName = environmentOf(config, context.globals.env);
   requireConfirmation(context, 'A destroy');
-  const { clients, account } = await environmentInAws(config, options, context);
+  const { clients, account } = await environmentInAws(config, options, context, testing.aws);
   const { output } = context;
   const c = output.json ? output.errColors : output.colors;
   const scope = options.client?.length
@@ -46,7 +46,7 @@ export async function destroy(
       );
     }
   }
-  const deps = { ...realEngineDeps(clients), ...overrides };
+  const deps = { ...realEngineDeps(clients), ...testing.deps };
   const progress = await createDeployProgress({
     stream: output.progressStream,
     lines: (text) => output.line(text),

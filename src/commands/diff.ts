@@ -1,5 +1,5 @@
 import { diffEnvironment } from '../deploy/diff.js';
-import { type EngineDeps, realEngineDeps } from '../deploy/engine-deps.js';
+import { type EngineOverrides, realEngineDeps } from '../deploy/engine-deps.js';
 import { environmentOf, loadConfig } from '../io/config-file.js';
 import { renderChanges } from '../ui/change-list.js';
 import { createDeployProgress } from '../ui/deploy-progress.js';
@@ -17,13 +17,13 @@ export interface DiffOptions extends AwsFlags {
 export async function diff(
   options: DiffOptions,
   context: CommandContext,
-  overrides: Partial<EngineDeps> = {},
+  testing: EngineOverrides = {},
 ): Promise<number> {
   const concurrency = parseConcurrency(options.concurrency);
   const { config } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: false });
   const envName = environmentOf(config, context.globals.env);
-  const { clients, account } = await environmentInAws(config, options, context);
-  const deps = { ...realEngineDeps(clients), ...overrides };
+  const { clients, account } = await environmentInAws(config, options, context, testing.aws);
+  const deps = { ...realEngineDeps(clients), ...testing.deps };
   const { output } = context;
   const c = output.json ? output.errColors : output.colors;
   output.info(

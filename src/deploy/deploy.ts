@@ -124,8 +124,11 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
       const bucket = assetsBucket();
       if (!bucket) throw new Error('the assets stack has no bucket output');
       progress.status('functions', `uploading function bundles to ${bucket}`);
-      uploads.push(...(await uploadFunctionBundles(await deps.clients.s3(), bucket, bundles)));
+      const uploaded = await uploadFunctionBundles(await deps.clients.s3(), bucket, bundles);
+      uploads.push(...uploaded);
       progress.finish('functions');
+      for (const upload of uploaded)
+        progress.line(request.colors.dim(`${upload.uploaded ? 'uploaded' : 'already uploaded'}: ${upload.key}`));
       artifacts = bundles;
     }
 
@@ -262,6 +265,8 @@ async function finishStack(
           serverId,
           now: deps.now(),
         });
+        for (const step of result.keys.steps)
+          request.progress.line(`${stack.name}: ${step.action} SSH key ${step.fingerprint} on ${step.userName}`);
       }
     }
   } catch (error) {

@@ -1,4 +1,4 @@
-import type { AwsClients } from '../aws/clients.js';
+import type { AwsClients, AwsTarget } from '../aws/clients.js';
 
 /** What the deploy engine needs from the outside world; tests pass a no-op sleep and a fixed clock. */
 export interface EngineDeps {
@@ -40,4 +40,10 @@ export async function mapLimit<T, R>(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
+}
+
+/** What tests (and the recorded demo) change about a command's engine: no waiting, S3 pointed at a local server. */
+export interface EngineOverrides {
+  deps?: Partial<Omit<EngineDeps, 'clients'>>;
+  aws?: AwsTarget['overrides'];
 }

@@ -20,6 +20,7 @@ export function renderChanges(
     .filter(Boolean)
     .join(', ');
   const lines = [`${c.bold(stack)} (${kind === 'create' ? 'new stack' : 'update'}): ${summary}`];
+  if (kind === 'create') return [...lines, ...groupedAdditions(changes, c)];
   const idWidth = Math.max(...changes.map((change) => change.logicalId.length));
   for (const change of changes) {
     const symbol = SYMBOL[change.action] ?? '?';
@@ -42,4 +43,18 @@ export function renderChanges(
     lines.push(`  ${colour(`${symbol} ${change.logicalId.padEnd(idWidth)}`)}  ${c.dim(change.type)}${note}`);
   }
   return lines;
+}
+
+/** A new stack's resources by type, one line each: dozens of client stacks stay readable. */
+function groupedAdditions(changes: readonly StackChange[], c: Colors): string[] {
+  const byType = new Map<string, string[]>();
+  for (const change of changes) byType.set(change.type, [...(byType.get(change.type) ?? []), change.logicalId]);
+  const types = [...byType.keys()].sort();
+  const width = Math.max(...types.map((type) => type.length));
+  return types.map((type) => {
+    const ids = byType.get(type)!;
+    const count = ids.length > 1 ? `${ids.length}× ` : '   ';
+    const names = ids.join(', ');
+    return `  ${c.green(`+ ${count}${type.padEnd(width)}`)}  ${c.dim(names.length > 70 ? `${names.slice(0, 69)}…` : names)}`;
+  });
 }

@@ -92,3 +92,20 @@ describe('templates over 51,200 bytes', () => {
     });
   });
 });
+
+describe('bucket contents (destroy)', () => {
+  it('finds objects, empties a bucket page by page, and deletes it once empty', async () => {
+    const { CreateBucketCommand, PutObjectCommand, HeadBucketCommand } = await import('@aws-sdk/client-s3');
+    const { bucketHasObjects, deleteEmptyBucket, emptyBucket } = await import('../../src/aws/bucket-contents.js');
+    await s3.send(new CreateBucketCommand({ Bucket: 'shop-dev-bank-raw' }));
+    expect(await bucketHasObjects(s3, 'shop-dev-bank-raw')).toBe(false);
+    for (let i = 0; i < 5; i++)
+      await s3.send(new PutObjectCommand({ Bucket: 'shop-dev-bank-raw', Key: `in/file-${i}.csv`, Body: `row ${i}` }));
+    expect(await bucketHasObjects(s3, 'shop-dev-bank-raw')).toBe(true);
+    expect(await deleteEmptyBucket(s3, 'shop-dev-bank-raw')).toBe(false);
+    expect(await emptyBucket(s3, 'shop-dev-bank-raw')).toBe(5);
+    expect(await bucketHasObjects(s3, 'shop-dev-bank-raw')).toBe(false);
+    expect(await deleteEmptyBucket(s3, 'shop-dev-bank-raw')).toBe(true);
+    await expect(s3.send(new HeadBucketCommand({ Bucket: 'shop-dev-bank-raw' }))).rejects.toThrow();
+  });
+});

@@ -13,7 +13,16 @@ import { mockClient } from 'aws-sdk-client-mock';
  * The AWS control plane for key and secret flows, faked with aws-sdk-client-mock: one account, one server stack, and
  * Transfer users whose SSH keys live in memory. Every call is logged in order, so tests can assert exact sequences.
  */
-export function fakeAws(options: { account?: string; serverId?: string } = {}) {
+export function fakeAws(
+  options: {
+    account?: string;
+    serverId?: string;
+    /** false: leave CloudFormation to another fake (FakeCloudFormation). */
+    cloudFormation?: boolean;
+    /** Users exist as soon as asked for (as after their stack is created), without keys. */
+    usersOnDemand?: boolean;
+  } = {},
+) {
   const log: { call: string; input: Record<string, unknown> }[] = [];
   const users = new Map<string, { id: string; body: string }[]>();
   const secrets = new Map<string, string[]>();
@@ -33,8 +42,8 @@ export function fakeAws(options: { account?: string; serverId?: string } = {}) {
     record('GetCallerIdentity', input);
     return { Account: options.account ?? '111122223333' };
   });
-  const cfn = mockClient(CloudFormationClient);
-  cfn.on(DescribeStacksCommand).callsFake((input) => {
+  const cfn = options.cloudFormation === false ? undefined : mockClient(CloudFormationClient);
+  cfn?.on(DescribeStacksCommand).callsFake((input) => {
     record('DescribeStacks', input);
     return {
       Stacks: [
@@ -50,6 +59,7 @@ export function fakeAws(options: { account?: string; serverId?: string } = {}) {
   const transfer = mockClient(TransferClient);
   transfer.on(DescribeUserCommand).callsFake((input) => {
     record('DescribeUser', input);
+    if (options.usersOnDemand && !users.has(input.UserName)) users.set(input.UserName, []);
     const keys = users.get(input.UserName);
     if (!keys) throw Object.assign(new Error('Unknown user'), { name: 'ResourceNotFoundException' });
     return {
@@ -107,7 +117,7 @@ export function fakeAws(options: { account?: string; serverId?: string } = {}) {
       );
     },
     restore() {
-      for (const mock of [sts, cfn, transfer, secretsManager]) mock.restore();
+      for (const mock of [sts, cfn, transfer, secretsManager]) mock?.restore();
     },
   };
 }

@@ -3,11 +3,58 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+interface KoaContext {
+  method: string;
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  status: number;
+  type: string;
+  body: unknown;
+}
+interface S3rverStore {
+  listObjects(
+    bucket: string,
+    options: { startAfter?: string; maxKeys?: number },
+  ): Promise<{
+    objects: { key: string; size: number; lastModifiedDate: Date; metadata: { etag?: string } }[];
+    isTruncated: boolean;
+  }>;
+}
 interface S3rverInstance {
+  middleware: ((ctx: KoaContext, next: () => Promise<void>) => Promise<void>)[];
+  store: S3rverStore;
   run(): Promise<{ port: number }>;
   close(): Promise<void>;
 }
 const S3rver = createRequire(import.meta.url)('s3rver') as new (options: object) => S3rverInstance;
+
+const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * s3rver has no versioning, so ListObjectVersions (GET ?versions) answers 405. This answers it as S3 does for a
+ * bucket whose objects each have one version, "null" (an unversioned bucket): enough for code that empties buckets.
+ */
+function withListObjectVersions(server: S3rverInstance): void {
+  server.middleware.unshift(async (ctx, next) => {
+    if (ctx.method !== 'GET' || !('versions' in ctx.query)) return next();
+    const bucket = decodeURIComponent(ctx.path.split('/')[1] ?? '');
+    const maxKeys = Number(ctx.query['max-keys'] ?? 1000);
+    const marker = String(ctx.query['key-marker'] ?? '');
+    const { objects, isTruncated } = await server.store.listObjects(bucket, { startAfter: marker, maxKeys });
+    const last = objects.at(-1)?.key ?? '';
+    ctx.status = 200;
+    ctx.type = 'application/xml';
+    ctx.body = `<?xml version="1.0" encoding="UTF-8"?>
+<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${xml(bucket)}</Name><Prefix></Prefix><KeyMarker>${xml(marker)}</KeyMarker><VersionIdMarker></VersionIdMarker><MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${isTruncated}</IsTruncated>${
+      isTruncated ? `<NextKeyMarker>${xml(last)}</NextKeyMarker><NextVersionIdMarker>null</NextVersionIdMarker>` : ''
+    }${objects
+      .map(
+        (object) =>
+          `<Version><Key>${xml(object.key)}</Key><VersionId>null</VersionId><IsLatest>true</IsLatest><LastModified>${object.lastModifiedDate.toISOString()}</LastModified><ETag>${xml(object.metadata.etag ?? '""')}</ETag><Size>${object.size}</Size><StorageClass>STANDARD</StorageClass></Version>`,
+      )
+      .join('')}</ListVersionsResult>`;
+  });
+}
 
 /** A real S3 HTTP API (s3rver) on a free port, with the given buckets; `stop` removes its folder. */
 export async function startS3rver(buckets: string[]) {
@@ -19,6 +66,7 @@ export async function startS3rver(buckets: string[]) {
     silent: true,
     configureBuckets: buckets.map((name) => ({ name })),
   });
+  withListObjectVersions(server);
   const { port } = await server.run();
   return {
     root,

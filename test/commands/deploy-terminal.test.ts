@@ -1,0 +1,78 @@
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bundleScript, TmuxSession } from '../helpers/terminal.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+let session: TmuxSession | undefined;
+afterEach(() => session?.kill());
+
+/** Answers each confirmation with y as it appears, until the command exits; returns the final screen. */
+async function driveDeploy(options: { failClient?: string } = {}) {
+  const script = await bundleScript(
+    'deploy-demo',
+    `import { runDeployDemo } from ${JSON.stringify(join(ROOT, 'test/helpers/deploy-demo.ts'))};
+process.exitCode = await runDeployDemo(JSON.parse(process.argv[2] ?? '{}'));
+`,
+  );
+  session = new TmuxSession('deploy', `node ${script} '${JSON.stringify(options)}'`, {
+    cwd: ROOT,
+    width: 110,
+    height: 50,
+    env: { SFTPCTL_FUNCTION_BUNDLES: join(ROOT, 'dist/lambda') },
+  });
+  const screens: string[] = [];
+  let answered = 0;
+  for (;;) {
+    const screen = await session.waitFor(
+      (text) => text.includes('(y/N)') || text.includes('[exit '),
+      'a confirmation or the end',
+      30_000,
+    );
+    if (screen.includes('[exit ')) return { final: screen, screens, answered };
+    session.keys('y');
+    session.keys('Enter');
+    answered++;
+    // Progress frames while the wave deploys: keep a few, to check what a person sees in between.
+    const during = await session.waitFor((text) => !text.includes('(y/N)'), 'the answer taken');
+    screens.push(during);
+    await new Promise((done) => setTimeout(done, 150));
+    screens.push(session.capture());
+  }
+}
+
+describe('deploy at a real terminal (tmux)', () => {
+  it("shows each wave's changes, asks before each, draws live progress, and ends with a summary", async () => {
+    const { final, screens, answered } = await driveDeploy();
+    const live = screens.filter((screen) => /shop-dev-client-\w+\s+create [█░]{12}/.test(screen)).at(-1);
+    if (process.env.SFTPCTL_RECORD) {
+      const liveRows = (live ?? '').split('\n').filter((line) => /[█░]{12}/.test(line));
+      writeFileSync(
+        process.env.SFTPCTL_RECORD,
+        `${final}\n--- the live rows while the client stacks deploy (the spinner replaces them with the lines above) ---\n${liveRows.join('\n')}\n`,
+      );
+    }
+    expect(final).toContain('[exit 0]');
+    expect(answered).toBe(4);
+    expect(final).toMatch(/shop-dev-assets \(new stack\): \d+ to add/);
+    expect(final).toMatch(/\+ 2× AWS::S3::Bucket\s+AccessLogBucket, AssetsBucket/);
+    expect(final).toMatch(/^uploaded: functions\/ingress-[0-9a-f]{16}\.zip$/m);
+    expect(final).toMatch(/Deploy these changes to shop-dev-assets\? (yes|Yes)/);
+    expect(final).toMatch(/Deploy these changes to 3 stacks\? (yes|Yes)/);
+    expect(final).toMatch(/shop-dev-client-ministry\s+created\s+CREATE_COMPLETE/);
+    // While CloudFormation works, a spinner row per stack shows resources done of total and the latest event.
+    expect(live).toMatch(/shop-dev-client-\w+\s+create [█░]{12} \d+\/35 {2}\w+ (CREATE_IN_PROGRESS|CREATE_COMPLETE)/);
+    // The spinner clears itself: no progress rows are left in the final screen.
+    expect(final).not.toMatch(/[█░]{12}/);
+  });
+
+  it('a failing client stack: the others finish, the failure is named, exit 1', async () => {
+    const { final } = await driveDeploy({ failClient: 'carrier' });
+    expect(final).toContain('[exit 1]');
+    expect(final).toMatch(
+      /✖ shop-dev-client-carrier: UploadBucket CREATE_FAILED shop-dev-carrier-upload already exists/,
+    );
+    expect(final).toMatch(/shop-dev-client-bank\s+created/);
+    expect(final).toContain('1 of 6 stacks did not deploy.');
+  });
+});

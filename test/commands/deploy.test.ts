@@ -1,0 +1,327 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deploy } from '../../src/commands/deploy.js';
+import { diff } from '../../src/commands/diff.js';
+import { loadFunctionBundles } from '../../src/deploy/artifacts.js';
+import { deployHarness, SERVER_ID } from '../helpers/deploy-harness.js';
+import { scriptedPrompter } from '../helpers/prompter.js';
+
+/** Answers every yes/no question with `answer`, recording the questions. */
+function confirming(answer: boolean) {
+  const asked: string[] = [];
+  const { prompter } = scriptedPrompter({});
+  prompter.confirm = async (question) => {
+    asked.push(question.message);
+    return answer;
+  };
+  return { prompter, asked };
+}
+
+let harness: Awaited<ReturnType<typeof deployHarness>> | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+const STACKS = ['assets', 'network', 'server', 'client-bank', 'client-carrier', 'client-ministry'].map(
+  (suffix) => `shop-dev-${suffix}`,
+);
+
+const actions = (h: NonNullable<typeof harness>, action: string) =>
+  h.cloudFormation.calls.filter((call) => call.action === action).map((call) => call.input.StackName);
+
+/** Every change set these calls created is gone again (executed ones of earlier deploys stay, as in AWS). */
+function expectChangeSetsDeleted(h: NonNullable<typeof harness>, calls: typeof h.cloudFormation.calls) {
+  const created = calls.filter((call) => call.action === 'CreateChangeSet' && call.input.ChangeSetType === 'UPDATE');
+  expect(created.length).toBeGreaterThan(0);
+  for (const call of created)
+    expect(h.cloudFormation.stack(String(call.input.StackName))!.changeSets).not.toContain(call.input.ChangeSetName);
+}
+
+/** Puts a deployed stack into `status`, keeping its template and parameters. */
+function seedStatus(h: NonNullable<typeof harness>, name: string, status: string) {
+  const current = h.cloudFormation.stack(name)!;
+  h.cloudFormation.seed(name, {
+    status,
+    ...(current.templateBody ? { templateBody: current.templateBody } : {}),
+    parameters: current.parameters,
+    tags: current.tags,
+  });
+}
+
+async function firstDeploy() {
+  harness = await deployHarness();
+  const result = await harness.run(deploy, {});
+  expect(result.error).toBeUndefined();
+  expect(result.code).toBe(0);
+  return { h: harness, result };
+}
+
+describe('sftpctl deploy: first deploy', () => {
+  it('creates assets → network → server → clients, passing outputs on as parameters', async () => {
+    const { h } = await firstDeploy();
+    const creates = h.cloudFormation.calls.filter((call) => call.action === 'CreateChangeSet');
+    expect(creates.map((call) => [call.input.StackName, call.input.ChangeSetType])).toEqual(
+      expect.arrayContaining(STACKS.map((name) => [name, 'CREATE'])),
+    );
+    expect(creates.slice(0, 3).map((call) => call.input.StackName)).toEqual(STACKS.slice(0, 3));
+    // Each wave executes only after the previous one is complete.
+    const executed = actions(h, 'ExecuteChangeSet');
+    expect(executed.slice(0, 3)).toEqual(STACKS.slice(0, 3));
+    for (const name of STACKS) expect(h.cloudFormation.stack(name)?.status).toBe('CREATE_COMPLETE');
+
+    const client = h.cloudFormation.stack('shop-dev-client-bank')!;
+    const bundles = await loadFunctionBundles();
+    expect(client.parameters).toMatchObject({
+      ServerId: SERVER_ID,
+      CodeBucket: 'shop-dev-assets',
+      IngressCodeKey: bundles.ingress.key,
+      EgressCodeKey: bundles.egress.key,
+    });
+    expect(client.tags).toMatchObject({
+      'sftpctl:project': 'shop',
+      'sftpctl:environment': 'dev',
+      'sftpctl:stack': 'client',
+      'sftpctl:client': 'bank',
+    });
+    expect(h.cloudFormation.stack('shop-dev-server')!.parameters.VpcId).toBe('vpc-0a1b2c3d4e5f60718');
+  });
+
+  it('uploads the function bundles to the assets bucket (a real S3 API) once', async () => {
+    const { h, result } = await firstDeploy();
+    const bundles = await loadFunctionBundles();
+    for (const bundle of Object.values(bundles)) {
+      const head = await h.s3.send(new HeadObjectCommand({ Bucket: 'shop-dev-assets', Key: bundle.key }));
+      expect(head.ContentLength).toBe(bundle.bytes);
+    }
+    expect(result.stdout).toContain(`uploaded: ${bundles.ingress.key}`);
+    const again = await h.run(deploy, {}, { json: true });
+    expect(again.stderr).toContain(`already uploaded: ${bundles.ingress.key}`);
+    expect(again.stderr).not.toMatch(/^uploaded:/m);
+  });
+
+  it("imports every user's SSH keys from the config after its stack is up", async () => {
+    const { h } = await firstDeploy();
+    const imports = h.aws.log.filter((entry) => entry.call === 'ImportSshPublicKey');
+    expect(imports.map((entry) => [entry.input.UserName, entry.input.SshPublicKeyBody])).toEqual(
+      expect.arrayContaining(
+        ['bank', 'carrier', 'ministry'].flatMap((client) =>
+          ['upload', 'download'].map((role) => [`${client}-${role}`, h.keys[`${client}-${role}`]]),
+        ),
+      ),
+    );
+    expect(imports).toHaveLength(6);
+    expect(h.aws.log.every((entry) => entry.input.ServerId === undefined || entry.input.ServerId === SERVER_ID)).toBe(
+      true,
+    );
+  });
+
+  it('--json prints one result object per stack and nothing else on stdout', async () => {
+    harness = await deployHarness({ clients: ['bank'] });
+    const result = await harness.run(deploy, {}, { json: true });
+    expect(result.code).toBe(0);
+    const parsed = JSON.parse(result.stdout) as { stack: string; action: string }[];
+    expect(parsed.map((entry) => [entry.stack, entry.action])).toEqual(
+      STACKS.slice(0, 4).map((name) => [name, 'created']),
+    );
+    expect(parsed[3]).toMatchObject({
+      kind: 'client',
+      client: 'bank',
+      keys: { keys: { 'bank-upload': 1, 'bank-download': 1 } },
+    });
+  });
+
+  it('turns termination protection on for a protected environment', async () => {
+    harness = await deployHarness({ clients: ['bank'], protected: true });
+    expect((await harness.run(deploy, {})).code).toBe(0);
+    for (const name of STACKS.slice(0, 4)) expect(harness.cloudFormation.stack(name)!.terminationProtection).toBe(true);
+  });
+
+  it('refuses credentials of another account before any change', async () => {
+    harness = await deployHarness({ callerAccount: '999999999999' });
+    const result = await harness.run(deploy, {});
+    expect(result.error).toMatchObject({ code: 'AWS_ACCOUNT_MISMATCH' });
+    expect(harness.cloudFormation.calls).toEqual([]);
+  });
+
+  it('without a terminal and without --yes, fails naming --yes before touching AWS', async () => {
+    harness = await deployHarness({ clients: ['bank'] });
+    const result = await harness.run(deploy, {}, { yes: false });
+    expect(result.error).toMatchObject({ code: 'INPUT_REQUIRED', hint: expect.stringContaining('--yes') });
+    expect(harness.cloudFormation.calls).toEqual([]);
+    expect(harness.aws.log).toEqual([]);
+  });
+});
+
+describe('sftpctl deploy: later deploys', () => {
+  it('a second deploy changes nothing: every change set is empty, deleted, never executed', async () => {
+    const { h } = await firstDeploy();
+    const before = h.cloudFormation.calls.length;
+    const result = await h.run(deploy, {}, { json: true });
+    expect(result.code).toBe(0);
+    const calls = h.cloudFormation.calls.slice(before);
+    expect(calls.filter((call) => call.action === 'ExecuteChangeSet')).toEqual([]);
+    expect(calls.filter((call) => call.action === 'CreateChangeSet')).toHaveLength(6);
+    expect(JSON.parse(result.stdout).every((entry: { action: string }) => entry.action === 'unchanged')).toBe(true);
+    expectChangeSetsDeleted(h, calls);
+    expect(h.aws.log.filter((entry) => entry.call === 'ImportSshPublicKey')).toHaveLength(6);
+  });
+
+  it('an allow-list change updates only the network stack and shows the change first', async () => {
+    const { h } = await firstDeploy();
+    const file = join(h.dir, 'sftpctl.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('203.0.113.8/29', '203.0.113.8/29, 192.0.2.7/32'));
+    const result = await h.run(deploy, {}, { json: true });
+    expect(result.code).toBe(0);
+    const parsed = JSON.parse(result.stdout) as { stack: string; action: string; changes?: { modify: number } }[];
+    expect(parsed.filter((entry) => entry.action === 'updated').map((entry) => entry.stack)).toEqual([
+      'shop-dev-network',
+    ]);
+    expect(result.stderr).toMatch(/shop-dev-network \(update\)/);
+    expect(h.cloudFormation.stack('shop-dev-network')!.status).toBe('UPDATE_COMPLETE');
+  });
+
+  it('a key removed from the config is deleted from its user, after the remaining keys are confirmed', async () => {
+    const { h } = await firstDeploy();
+    const file = join(h.dir, 'sftpctl.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('sshKeys: [keys/bank/download.pub]', 'sshKeys: []'));
+    const result = await h.run(deploy, { client: ['bank'] });
+    expect(result.code).toBe(0);
+    expect(h.aws.users.get('bank-download')).toEqual([]);
+    expect(h.aws.users.get('bank-upload')).toHaveLength(1);
+    expect(result.stdout).toContain('deleted SSH key');
+  });
+
+  it('a failed update rolls back: exit 1, the first failing resource and its reason, dependents skipped', async () => {
+    const { h } = await firstDeploy();
+    const file = join(h.dir, 'sftpctl.yaml');
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace('  region: eu-west-2', '  region: eu-west-2\n  logRetentionDays: 731'),
+    );
+    h.cloudFormation.failNext(
+      'shop-dev-server',
+      'ServerLogGroup',
+      'Resource handler returned message: "Invalid retention"',
+    );
+    const result = await h.run(deploy, {});
+    expect(result.code).toBe(1);
+    expect(h.cloudFormation.stack('shop-dev-server')!.status).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(result.stdout).toMatch(
+      /shop-dev-server ended UPDATE_ROLLBACK_COMPLETE: ServerLogGroup \(AWS::Logs::LogGroup\) UPDATE_FAILED: .*Invalid retention/,
+    );
+    expect(result.stdout).toMatch(/shop-dev-client-bank\s+skipped/);
+  });
+});
+
+describe('sftpctl deploy: recovery and parallel clients', () => {
+  it('a stack left ROLLBACK_COMPLETE by a failed create is deleted and created again, after confirmation', async () => {
+    const { h } = await firstDeploy();
+    seedStatus(h, 'shop-dev-client-carrier', 'ROLLBACK_COMPLETE');
+    const { prompter, asked } = confirming(true);
+    const result = await h.run(deploy, { client: ['carrier'] }, { yes: false, prompter });
+    expect(result.error).toBeUndefined();
+    expect(result.code).toBe(0);
+    expect(asked[0]).toMatch(/ROLLBACK_COMPLETE .* Delete it and create it again\?/);
+    const calls = h.cloudFormation.calls.filter((call) => call.input.StackName?.toString().includes('carrier'));
+    const order = calls
+      .map((call) => call.action)
+      .filter((action) => ['DeleteStack', 'CreateChangeSet', 'ExecuteChangeSet'].includes(action));
+    expect(order.slice(-3)).toEqual(['DeleteStack', 'CreateChangeSet', 'ExecuteChangeSet']);
+    expect(h.cloudFormation.stack('shop-dev-client-carrier')!.status).toBe('CREATE_COMPLETE');
+  });
+
+  it('declining the recreate leaves the stack alone', async () => {
+    const { h } = await firstDeploy();
+    seedStatus(h, 'shop-dev-client-carrier', 'ROLLBACK_COMPLETE');
+    const { prompter } = confirming(false);
+    const result = await h.run(deploy, { client: ['carrier'] }, { yes: false, prompter });
+    expect(result.code).toBe(1);
+    expect(actions(h, 'DeleteStack')).toEqual([]);
+    expect(h.cloudFormation.stack('shop-dev-client-carrier')!.status).toBe('ROLLBACK_COMPLETE');
+  });
+
+  it('an UPDATE_ROLLBACK_FAILED stack gets guidance, and nothing is executed', async () => {
+    const { h } = await firstDeploy();
+    seedStatus(h, 'shop-dev-client-bank', 'UPDATE_ROLLBACK_FAILED');
+    const before = h.cloudFormation.calls.length;
+    const result = await h.run(deploy, { client: ['bank'] });
+    expect(result.code).toBe(1);
+    expect(h.cloudFormation.calls.slice(before).map((call) => call.action)).not.toContain('CreateChangeSet');
+    expect(result.stdout).toContain('continue-update-rollback --stack-name shop-dev-client-bank');
+  });
+
+  it('parallel client stacks with one failing: the others finish, exit 1, a summary names the failure', async () => {
+    harness = await deployHarness();
+    harness.cloudFormation.failNext(
+      'shop-dev-client-carrier',
+      'UploadBucket',
+      'shop-dev-carrier-upload already exists',
+    );
+    const result = await harness.run(deploy, { concurrency: '3' });
+    expect(result.code).toBe(1);
+    expect(harness.cloudFormation.stack('shop-dev-client-bank')!.status).toBe('CREATE_COMPLETE');
+    expect(harness.cloudFormation.stack('shop-dev-client-ministry')!.status).toBe('CREATE_COMPLETE');
+    expect(harness.cloudFormation.stack('shop-dev-client-carrier')!.status).toBe('ROLLBACK_COMPLETE');
+    expect(result.stdout).toMatch(/shop-dev-client-carrier\s+failed\s+ROLLBACK_COMPLETE/);
+    expect(result.stdout).toMatch(
+      /UploadBucket \(AWS::S3::Bucket\) CREATE_FAILED: shop-dev-carrier-upload already exists/,
+    );
+    expect(result.stdout).toContain('1 of 6 stacks did not deploy.');
+    expect(harness.aws.users.get('carrier-upload')).toBeUndefined();
+  });
+
+  it('a template over 51,200 bytes deploys by TemplateURL from the assets bucket', async () => {
+    harness = await deployHarness({ clients: ['bank'], extraIps: 450 });
+    const result = await harness.run(deploy, {});
+    expect(result.error).toBeUndefined();
+    expect(result.code).toBe(0);
+    const create = harness.cloudFormation.calls.find(
+      (call) => call.action === 'CreateChangeSet' && call.input.StackName === 'shop-dev-network',
+    )!;
+    expect(create.input.TemplateBody).toBeUndefined();
+    expect(create.input.TemplateURL).toMatch(
+      /^https:\/\/shop-dev-assets\.s3\.eu-west-2\.amazonaws\.com\/templates\/shop-dev-network\/[0-9a-f]{32}\.template\.yaml$/,
+    );
+    expect(harness.fetched).toContain(create.input.TemplateURL);
+    expect(harness.cloudFormation.stack('shop-dev-network')!.status).toBe('CREATE_COMPLETE');
+  });
+});
+
+describe('sftpctl diff', () => {
+  it('on a new environment: a change set for assets, the rest listed from templates; nothing is left behind', async () => {
+    harness = await deployHarness({ clients: ['bank'] });
+    const result = await harness.run(diff, { exitCode: true }, { json: true });
+    expect(result.code).toBe(2);
+    const parsed = JSON.parse(result.stdout) as { stack: string; state: string; source: string }[];
+    expect(parsed.map((entry) => [entry.stack, entry.state, entry.source])).toEqual([
+      ['shop-dev-assets', 'new', 'change-set'],
+      ['shop-dev-network', 'new', 'template'],
+      ['shop-dev-server', 'new', 'template'],
+      ['shop-dev-client-bank', 'new', 'template'],
+    ]);
+    expect(harness.cloudFormation.stack('shop-dev-assets')).toBeUndefined();
+    expect(actions(harness, 'ExecuteChangeSet')).toEqual([]);
+  });
+
+  it('after a deploy: no changes, exit 0 even with --exit-code', async () => {
+    const { h } = await firstDeploy();
+    const result = await h.run(diff, { exitCode: true });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('No changes in 6 stacks.');
+    expectChangeSetsDeleted(h, h.cloudFormation.calls);
+  });
+
+  it('shows a change and exits 2 with --exit-code, without executing anything', async () => {
+    const { h } = await firstDeploy();
+    const file = join(h.dir, 'sftpctl.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('203.0.113.8/29', '203.0.113.8/29, 192.0.2.7/32'));
+    const before = actions(h, 'ExecuteChangeSet').length;
+    const result = await h.run(diff, { exitCode: true });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(/shop-dev-network \(update\)/);
+    expect(actions(h, 'ExecuteChangeSet')).toHaveLength(before);
+  });
+});

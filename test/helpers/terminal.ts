@@ -1,0 +1,91 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** Bundles a TypeScript module into node_modules/.cache (so its packages resolve) and returns the .mjs path. */
+export async function bundleScript(name: string, source: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const dir = join(ROOT, 'node_modules/.cache/sftpctl-test');
+  mkdirSync(dir, { recursive: true });
+  const entry = join(dir, `${name}.entry.ts`);
+  writeFileSync(entry, source);
+  const outfile = join(dir, `${name}.mjs`);
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    packages: 'external',
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+/** A detached tmux session on its own server socket: a real terminal of a fixed size, readable at any moment. */
+export class TmuxSession {
+  private readonly socket: string;
+
+  constructor(
+    readonly name: string,
+    command: string,
+    options: { width?: number; height?: number; cwd?: string; env?: Record<string, string> } = {},
+  ) {
+    this.socket = `sftpctl-test-${process.pid}-${name}`;
+    const env = Object.entries({ TERM: 'xterm-256color', ...options.env }).map(([key, value]) => `${key}=${value}`);
+    this.tmux(
+      'new-session',
+      '-d',
+      '-s',
+      name,
+      '-x',
+      String(options.width ?? 120),
+      '-y',
+      String(options.height ?? 40),
+      ...(options.cwd ? ['-c', options.cwd] : []),
+      `env -u CI ${env.join(' ')} ${command}; echo "[exit $?]"; sleep 600`,
+    );
+  }
+
+  private tmux(...args: string[]): string {
+    return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+  }
+
+  /** The screen as text (plus scrollback), trailing blank lines dropped. */
+  capture(): string {
+    return this.tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', this.name).replace(/\n+$/, '\n');
+  }
+
+  keys(...keys: string[]): void {
+    this.tmux('send-keys', '-t', this.name, ...keys);
+  }
+
+  /** Polls the screen until `test` passes; returns that screen. */
+  async waitFor(test: (screen: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const screen = this.capture();
+      if (test(screen)) return screen;
+      if (Date.now() > deadline) throw new Error(`terminal never showed ${what}; last screen:\n${screen}`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+  }
+
+  kill(): void {
+    try {
+      this.tmux('kill-server');
+    } catch {}
+  }
+}
+
+export function hasTmux(): boolean {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
