@@ -60,7 +60,8 @@ export async function createChangeSet(request: ChangeSetRequest, deps: EngineDep
           ([ParameterKey, ParameterValue]): Parameter => ({ ParameterKey, ParameterValue }),
         ),
         Tags: Object.entries(request.tags).map(([Key, Value]): Tag => ({ Key, Value })),
-        // Function and Transfer user roles carry names; IAM changes always show in the change set first.
+        // The templates create IAM roles (unnamed today: CAPABILITY_IAM); NAMED_IAM too, so a named role added later
+        // does not fail every deploy. IAM changes always show in the change set before they run.
         Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
         Description: request.description,
       }),

@@ -253,6 +253,56 @@ describe('sftpctl deploy: recovery and parallel clients', () => {
     expect(result.stdout).toContain('continue-update-rollback --stack-name shop-dev-client-bank');
   });
 
+  it('a busy stack is refused with guidance while the rest of its wave deploys', async () => {
+    const { h } = await firstDeploy();
+    seedStatus(h, 'shop-dev-client-bank', 'UPDATE_IN_PROGRESS');
+    const file = join(h.dir, 'sftpctl.yaml');
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace('project: shop\n', 'project: shop\ntags: { team: payments }\n'),
+    );
+    const result = await h.run(deploy, { client: ['bank', 'carrier'] });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/shop-dev-client-bank\s+failed/);
+    expect(result.stdout).toContain('Stack shop-dev-client-bank is UPDATE_IN_PROGRESS');
+    expect(result.stdout).toMatch(/shop-dev-client-carrier\s+updated/);
+  });
+
+  it('an empty REVIEW_IN_PROGRESS stack (an interrupted first deploy) is created with a CREATE change set', async () => {
+    harness = await deployHarness({ clients: ['bank'] });
+    harness.cloudFormation.seed('shop-dev-assets', { status: 'REVIEW_IN_PROGRESS' });
+    const result = await harness.run(deploy, {});
+    expect(result.code).toBe(0);
+    const create = harness.cloudFormation.calls.find(
+      (call) => call.action === 'CreateChangeSet' && call.input.StackName === 'shop-dev-assets',
+    );
+    expect(create?.input.ChangeSetType).toBe('CREATE');
+    expect(harness.cloudFormation.stack('shop-dev-assets')!.status).toBe('CREATE_COMPLETE');
+  });
+
+  it('lifts termination protection when the config no longer protects the environment', async () => {
+    harness = await deployHarness({ clients: ['bank'], protected: true });
+    expect((await harness.run(deploy, {})).code).toBe(0);
+    const file = join(harness.dir, 'sftpctl.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('    protected: true\n', ''));
+    expect((await harness.run(deploy, {})).code).toBe(0);
+    expect(harness.cloudFormation.stack('shop-dev-server')!.terminationProtection).toBe(false);
+    const updates = harness.cloudFormation.calls.filter((call) => call.action === 'UpdateTerminationProtection');
+    expect(updates.map((call) => call.input.EnableTerminationProtection)).toEqual([
+      ...Array(4).fill(true),
+      ...Array(4).fill(false),
+    ]);
+  });
+
+  it('without a terminal, progress is plain lines: no spinner frames, no cursor movement, no colour', async () => {
+    harness = await deployHarness({ clients: ['bank'] });
+    const result = await harness.run(deploy, {});
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^shop-dev-server: \[2\/2\] Server CREATE_COMPLETE$/m);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting that no escape sequence is written
+    expect(result.stdout + result.stderr).not.toMatch(/[\u2800-\u28ff]|\u001b\[|\r/);
+  });
+
   it('parallel client stacks with one failing: the others finish, exit 1, a summary names the failure', async () => {
     harness = await deployHarness();
     harness.cloudFormation.failNext(
