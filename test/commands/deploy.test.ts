@@ -299,7 +299,6 @@ describe('sftpctl deploy: recovery and parallel clients', () => {
     const result = await harness.run(deploy, {});
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^shop-dev-server: \[2\/2\] Server CREATE_COMPLETE$/m);
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting that no escape sequence is written
     expect(result.stdout + result.stderr).not.toMatch(/[\u2800-\u28ff]|\u001b\[|\r/);
   });
 
