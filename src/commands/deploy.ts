@@ -1,8 +1,8 @@
 import { UsageError } from '../core/errors.js';
-import { type DeployOutcome, deployEnvironment } from '../deploy/deploy.js';
+import { deployEnvironment } from '../deploy/deploy.js';
 import { type EngineOverrides, realEngineDeps } from '../deploy/engine-deps.js';
 import { environmentOf, loadConfig } from '../io/config-file.js';
-import { createDeployProgress } from '../ui/deploy-progress.js';
+import { withDeployProgress } from '../ui/deploy-progress.js';
 import { renderStackResults } from '../ui/deploy-summary.js';
 import { printProblems } from '../ui/problems.js';
 import { type AwsFlags, environmentInAws } from './aws-context.js';
@@ -57,14 +57,8 @@ export async function deploy(
   const { output } = context;
   const c = output.json ? output.errColors : output.colors;
   output.info(`Deploying ${c.bold(`${config.project}/${envName}`)} to account ${account} in ${clients.target.region}`);
-  const progress = await createDeployProgress({
-    stream: output.progressStream,
-    lines: (text) => output.line(text),
-    colors: c,
-  });
-  let outcome: DeployOutcome;
-  try {
-    outcome = await deployEnvironment({
+  const outcome = await withDeployProgress(output, c, (progress) =>
+    deployEnvironment({
       config,
       env: envName,
       keys,
@@ -74,10 +68,8 @@ export async function deploy(
       progress,
       colors: c,
       confirm: confirmer(context),
-    });
-  } finally {
-    progress.stop();
-  }
+    }),
+  );
   for (const result of outcome.results) for (const warning of result.keys?.warnings ?? []) output.warn(warning);
   output.line();
   for (const line of renderStackResults(outcome.results, c)) output.line(line);

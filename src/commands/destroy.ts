@@ -2,7 +2,7 @@ import { SftpctlError } from '../core/errors.js';
 import { destroyEnvironment } from '../deploy/destroy.js';
 import { type EngineOverrides, realEngineDeps } from '../deploy/engine-deps.js';
 import { environmentOf, loadConfig } from '../io/config-file.js';
-import { createDeployProgress } from '../ui/deploy-progress.js';
+import { withDeployProgress } from '../ui/deploy-progress.js';
 import { renderStackResults } from '../ui/deploy-summary.js';
 import { type AwsFlags, environmentInAws } from './aws-context.js';
 import type { CommandContext } from './context.js';
@@ -47,14 +47,8 @@ export async function destroy(
     }
   }
   const deps = { ...realEngineDeps(clients), ...testing.deps };
-  const progress = await createDeployProgress({
-    stream: output.progressStream,
-    lines: (text) => output.line(text),
-    colors: c,
-  });
-  let results: Awaited<ReturnType<typeof destroyEnvironment>>;
-  try {
-    results = await destroyEnvironment({
+  const results = await withDeployProgress(output, c, (progress) =>
+    destroyEnvironment({
       config,
       env: envName,
       ...(options.client ? { clients: options.client } : {}),
@@ -62,10 +56,8 @@ export async function destroy(
       concurrency,
       deps,
       progress,
-    });
-  } finally {
-    progress.stop();
-  }
+    }),
+  );
   for (const result of results) {
     for (const emptied of result.emptied)
       output.line(`${result.stack}: emptied ${emptied.bucket} (${emptied.versions} versions)`);

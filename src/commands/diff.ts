@@ -2,7 +2,7 @@ import { diffEnvironment } from '../deploy/diff.js';
 import { type EngineOverrides, realEngineDeps } from '../deploy/engine-deps.js';
 import { environmentOf, loadConfig } from '../io/config-file.js';
 import { renderChanges } from '../ui/change-list.js';
-import { createDeployProgress } from '../ui/deploy-progress.js';
+import { withDeployProgress } from '../ui/deploy-progress.js';
 import { type AwsFlags, environmentInAws } from './aws-context.js';
 import type { CommandContext } from './context.js';
 import { parseConcurrency } from './deploy.js';
@@ -29,24 +29,16 @@ export async function diff(
   output.info(
     `Comparing ${c.bold(`${config.project}/${envName}`)} with account ${account} in ${clients.target.region}`,
   );
-  const progress = await createDeployProgress({
-    stream: output.progressStream,
-    lines: (text) => output.line(text),
-    colors: c,
-  });
-  let diffs: Awaited<ReturnType<typeof diffEnvironment>>;
-  try {
-    diffs = await diffEnvironment({
+  const diffs = await withDeployProgress(output, c, (progress) =>
+    diffEnvironment({
       config,
       env: envName,
       ...(options.client ? { clients: options.client } : {}),
       concurrency,
       deps,
       progress,
-    });
-  } finally {
-    progress.stop();
-  }
+    }),
+  );
   for (const entry of diffs) {
     if (entry.state === 'unchanged') output.line(`${c.bold(entry.stack)}: no changes`);
     else if (entry.state === 'blocked')

@@ -61,15 +61,17 @@ export async function diffEnvironment(request: {
       if (current && /_COMPLETE$/.test(current.status) && !current.status.startsWith('ROLLBACK'))
         outputs.set(stack.name, current.outputs);
       const condition = stackCondition(current?.status);
-      if (condition === 'busy' || condition === 'stuck') {
+      const blocked = (note: string) =>
         diffs.set(stack.name, {
           ...identity,
           state: 'blocked',
           changes: [],
           counts: countChanges([]),
           source: 'none',
-          note: `${current!.status}: a deploy would refuse it until it settles or is repaired`,
+          note,
         });
+      if (condition === 'busy' || condition === 'stuck') {
+        blocked(`${current!.status}: a deploy would refuse it until it settles or is repaired`);
         return;
       }
       const fresh = condition !== 'ready';
@@ -111,14 +113,7 @@ export async function diffEnvironment(request: {
         });
       } catch (error) {
         if (!(error instanceof SftpctlError)) throw error;
-        diffs.set(stack.name, {
-          ...identity,
-          state: 'blocked',
-          changes: [],
-          counts: countChanges([]),
-          source: 'none',
-          note: error.message,
-        });
+        blocked(error.message);
       } finally {
         progress.finish(stack.name);
       }

@@ -1,5 +1,6 @@
 import type { OperationProgress } from '../deploy/stack-watch.js';
 import type { Colors } from './colors.js';
+import type { Output } from './output.js';
 
 /** Where the engine reports what CloudFormation is doing: a live spinner at a terminal, plain lines otherwise. */
 export interface DeployProgress {
@@ -23,6 +24,24 @@ interface Writable {
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;
+}
+
+/** Runs `task` with live progress for `output`; the spinner stops however the task ends. */
+export async function withDeployProgress<T>(
+  output: Output,
+  colors: Colors,
+  task: (progress: DeployProgress) => Promise<T>,
+): Promise<T> {
+  const progress = await createDeployProgress({
+    stream: output.progressStream,
+    lines: (text) => output.line(text),
+    colors,
+  });
+  try {
+    return await task(progress);
+  } finally {
+    progress.stop();
+  }
 }
 
 /** A spinner only for a person at a terminal; CI, pipes and `TERM=dumb` get plain lines, never spinner frames. */

@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bundleScript, TmuxSession } from '../helpers/terminal.js';
+import { bundleTypeScript } from '../../bench/lib.mjs';
+import { TmuxSession } from '../helpers/terminal.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 let session: TmuxSession | undefined;
@@ -9,12 +10,7 @@ afterEach(() => session?.kill());
 
 /** Answers each confirmation with y as it appears, until the command exits; returns the final screen. */
 async function driveDeploy(options: { failClient?: string } = {}) {
-  const script = await bundleScript(
-    'deploy-demo',
-    `import { runDeployDemo } from ${JSON.stringify(join(ROOT, 'test/helpers/deploy-demo.ts'))};
-process.exitCode = await runDeployDemo(JSON.parse(process.argv[2] ?? '{}'));
-`,
-  );
+  const script = await bundleTypeScript('deploy-demo', { 'test/helpers/deploy-demo.ts': ['runDeployDemo'] });
   session = new TmuxSession('deploy', `node ${script} '${JSON.stringify(options)}'`, {
     cwd: ROOT,
     width: 110,

@@ -1,6 +1,8 @@
 // A first deploy of three partners against the fake CloudFormation and a real S3 API, at a real terminal: what a
 // person sees (change sets, the confirmation, live progress, the summary). Bundled and run inside tmux by
-// test/commands/deploy-terminal.test.ts; it never touches AWS.
+// test/commands/deploy-terminal.test.ts (`node deploy-demo.mjs '{"failClient":"carrier"}'`); it never touches AWS.
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import type { CommandContext } from '../../src/commands/context.js';
 import { deploy } from '../../src/commands/deploy.js';
 import { Output } from '../../src/ui/output.js';
@@ -32,4 +34,8 @@ export async function runDeployDemo(options: { failClient?: string; stepMs?: num
   } finally {
     await harness.close();
   }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  process.exitCode = await runDeployDemo(JSON.parse(process.argv[2] ?? '{}'));
 }

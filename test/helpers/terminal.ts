@@ -1,29 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-
-/** Bundles a TypeScript module into node_modules/.cache (so its packages resolve) and returns the .mjs path. */
-export async function bundleScript(name: string, source: string): Promise<string> {
-  const { build } = await import('esbuild');
-  const dir = join(ROOT, 'node_modules/.cache/sftpctl-test');
-  mkdirSync(dir, { recursive: true });
-  const entry = join(dir, `${name}.entry.ts`);
-  writeFileSync(entry, source);
-  const outfile = join(dir, `${name}.mjs`);
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    packages: 'external',
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    logLevel: 'warning',
-  });
-  return outfile;
-}
 
 /** A detached tmux session on its own server socket: a real terminal of a fixed size, readable at any moment. */
 export class TmuxSession {
@@ -78,14 +53,5 @@ export class TmuxSession {
     try {
       this.tmux('kill-server');
     } catch {}
-  }
-}
-
-export function hasTmux(): boolean {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
   }
 }
