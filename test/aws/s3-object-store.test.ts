@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
@@ -23,6 +21,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../src/aws/s3-object-store.js';
 import { SftpctlError } from '../../src/core/errors.js';
+import { type S3rverInstance, startS3rver } from '../helpers/s3rver.js';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'test-bucket';
@@ -34,23 +33,8 @@ const BUCKET = 'test-bucket';
 // aws-sdk-client-mock below.
 // ---------------------------------------------------------------------------------------------------------------
 
-interface KoaContext {
-  method: string;
-  path: string;
-  query: Record<string, string | string[] | undefined>;
-  status: number;
-  type: string;
-  body: unknown;
-}
-interface S3rverInstance {
-  middleware: ((ctx: KoaContext, next: () => Promise<void>) => Promise<void>)[];
-  run(): Promise<{ port: number }>;
-  close(): Promise<void>;
-}
-const S3rver = createRequire(import.meta.url)('s3rver') as new (options: object) => S3rverInstance;
-
 let root: string;
-let server: S3rverInstance;
+let s3rver: Awaited<ReturnType<typeof startS3rver>>;
 let client: S3Client;
 let calls: string[];
 
@@ -60,7 +44,7 @@ async function openUploads(bucket = BUCKET): Promise<string[]> {
   return existsSync(dir) ? await readdir(dir) : [];
 }
 
-function withAbortMultipartUpload(instance: S3rverInstance): void {
+function withAbortMultipartUpload(instance: S3rverInstance, root: string): void {
   instance.middleware.unshift(async (ctx, next) => {
     const uploadId = ctx.query.uploadId;
     if (ctx.method !== 'DELETE' || typeof uploadId !== 'string') return next();
@@ -78,22 +62,9 @@ function withAbortMultipartUpload(instance: S3rverInstance): void {
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'sftpctl-s3rver-'));
-  server = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    directory: root,
-    silent: true,
-    configureBuckets: [{ name: BUCKET }, { name: 'other-bucket' }],
-  });
-  withAbortMultipartUpload(server);
-  const { port } = await server.run();
-  client = new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
+  s3rver = await startS3rver([BUCKET, 'other-bucket'], { extend: withAbortMultipartUpload });
+  root = s3rver.root;
+  client = new S3Client({ region: 'us-east-1', ...s3rver.s3Overrides });
   client.middlewareStack.add(
     (next, context) => (args) => {
       calls.push(String(context.commandName).replace(/Command$/, ''));
@@ -105,8 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   client?.destroy();
-  await server?.close();
-  await rm(root, { recursive: true, force: true });
+  await s3rver?.stop();
 });
 
 beforeEach(() => {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-interface KoaContext {
+export interface KoaContext {
   method: string;
   path: string;
   query: Record<string, string | string[] | undefined>;
@@ -20,7 +20,7 @@ interface S3rverStore {
     isTruncated: boolean;
   }>;
 }
-interface S3rverInstance {
+export interface S3rverInstance {
   middleware: ((ctx: KoaContext, next: () => Promise<void>) => Promise<void>)[];
   store: S3rverStore;
   run(): Promise<{ port: number }>;
@@ -56,8 +56,14 @@ function withListObjectVersions(server: S3rverInstance): void {
   });
 }
 
-/** A real S3 HTTP API (s3rver) on a free port, with the given buckets; `stop` removes its folder. */
-export async function startS3rver(buckets: string[]) {
+/**
+ * A real S3 HTTP API (s3rver) on a free port, with the given buckets; `stop` removes its folder. `extend` adds
+ * middleware (for what s3rver lacks) before the server starts.
+ */
+export async function startS3rver(
+  buckets: string[],
+  options: { extend?: (server: S3rverInstance, root: string) => void } = {},
+) {
   const root = await mkdtemp(join(tmpdir(), 'sftpctl-s3rver-'));
   const server = new S3rver({
     port: 0,
@@ -67,6 +73,7 @@ export async function startS3rver(buckets: string[]) {
     configureBuckets: buckets.map((name) => ({ name })),
   });
   withListObjectVersions(server);
+  options.extend?.(server, root);
   const { port } = await server.run();
   return {
     root,
