@@ -1,27 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  CloudFormationClient,
-  DescribeStacksCommand,
-  ListStacksCommand,
-  type Output,
-} from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { DescribeServerCommand, DescribeUserCommand, TransferClient } from '@aws-sdk/client-transfer';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type StatusOptions, status } from '../../src/commands/status.js';
 import { generateSshKeyPair } from '../../src/core/crypto/ssh-keygen.js';
 import type { EnvironmentStatus } from '../../src/deploy/status.js';
 import { loadConfig } from '../../src/io/config-file.js';
-import { synthesize } from '../../src/templates/synthesize.js';
 import { withTempDir } from '../helpers/cli.js';
 import { capturingContext } from '../helpers/context.js';
-
-const ACCOUNT = '111122223333';
-const SERVER_ID = 's-0123456789abcdef0';
+import { ACCOUNT, deploy, dlqUrl, fakeWorld, functionName, SERVER_ID, type World } from '../helpers/status-world.js';
 
 // The ingress private key is kept off this machine (it lives in Secrets Manager): status must not need it.
 const CONFIG = `project: acme
@@ -45,115 +31,21 @@ clients:
       sshKeys: [keys/shipper/upload.pub]
 `;
 
-/** AWS faked with aws-sdk-client-mock, holding the environment exactly as the config describes it. */
-function fakeAws(account = ACCOUNT) {
-  const log: { call: string; input: Record<string, unknown> }[] = [];
-  const stacks = new Map<string, { StackStatus: string; Outputs: Record<string, string> }>();
-  const users = new Map<string, string[]>();
-  const depths = new Map<string, number>();
-  const errors = new Map<string, number[]>();
-  const record = (call: string, input: object) => log.push({ call, input: input as Record<string, unknown> });
-
-  const sts = mockClient(STSClient);
-  sts.on(GetCallerIdentityCommand).callsFake((input) => {
-    record('GetCallerIdentity', input);
-    return { Account: account };
-  });
-  const cfn = mockClient(CloudFormationClient);
-  cfn.on(DescribeStacksCommand).callsFake((input) => {
-    record('DescribeStacks', input);
-    const stack = stacks.get(input.StackName);
-    if (!stack)
-      throw Object.assign(new Error(`Stack with id ${input.StackName} does not exist`), { name: 'ValidationError' });
-    return {
-      Stacks: [
-        {
-          StackName: input.StackName,
-          StackStatus: stack.StackStatus,
-          CreationTime: new Date('2026-10-01T00:00:00Z'),
-          EnableTerminationProtection: false,
-          Outputs: Object.entries(stack.Outputs).map(
-            ([OutputKey, OutputValue]): Output => ({ OutputKey, OutputValue }),
-          ),
-        },
-      ],
-    };
-  });
-  cfn.on(ListStacksCommand).callsFake((input) => {
-    record('ListStacks', input);
-    return { StackSummaries: [] };
-  });
-  const transfer = mockClient(TransferClient);
-  transfer.on(DescribeServerCommand).callsFake((input) => {
-    record('DescribeServer', input);
-    return {
-      Server: {
-        Arn: 'arn',
-        ServerId: input.ServerId,
-        State: 'ONLINE',
-        SecurityPolicyName: 'TransferSecurityPolicy-2025-03',
-        Protocols: ['SFTP'],
-      },
-    };
-  });
-  transfer.on(DescribeUserCommand).callsFake((input) => {
-    record('DescribeUser', input);
-    return {
-      ServerId: input.ServerId,
-      User: {
-        Arn: 'arn',
-        UserName: input.UserName,
-        SshPublicKeys: (users.get(input.UserName) ?? []).map((body, index) => ({
-          SshPublicKeyId: `key-${index}`,
-          SshPublicKeyBody: body,
-          DateImported: new Date(Date.now() - 10 * 86_400_000 - 3_600_000),
-        })),
-      },
-    };
-  });
-  const sqs = mockClient(SQSClient);
-  sqs.on(GetQueueAttributesCommand).callsFake((input) => {
-    record('GetQueueAttributes', input);
-    return { Attributes: { ApproximateNumberOfMessages: String(depths.get(input.QueueUrl) ?? 0) } };
-  });
-  const cloudWatch = mockClient(CloudWatchClient);
-  cloudWatch.on(GetMetricDataCommand).callsFake((input) => {
-    record('GetMetricData', input);
-    return {
-      MetricDataResults: (input.MetricDataQueries ?? []).map(
-        (query: { Id: string; MetricStat: { Metric: { Dimensions: { Value: string }[] } } }) => ({
-          Id: query.Id,
-          StatusCode: 'Complete',
-          Values: errors.get(query.MetricStat.Metric.Dimensions[0]!.Value) ?? [],
-        }),
-      ),
-    };
-  });
-
-  return {
-    log,
-    stacks,
-    users,
-    depths,
-    errors,
-    calls: () => log.map((entry) => entry.call),
-    restore() {
-      for (const mock of [sts, cfn, transfer, sqs, cloudWatch]) mock.restore();
-    },
-  };
-}
-
-let aws: ReturnType<typeof fakeAws>;
+// The status command reads the real clock: key ages are counted from now.
+const newWorld = (options: { account?: string } = {}) => fakeWorld({ ...options, now: new Date() });
+let world: World;
 beforeEach(() => {
-  aws = fakeAws();
-  process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKEFAKEFAKEFAKE';
-  process.env.AWS_SECRET_ACCESS_KEY = 'fake';
+  world = newWorld();
 });
-afterEach(() => aws.restore());
+afterEach(() => world.restore());
 
-/** Writes the config and its public keys, and deploys the environment into the fake as the config says. */
+/**
+ * Writes the config and its public keys, and deploys the environment into the fake as the config says, every stack
+ * last updated on 2026-10-01 and every key imported 10 days ago.
+ */
 async function project(dir: string) {
   const fingerprints: Record<string, string> = {};
+  const keys: Record<string, { text: string; ageDays: number }[]> = {};
   for (const [client, role] of [
     ['bank', 'upload'],
     ['bank', 'download'],
@@ -163,22 +55,13 @@ async function project(dir: string) {
     await mkdir(join(dir, 'keys', client), { recursive: true });
     await writeFile(join(dir, 'keys', client, `${role}.pub`), pair.publicKey);
     fingerprints[`${client}-${role}`] = pair.info.fingerprint;
-    aws.users.set(`${client}-${role}`, [pair.info.text]);
+    keys[`${client}-${role}`] = [{ text: pair.info.text, ageDays: 10 }];
   }
   await writeFile(join(dir, 'sftpctl.yaml'), CONFIG);
   const { config } = await loadConfig(undefined, { cwd: dir, checkKeys: false });
-  for (const stack of synthesize(config, 'prod', { format: 'json' }).stacks) {
-    const outputs = Object.fromEntries(stack.outputs.map((name) => [name, `${stack.name}-${name}`]));
-    if (stack.kind === 'server')
-      Object.assign(outputs, {
-        ServerId: SERVER_ID,
-        EndpointHostName: `${SERVER_ID}.server.transfer.eu-west-2.amazonaws.com`,
-        PublicIps: '203.0.113.10,203.0.113.11',
-      });
-    for (const role of ['Upload', 'Download'])
-      if (`${role}UserName` in outputs) outputs[`${role}UserName`] = `${stack.client}-${role.toLowerCase()}`;
-    aws.stacks.set(stack.name, { StackStatus: 'UPDATE_COMPLETE', Outputs: outputs });
-  }
+  deploy(world, config, { keys });
+  for (const stack of world.stacks.values())
+    Object.assign(stack, { StackStatus: 'UPDATE_COMPLETE', LastUpdatedTime: new Date('2026-10-01T00:00:00Z') });
   return fingerprints;
 }
 
@@ -201,7 +84,7 @@ describe('sftpctl status', () => {
       expect(text).toContain('policy    TransferSecurityPolicy-2025-03 (SFTP)');
       expect(text).toMatch(/bank\s+download\s+bank-download\s+1\/1\s+10d/);
       expect(text).toMatch(/Dead-letter queues\n.*\n.*\nbank\s+ingress\s+0\n/);
-      expect(text).toMatch(/shipper\s+ingress\s+acme-prod-client-shipper-IngressFunctionName\s+0/);
+      expect(text).toMatch(/shipper\s+ingress\s+acme-prod-shipper-ingress\s+0/);
       expect(text).toMatch(/✔ No problems found\.\n$/);
       expect(text).not.toContain('\u001b[');
     });
@@ -250,7 +133,7 @@ describe('sftpctl status', () => {
       expect(report.queues[0]).toEqual({
         client: 'bank',
         chain: 'ingress',
-        deadLetterUrl: 'acme-prod-client-bank-IngressDeadLetterQueueUrl',
+        deadLetterUrl: dlqUrl('bank', 'ingress'),
         depth: 0,
       });
       expect(report.problems).toEqual([]);
@@ -262,8 +145,8 @@ describe('sftpctl status', () => {
   it('dead letters and function errors: listed as problems, exit 1 (with --json too)', async () => {
     await withTempDir(async (dir) => {
       await project(dir);
-      aws.depths.set('acme-prod-client-bank-EgressDeadLetterQueueUrl', 2);
-      aws.errors.set('acme-prod-client-bank-IngressFunctionName', [1, 0, 3]);
+      world.depths.set(dlqUrl('bank', 'egress'), 2);
+      world.errors.set(functionName('bank', 'ingress'), [1, 0, 3]);
       const human = run(dir);
       expect(await human.result).toBe(1);
       expect(human.stdout()).toMatch(/bank\s+egress\s+2\n/);
@@ -271,7 +154,7 @@ describe('sftpctl status', () => {
         [
           '✖ 2 problems:',
           "  - the egress dead-letter queue of bank holds 2 messages: events that failed processing (see the egress function's logs)",
-          '  - function acme-prod-client-bank-IngressFunctionName (bank ingress) had 4 errors in the last 24 h',
+          '  - function acme-prod-bank-ingress (bank ingress) had 4 errors in the last 24 h',
         ].join('\n'),
       );
 
@@ -287,15 +170,15 @@ describe('sftpctl status', () => {
       await project(dir);
       const before = Date.now();
       await run(dir).result;
-      const input = aws.log.find((entry) => entry.call === 'GetMetricData')!.input as {
+      const input = world.inputs('GetMetricData')[0] as {
         MetricDataQueries: { MetricStat: { Metric: { Dimensions: { Value: string }[] } } }[];
         StartTime: Date;
         EndTime: Date;
       };
       expect(input.MetricDataQueries.map((query) => query.MetricStat.Metric.Dimensions)).toEqual([
-        [{ Name: 'FunctionName', Value: 'acme-prod-client-bank-IngressFunctionName' }],
-        [{ Name: 'FunctionName', Value: 'acme-prod-client-bank-EgressFunctionName' }],
-        [{ Name: 'FunctionName', Value: 'acme-prod-client-shipper-IngressFunctionName' }],
+        [{ Name: 'FunctionName', Value: 'acme-prod-bank-ingress' }],
+        [{ Name: 'FunctionName', Value: 'acme-prod-bank-egress' }],
+        [{ Name: 'FunctionName', Value: 'acme-prod-shipper-ingress' }],
       ]);
       expect(input.EndTime.getTime() - input.StartTime.getTime()).toBe(24 * 3_600_000);
       expect(input.EndTime.getTime()).toBeGreaterThanOrEqual(before);
@@ -306,7 +189,7 @@ describe('sftpctl status', () => {
     await withTempDir(async (dir) => {
       await project(dir);
       const stranger = await generateSshKeyPair({ type: 'ed25519', comment: 'stranger' });
-      aws.users.get('shipper-upload')!.push(stranger.info.text);
+      world.users.get('shipper-upload')!.push({ body: stranger.info.text, imported: world.importedAgo(10) });
       const { result, stdout } = run(dir);
       expect(await result).toBe(1);
       expect(stdout()).toMatch(/shipper\s+upload\s+shipper-upload\s+2\/1\s+10d, 10d/);
@@ -317,13 +200,13 @@ describe('sftpctl status', () => {
   it('an environment that is not deployed: exit 1, every stack NOT_DEPLOYED, no server', async () => {
     await withTempDir(async (dir) => {
       await project(dir);
-      aws.stacks.clear();
+      world.stacks.clear();
       const { result, stdout } = run(dir);
       expect(await result).toBe(1);
       expect(stdout()).toMatch(/acme-prod-server\s+NOT_DEPLOYED\s+-\s+-/);
       expect(stdout()).toContain('Server not deployed');
       expect(stdout()).toContain('  - environment prod is not deployed: none of its 5 stacks exist');
-      expect(aws.calls()).not.toContain('DescribeServer');
+      expect(world.calls()).not.toContain('DescribeServer');
     });
   });
 
@@ -335,7 +218,7 @@ describe('sftpctl status', () => {
       const report = JSON.parse(stdout()) as EnvironmentStatus;
       expect(report.region).toBe('eu-central-1');
       expect(report.users.map((user) => user.userName)).toEqual(['shipper-upload']);
-      expect(aws.calls()).not.toContain('ListStacks');
+      expect(world.calls()).not.toContain('ListStacks');
 
       const both = run(dir, { client: ['shipper,bank'] }, true);
       expect(await both.result).toBe(0);
@@ -345,8 +228,8 @@ describe('sftpctl status', () => {
   });
 
   it('refuses credentials of another account before reading anything', async () => {
-    aws.restore();
-    aws = fakeAws('999999999999');
+    world.restore();
+    world = newWorld({ account: '999999999999' });
     await withTempDir(async (dir) => {
       await project(dir);
       const { result, stdout } = run(dir);
@@ -354,7 +237,7 @@ describe('sftpctl status', () => {
         code: 'AWS_ACCOUNT_MISMATCH',
         message: `These credentials are for account 999999999999, but environment prod is account ${ACCOUNT}.`,
       });
-      expect(aws.calls()).toEqual(['GetCallerIdentity']);
+      expect(world.calls()).toEqual(['GetCallerIdentity']);
       expect(stdout()).toBe('');
     });
   });
