@@ -57,18 +57,22 @@ export async function deploy(
   const { output } = context;
   const c = output.json ? output.errColors : output.colors;
   output.info(`Deploying ${c.bold(`${config.project}/${envName}`)} to account ${account} in ${clients.target.region}`);
-  const outcome = await withDeployProgress(output, c, (progress) =>
-    deployEnvironment({
-      config,
-      env: envName,
-      keys,
-      ...(options.client ? { clients: options.client } : {}),
-      concurrency,
-      deps,
-      progress,
-      colors: c,
-      confirm: confirmer(context),
-    }),
+  const outcome = await withDeployProgress(
+    output,
+    c,
+    'Stack operations already started continue in CloudFormation; sftpctl status shows where they are, and running sftpctl deploy again picks up from there (unexecuted change sets are replaced).',
+    (progress) =>
+      deployEnvironment({
+        config,
+        env: envName,
+        keys,
+        ...(options.client ? { clients: options.client } : {}),
+        concurrency,
+        deps,
+        progress,
+        colors: c,
+        confirm: confirmer(context),
+      }),
   );
   for (const result of outcome.results) for (const warning of result.keys?.warnings ?? []) output.warn(warning);
   output.line();

@@ -47,16 +47,20 @@ export async function destroy(
     }
   }
   const deps = { ...realEngineDeps(clients), ...testing.deps };
-  const results = await withDeployProgress(output, c, (progress) =>
-    destroyEnvironment({
-      config,
-      env: envName,
-      ...(options.client ? { clients: options.client } : {}),
-      emptyBuckets: Boolean(options.emptyBuckets),
-      concurrency,
-      deps,
-      progress,
-    }),
+  const results = await withDeployProgress(
+    output,
+    c,
+    'Stack deletions already started continue in CloudFormation; sftpctl status shows where they are, and running sftpctl destroy again finishes the rest.',
+    (progress) =>
+      destroyEnvironment({
+        config,
+        env: envName,
+        ...(options.client ? { clients: options.client } : {}),
+        emptyBuckets: Boolean(options.emptyBuckets),
+        concurrency,
+        deps,
+        progress,
+      }),
   );
   for (const result of results) {
     for (const emptied of result.emptied)

@@ -29,15 +29,19 @@ export async function diff(
   output.info(
     `Comparing ${c.bold(`${config.project}/${envName}`)} with account ${account} in ${clients.target.region}`,
   );
-  const diffs = await withDeployProgress(output, c, (progress) =>
-    diffEnvironment({
-      config,
-      env: envName,
-      ...(options.client ? { clients: options.client } : {}),
-      concurrency,
-      deps,
-      progress,
-    }),
+  const diffs = await withDeployProgress(
+    output,
+    c,
+    'Change sets created so far may remain (nothing was executed); the next diff or deploy replaces them.',
+    (progress) =>
+      diffEnvironment({
+        config,
+        env: envName,
+        ...(options.client ? { clients: options.client } : {}),
+        concurrency,
+        deps,
+        progress,
+      }),
   );
   for (const entry of diffs) {
     if (entry.state === 'unchanged') output.line(`${c.bold(entry.stack)}: no changes`);

@@ -26,10 +26,15 @@ interface Writable {
   columns?: number;
 }
 
-/** Runs `task` with live progress for `output`; the spinner stops however the task ends. */
+/**
+ * Runs `task` with live progress for `output`; the spinner stops however the task ends. Ctrl+C (or SIGTERM) stops
+ * the spinner, says what CloudFormation is still doing (`interrupted`), and exits 130: stack operations already
+ * started go on in AWS whatever this process does, so the person must know to look.
+ */
 export async function withDeployProgress<T>(
   output: Output,
   colors: Colors,
+  interrupted: string,
   task: (progress: DeployProgress) => Promise<T>,
 ): Promise<T> {
   const progress = await createDeployProgress({
@@ -37,9 +42,18 @@ export async function withDeployProgress<T>(
     lines: (text) => output.line(text),
     colors,
   });
+  const onSignal = (signal: NodeJS.Signals) => {
+    progress.stop();
+    output.info(`\n${colors.yellow('Interrupted')} (${signal}). ${interrupted}`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     return await task(progress);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     progress.stop();
   }
 }

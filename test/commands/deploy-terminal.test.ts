@@ -8,10 +8,14 @@ const ROOT = resolve(import.meta.dirname, '../..');
 let session: TmuxSession | undefined;
 afterEach(() => session?.kill());
 
-/** Answers each confirmation with y as it appears, until the command exits; returns the final screen. */
-async function driveDeploy(options: { failClient?: string } = {}) {
+/**
+ * Answers each confirmation with y as it appears, until the command exits; returns the final screen. With
+ * `interruptAt`, presses Ctrl+C once that many questions were answered and progress rows show.
+ */
+async function driveDeploy(options: { failClient?: string; interruptAt?: number } = {}) {
   const script = await bundleTypeScript('deploy-demo', { 'test/helpers/deploy-demo.ts': ['runDeployDemo'] });
-  session = new TmuxSession('deploy', `node ${script} '${JSON.stringify(options)}'`, {
+  const demoOptions = options.failClient ? { failClient: options.failClient } : {};
+  session = new TmuxSession('deploy', `node ${script} '${JSON.stringify(demoOptions)}'`, {
     cwd: ROOT,
     width: 110,
     height: 50,
@@ -32,6 +36,10 @@ async function driveDeploy(options: { failClient?: string } = {}) {
     // Progress frames while the wave deploys: keep a few, to check what a person sees in between.
     const during = await session.waitFor((text) => !text.includes('(y/N)'), 'the answer taken');
     screens.push(during);
+    if (answered === options.interruptAt) {
+      await session.waitFor((text) => /[█░]{12}/.test(text), 'progress rows');
+      session.keys('C-c');
+    }
     await new Promise((done) => setTimeout(done, 150));
     screens.push(session.capture());
   }
@@ -70,5 +78,16 @@ describe('deploy at a real terminal (tmux)', () => {
     );
     expect(final).toMatch(/shop-dev-client-bank\s+created/);
     expect(final).toContain('1 of 6 stacks did not deploy.');
+  });
+});
+
+describe('deploy interrupted at a real terminal', () => {
+  it('Ctrl+C stops the spinner, says CloudFormation carries on and how to look, and exits 130', async () => {
+    const { final } = await driveDeploy({ interruptAt: 4 });
+    expect(final).toContain('[exit 130]');
+    expect(final).toMatch(
+      /Interrupted \(SIGINT\)\. Stack operations already started continue in CloudFormation; sftpctl status/,
+    );
+    expect(final).not.toMatch(/[█░]{12}/);
   });
 });

@@ -1,7 +1,7 @@
 // A first deploy of three partners against the fake CloudFormation and a real S3 API, at a real terminal: what a
 // person sees (change sets, the confirmation, live progress, the summary). Bundled and run inside tmux by
 // test/commands/deploy-terminal.test.ts (`node deploy-demo.mjs '{"failClient":"carrier"}'`); it never touches AWS.
-import { realpathSync } from 'node:fs';
+import { realpathSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { CommandContext } from '../../src/commands/context.js';
 import { deploy } from '../../src/commands/deploy.js';
@@ -12,6 +12,10 @@ import { deployHarness } from './deploy-harness.js';
 export async function runDeployDemo(options: { failClient?: string; stepMs?: number } = {}): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const harness = await deployHarness({ clients: ['bank', 'carrier', 'ministry'], pgp: true });
+  // An interrupted deploy exits at once (exit 130): remove the folders even then.
+  process.once('exit', () => {
+    for (const dir of [harness.dir, harness.s3rver.root]) rmSync(dir, { recursive: true, force: true });
+  });
   if (options.failClient)
     harness.cloudFormation.failNext(
       `shop-dev-client-${options.failClient}`,
