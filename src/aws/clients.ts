@@ -84,7 +84,13 @@ export class AwsClients {
   cloudFormation(): Promise<CloudFormationClient> {
     return this.client(
       'cloudformation',
-      async (config) => new (await import('@aws-sdk/client-cloudformation')).CloudFormationClient(config),
+      // Many stacks poll at once during a deploy: adaptive retries back off together when CloudFormation throttles.
+      async (config) =>
+        new (await import('@aws-sdk/client-cloudformation')).CloudFormationClient({
+          maxAttempts: 10,
+          retryMode: 'adaptive',
+          ...config,
+        }),
     );
   }
 

@@ -60,7 +60,7 @@ export async function deploy(
   const outcome = await withDeployProgress(
     output,
     c,
-    'Stack operations already started continue in CloudFormation; sftpctl status shows where they are, and running sftpctl deploy again picks up from there (unexecuted change sets are replaced).',
+    'Stack operations already started continue in CloudFormation; sftpctl status shows where they are, and running sftpctl deploy again picks up from there. Change sets not yet executed stay for inspection; a later deploy creates new ones.',
     (progress) =>
       deployEnvironment({
         config,

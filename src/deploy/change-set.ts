@@ -30,8 +30,12 @@ export interface CreatedChangeSet {
   /** The change set's ARN. */
   id: string;
   type: 'CREATE' | 'UPDATE';
-  /** Empty when CloudFormation found nothing to change (the change set is then already deleted). */
   changes: StackChange[];
+  /**
+   * False when CloudFormation found nothing to change (the change set is then already deleted). True even with no
+   * resource changes: outputs, parameters or tags alone still change the stack and must be executed.
+   */
+  executable: boolean;
 }
 
 /** CloudFormation's reasons for a change set with nothing in it. */
@@ -80,14 +84,14 @@ export async function createChangeSet(request: ChangeSetRequest, deps: EngineDep
   if (settled.status === 'FAILED') {
     await deleteChangeSet(cfn, id, deps).catch(() => {});
     if (NO_CHANGES.test(settled.reason))
-      return { stackName: request.stackName, stackId, id, type: request.type, changes: [] };
+      return { stackName: request.stackName, stackId, id, type: request.type, changes: [], executable: false };
     throw new SftpctlError(
       'CHANGE_SET_FAILED',
       `The change set for ${request.stackName} failed: ${settled.reason}`,
       'Nothing was changed. Fix the cause and deploy again.',
     );
   }
-  return { stackName: request.stackName, stackId, id, type: request.type, changes: settled.changes };
+  return { stackName: request.stackName, stackId, id, type: request.type, changes: settled.changes, executable: true };
 }
 
 async function waitForChangeSet(
@@ -138,11 +142,21 @@ export async function deleteChangeSet(cfn: CloudFormationClient, id: string, _de
   await cfn.send(new DeleteChangeSetCommand({ ChangeSetName: id }));
 }
 
-/** Removes a change set that will not be executed, and the empty stack a CREATE change set leaves behind. */
-export async function discardChangeSet(changeSet: CreatedChangeSet, deps: EngineDeps): Promise<void> {
+/**
+ * Removes a change set that will not be executed, and the empty stack its CREATE change set made (`stackWasAbsent`:
+ * never a REVIEW_IN_PROGRESS stack someone else's deploy may be waiting on). A change set already gone is fine.
+ */
+export async function discardChangeSet(
+  changeSet: CreatedChangeSet,
+  deps: EngineDeps,
+  options: { stackWasAbsent: boolean },
+): Promise<void> {
   const cfn = await deps.clients.cloudFormation();
-  if (changeSet.changes.length > 0) await deleteChangeSet(cfn, changeSet.id);
-  if (changeSet.type === 'CREATE') {
+  if (changeSet.executable)
+    await deleteChangeSet(cfn, changeSet.id).catch((error: unknown) => {
+      if (!/ChangeSetNotFound|does not exist/.test(`${(error as Error).name} ${(error as Error).message}`)) throw error;
+    });
+  if (changeSet.type === 'CREATE' && options.stackWasAbsent) {
     const { DeleteStackCommand } = await import('@aws-sdk/client-cloudformation');
     await cfn.send(new DeleteStackCommand({ StackName: changeSet.stackId }));
   }

@@ -98,6 +98,23 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
   const uploads: DeployOutcome['uploads'] = [];
   let artifacts: FunctionArtifacts | undefined;
   let cancelled = false;
+  // One question at a time, with the spinner paused: planning runs stacks in parallel, and each may need to ask.
+  let asking = Promise.resolve();
+  const ask = (message: string): Promise<boolean> => {
+    const answer = asking.then(async () => {
+      progress.pause();
+      try {
+        return await request.confirm(message);
+      } finally {
+        progress.resume();
+      }
+    });
+    asking = answer.then(
+      () => undefined,
+      () => undefined,
+    );
+    return answer;
+  };
 
   for (const wave of synth.deployOrder) {
     const stacks = wave.map((name) => byName.get(name)!).filter((stack) => selected.includes(stack));
@@ -148,7 +165,7 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
           {
             progress,
             confirmRecreate: (name, reason) =>
-              request.confirm(
+              ask(
                 `${name} is ROLLBACK_COMPLETE after a failed create${reason ? ` (${reason})` : ''}. Delete it and create it again?`,
               ),
           },
@@ -157,6 +174,8 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
         return { stack, plan, started };
       } catch (error) {
         progress.finish(stack.name);
+        // Ctrl+C at a question ends the whole deploy, not just this stack.
+        if ((error as Error).name === 'ExitPromptError') throw error;
         results.set(stack.name, { ...identity(stack), action: 'failed', failure: failureOf(error) });
         return undefined;
       }
@@ -176,18 +195,22 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
           progress.line(line);
     }
     if (changing.length > 0) {
-      progress.pause();
-      const agreed = await request.confirm(
+      const agreed = await ask(
         changing.length === 1
           ? `Deploy these changes to ${changing[0]!.stack.name}?`
           : `Deploy these changes to ${changing.length} stacks?`,
       );
-      progress.resume();
       if (!agreed) {
         cancelled = true;
-        for (const { stack, plan } of changing) {
-          if (plan.kind === 'change') await discardChangeSet(plan.changeSet, deps);
-          results.set(stack.name, { ...identity(stack), action: 'cancelled' });
+        for (const { stack, plan } of plans) {
+          if (plan.kind === 'change')
+            await discardChangeSet(plan.changeSet, deps, { stackWasAbsent: plan.stackWasAbsent });
+          // Declined means nothing more happens in this wave: no key reconcile or protection change either.
+          results.set(stack.name, {
+            ...identity(stack),
+            action: plan.kind === 'change' ? 'cancelled' : 'unchanged',
+            ...(plan.kind === 'unchanged' ? { status: plan.current.status } : {}),
+          });
         }
       }
     }

@@ -75,7 +75,7 @@ export async function diffEnvironment(request: {
         return;
       }
       const fresh = condition !== 'ready';
-      if (!upstreamReady(stack.parameters, outputs) || (stack.needsUpload && !assetsBucket())) {
+      const fromTemplate = (note: string) => {
         const changes = templateAdditions(stack);
         diffs.set(stack.name, {
           ...identity,
@@ -83,8 +83,16 @@ export async function diffEnvironment(request: {
           changes,
           counts: countChanges(changes),
           source: 'template',
-          note: 'upstream stacks are not deployed yet: listed from the template',
+          note,
         });
+      };
+      if (condition === 'failed-create') {
+        // CloudFormation takes no change set for it: a deploy deletes it and creates it again.
+        fromTemplate('ROLLBACK_COMPLETE after a failed create: a deploy deletes it and creates it again');
+        return;
+      }
+      if (!upstreamReady(stack.parameters, outputs) || (stack.needsUpload && !assetsBucket())) {
+        fromTemplate('upstream stacks are not deployed yet: listed from the template');
         return;
       }
       progress.status(stack.name, 'computing changes');
@@ -100,15 +108,15 @@ export async function diffEnvironment(request: {
           },
           deps,
         );
-        await discardChangeSet(changeSet, deps);
+        await discardChangeSet(changeSet, deps, { stackWasAbsent: condition === 'absent' });
         diffs.set(stack.name, {
           ...identity,
-          state: fresh ? 'new' : changeSet.changes.length > 0 ? 'changed' : 'unchanged',
+          state: fresh ? 'new' : changeSet.executable ? 'changed' : 'unchanged',
           changes: changeSet.changes,
           counts: countChanges(changeSet.changes),
           source: 'change-set',
-          ...(condition === 'failed-create'
-            ? { note: 'ROLLBACK_COMPLETE: a deploy deletes it and creates it again' }
+          ...(changeSet.executable && changeSet.changes.length === 0
+            ? { note: 'no resource changes: outputs, parameters or tags only' }
             : {}),
         });
       } catch (error) {

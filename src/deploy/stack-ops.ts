@@ -43,7 +43,7 @@ export async function describeStack(name: string, deps: EngineDeps): Promise<Dep
 
 export type StackPlan =
   | { kind: 'unchanged'; stackName: string; current: DeployedStack }
-  | { kind: 'change'; stackName: string; changeSet: CreatedChangeSet; recreated: boolean };
+  | { kind: 'change'; stackName: string; changeSet: CreatedChangeSet; recreated: boolean; stackWasAbsent: boolean };
 
 /**
  * Prepares one stack's change: finds its state, deletes a stack a failed create left in ROLLBACK_COMPLETE (only
@@ -68,14 +68,21 @@ export async function planStack(
         'Run the deploy again and agree to recreate it (or pass --yes).',
       );
     }
-    await deleteAndWait(request.stackName, current!.stackId, 0, deps, hooks.progress);
+    const deletion = await deleteAndWait(request.stackName, current!.stackId, 0, deps, hooks.progress);
+    if (!deletion.ok) {
+      throw new SftpctlError(
+        'STACK_DELETE_FAILED',
+        `Could not delete ${request.stackName} to create it again: it ended ${deletion.status}${deletion.firstFailure ? ` (${deletion.firstFailure.logicalId}: ${deletion.firstFailure.reason})` : ''}.`,
+        `Remove what blocks the delete, or delete it yourself: aws cloudformation delete-stack --stack-name ${request.stackName}`,
+      );
+    }
     recreated = true;
   }
   hooks.progress.status(request.stackName, 'computing changes');
   const type = condition === 'ready' ? 'UPDATE' : 'CREATE';
   const changeSet = await createChangeSet({ ...request, type }, deps);
-  if (changeSet.changes.length === 0 && current) return { kind: 'unchanged', stackName: request.stackName, current };
-  return { kind: 'change', stackName: request.stackName, changeSet, recreated };
+  if (!changeSet.executable && current) return { kind: 'unchanged', stackName: request.stackName, current };
+  return { kind: 'change', stackName: request.stackName, changeSet, recreated, stackWasAbsent: !current || recreated };
 }
 
 /** Executes a change set and follows it to the end. */
@@ -94,6 +101,9 @@ export async function executeChangeSet(
       ChangeSetName: changeSet.id,
       StackName: changeSet.stackName,
       ClientRequestToken: token,
+      // A failed operation deletes what it created, Retain or not: named buckets and secrets a failed create kept
+      // would make every later create fail with "already exists". Existing resources stay retained.
+      RetainExceptOnCreate: true,
     }),
   );
   progress.start(changeSet.stackName, verb, total);

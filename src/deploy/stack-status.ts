@@ -77,7 +77,9 @@ export function blockedStackError(stack: string, status: string, reason: string 
     `Stack ${stack} is ${status}${because}.`,
     status === 'DELETE_FAILED'
       ? `Remove what blocked the delete (see the stack's events), then run sftpctl destroy again.`
-      : `Delete the stack (sftpctl destroy, or the CloudFormation console) and deploy again.`,
+      : status === 'UPDATE_FAILED' || status === 'CREATE_FAILED'
+        ? `Roll it back (aws cloudformation rollback-stack --stack-name ${stack}) or fix the cause and deploy again.`
+        : `Delete this one stack (aws cloudformation delete-stack --stack-name ${stack}; a client stack also with sftpctl destroy --client) and deploy again.`,
   );
 }
 

@@ -50,17 +50,23 @@ export async function watchOperation(
   const finished = new Set<string>();
   let total = options.total;
 
+  // When this operation's first event happened: paging stops at older events. Events of other tokens newer than it
+  // (a rollback started from the console) are skipped, not taken as the end of this operation's events.
+  let startedAt: Date | undefined;
   const readNewEvents = async (): Promise<OperationEvent[]> => {
     const fresh: StackEvent[] = [];
     let token: string | undefined;
     pages: do {
       const page = await cfn.send(new DescribeStackEventsCommand({ StackName: options.stackId, NextToken: token }));
       for (const event of page.StackEvents ?? []) {
-        if (seen.has(event.EventId ?? '') || event.ClientRequestToken !== options.token) break pages;
-        fresh.push(event);
+        if (seen.has(event.EventId ?? '')) break pages;
+        if (event.ClientRequestToken === options.token) fresh.push(event);
+        else if (!startedAt || (event.Timestamp && event.Timestamp < startedAt)) break pages;
       }
       token = page.NextToken;
     } while (token);
+    const oldest = fresh.at(-1)?.Timestamp;
+    if (!startedAt && oldest) startedAt = oldest;
     for (const event of fresh) seen.add(event.EventId ?? '');
     return fresh.reverse().map((event) => ({
       logicalId: event.LogicalResourceId ?? '?',
@@ -71,15 +77,28 @@ export async function watchOperation(
     }));
   };
 
+  let lostContact = 0;
+  let settledWithoutEvents = 0;
   for (;;) {
     let stack: { StackStatus?: string; StackStatusReason?: string } | undefined;
+    let fresh: OperationEvent[];
     try {
-      stack = (await cfn.send(new DescribeStacksCommand({ StackName: options.stackId }))).Stacks?.[0];
+      try {
+        stack = (await cfn.send(new DescribeStacksCommand({ StackName: options.stackId }))).Stacks?.[0];
+      } catch (error) {
+        if (!isStackMissing(error)) throw error;
+        stack = { StackStatus: 'DELETE_COMPLETE' };
+      }
+      fresh = await readNewEvents();
+      lostContact = 0;
     } catch (error) {
-      if (!isStackMissing(error)) throw error;
-      stack = { StackStatus: 'DELETE_COMPLETE' };
+      // The operation runs on in CloudFormation whatever happens here: throttling or a network blip (after the SDK's
+      // own retries) only delays the next look. Give up only when it keeps failing.
+      if (++lostContact > 10) throw error;
+      await deps.sleep(Math.min(30_000, deps.pollMs * 2 ** lostContact));
+      continue;
     }
-    for (const event of await readNewEvents()) {
+    for (const event of fresh) {
       events.push(event);
       if (event.type !== 'AWS::CloudFormation::Stack' && /_(COMPLETE|FAILED|SKIPPED)$/.test(event.status)) {
         finished.add(event.logicalId);
@@ -88,6 +107,11 @@ export async function watchOperation(
       options.onProgress?.({ done: finished.size, total, latest: event });
     }
     const status = stack?.StackStatus ?? 'UNKNOWN';
+    // Until one event of this operation shows, the status read may still be the previous operation's (a few polls).
+    if (isSettled(status) && events.length === 0 && ++settledWithoutEvents < 5) {
+      await deps.sleep(deps.pollMs);
+      continue;
+    }
     if (isSettled(status)) {
       const firstFailure =
         events.find(

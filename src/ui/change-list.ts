@@ -21,6 +21,7 @@ export function renderChanges(
     .join(', ');
   const lines = [`${c.bold(stack)} (${kind === 'create' ? 'new stack' : 'update'}): ${summary}`];
   if (kind === 'create') return [...lines, ...groupedAdditions(changes, c)];
+  if (changes.length === 0) return [`${lines[0]}${c.dim('no resource changes (outputs, parameters or tags only)')}`];
   const idWidth = Math.max(...changes.map((change) => change.logicalId.length));
   for (const change of changes) {
     const symbol = SYMBOL[change.action] ?? '?';

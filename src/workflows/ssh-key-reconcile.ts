@@ -56,6 +56,14 @@ export async function reconcileClientKeys(options: {
         );
       }
     }
+    if (wanted.length === 0 && present.length > 0) {
+      // An empty list is more likely a mistake than an offboarding (client remove takes the user away): keep access.
+      result.warnings.push(
+        `${userName}: the config lists no SSH key, so its ${present.length} key(s) on the server were kept. Add the partner's key to the config, or remove the user's role from the client to take access away.`,
+      );
+      result.keys[userName] = present.length;
+      continue;
+    }
     for (const entry of present.filter((key) => !wantedFingerprints.has(key.fingerprint))) {
       await deleteUserKey(options.clients, options.serverId, userName, entry.id);
       result.steps.push({ userName, action: 'deleted', fingerprint: entry.fingerprint });

@@ -71,6 +71,12 @@ describe('sftpctl deploy: first deploy', () => {
     const executed = actions(h, 'ExecuteChangeSet');
     expect(executed.slice(0, 3)).toEqual(STACKS.slice(0, 3));
     for (const name of STACKS) expect(h.cloudFormation.stack(name)?.status).toBe('CREATE_COMPLETE');
+    // A failed create must not leave named buckets and secrets behind to block the next one.
+    for (const call of h.cloudFormation.calls.filter((entry) => entry.action === 'ExecuteChangeSet'))
+      expect(call.input).toMatchObject({
+        RetainExceptOnCreate: true,
+        ClientRequestToken: expect.stringMatching(/^sftpctl-deploy-/),
+      });
 
     const client = h.cloudFormation.stack('shop-dev-client-bank')!;
     const bundles = await loadFunctionBundles();
@@ -183,15 +189,76 @@ describe('sftpctl deploy: later deploys', () => {
     expect(h.cloudFormation.stack('shop-dev-network')!.status).toBe('UPDATE_COMPLETE');
   });
 
-  it('a key removed from the config is deleted from its user, after the remaining keys are confirmed', async () => {
+  it('a key replaced in the config is imported and confirmed, then the old one deleted', async () => {
+    const { h } = await firstDeploy();
+    const file = join(h.dir, 'sftpctl.yaml');
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace('sshKeys: [keys/bank/download.pub]', 'sshKeys: [keys/bank/upload.pub]'),
+    );
+    const before = h.aws.log.length;
+    const result = await h.run(deploy, { client: ['bank'] });
+    expect(result.code).toBe(0);
+    expect(h.aws.users.get('bank-download')!.map((key) => key.body)).toEqual([h.keys['bank-upload']]);
+    const calls = h.aws.log.slice(before).filter((entry) => entry.input.UserName === 'bank-download');
+    expect(calls.map((entry) => entry.call)).toEqual([
+      'DescribeUser',
+      'ImportSshPublicKey',
+      'DescribeUser',
+      'DeleteSshPublicKey',
+    ]);
+    expect(result.stdout).toContain('deleted SSH key');
+  });
+
+  it('an empty key list in the config keeps the keys on the server and warns (no lock-out by mistake)', async () => {
     const { h } = await firstDeploy();
     const file = join(h.dir, 'sftpctl.yaml');
     await writeFile(file, (await readFile(file, 'utf8')).replace('sshKeys: [keys/bank/download.pub]', 'sshKeys: []'));
     const result = await h.run(deploy, { client: ['bank'] });
     expect(result.code).toBe(0);
-    expect(h.aws.users.get('bank-download')).toEqual([]);
-    expect(h.aws.users.get('bank-upload')).toHaveLength(1);
-    expect(result.stdout).toContain('deleted SSH key');
+    expect(h.aws.users.get('bank-download')).toHaveLength(1);
+    expect(result.stderr).toContain(
+      'bank-download: the config lists no SSH key, so its 1 key(s) on the server were kept',
+    );
+  });
+
+  it('declining a wave changes nothing in it: no change executed, no key touched', async () => {
+    const { h } = await firstDeploy();
+    const file = join(h.dir, 'sftpctl.yaml');
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8'))
+        .replace('203.0.113.8/29', '203.0.113.8/29, 192.0.2.7/32')
+        .replace('sshKeys: [keys/bank/download.pub]', 'sshKeys: [keys/bank/upload.pub]'),
+    );
+    const before = h.aws.log.length;
+    const { prompter } = confirming(false);
+    const result = await h.run(deploy, {}, { yes: false, prompter });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('Cancelled: nothing was changed.');
+    expect(h.aws.log.slice(before).map((entry) => entry.call)).not.toContain('ImportSshPublicKey');
+    expect(h.cloudFormation.stack('shop-dev-network')!.status).toBe('CREATE_COMPLETE');
+  });
+
+  it('an outputs-only change (no resource changes) is still executed', async () => {
+    const { h } = await firstDeploy();
+    const current = h.cloudFormation.stack('shop-dev-server')!;
+    // The deployed template lacks one output: the rendered one adds it back without touching any resource.
+    const template = current.templateBody!.replace(/\n {2}LogGroupName:\n(?: {4}.*\n)+/, '\n');
+    expect(template).not.toEqual(current.templateBody);
+    h.cloudFormation.seed('shop-dev-server', {
+      status: 'UPDATE_COMPLETE',
+      templateBody: template,
+      parameters: current.parameters,
+      tags: current.tags,
+    });
+    const result = await h.run(deploy, {}, { json: true });
+    expect(result.code).toBe(0);
+    const server = (JSON.parse(result.stdout) as { stack: string; action: string }[]).find(
+      (entry) => entry.stack === 'shop-dev-server',
+    );
+    expect(server?.action).toBe('updated');
+    expect(h.cloudFormation.stack('shop-dev-server')!.outputs.LogGroupName).toBeDefined();
   });
 
   it('a failed update rolls back: exit 1, the first failing resource and its reason, dependents skipped', async () => {

@@ -145,11 +145,15 @@ async function waitForStack(stackName: string): Promise<string[]> {
 }
 
 /** Creates and executes a change set, follows the operation to its end, and returns the stack statuses it went through. */
-async function deploy(overrides: Partial<CreateChangeSetCommandInput> = {}, token?: string): Promise<string[]> {
+async function deploy(
+  overrides: Partial<CreateChangeSetCommandInput> = {},
+  token?: string,
+  execute: { RetainExceptOnCreate?: boolean } = {},
+): Promise<string[]> {
   const { Id } = await cfn.send(new CreateChangeSetCommand(changeSetInput(overrides)));
   const settled = await waitForChangeSet(Id!);
   if (settled.Status !== 'CREATE_COMPLETE') throw new Error(`change set ${settled.Status}: ${settled.StatusReason}`);
-  await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: Id, ClientRequestToken: token }));
+  await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: Id, ClientRequestToken: token, ...execute }));
   const stackName = overrides.StackName ?? 'p-dev-client';
   await waitForStack(stackName);
   return (await lastOperation(stackName))
@@ -809,6 +813,18 @@ Resources:
 });
 
 describe('failure injection', () => {
+  it('RetainExceptOnCreate on the execution: the rollback of a create deletes its Retain resources too', async () => {
+    fake.failNext('p-dev-client', 'Role', 'Role acme-dev-role already exists');
+    expect(await deploy({}, undefined, { RetainExceptOnCreate: true })).toEqual([
+      'CREATE_IN_PROGRESS',
+      'ROLLBACK_IN_PROGRESS',
+      'ROLLBACK_COMPLETE',
+    ]);
+    const statuses = lines(await lastOperation('p-dev-client'));
+    expect(statuses).toContain('Bucket DELETE_COMPLETE');
+    expect(statuses).not.toContain('Bucket DELETE_SKIPPED');
+  });
+
   it('failNext on a create: CREATE_FAILED, rollback, ROLLBACK_COMPLETE', async () => {
     fake.failNext('p-dev-client', 'Role', 'Role acme-dev-role already exists');
     expect(await deploy()).toEqual(['CREATE_IN_PROGRESS', 'ROLLBACK_IN_PROGRESS', 'ROLLBACK_COMPLETE']);

@@ -535,6 +535,8 @@ interface StackRecord {
   changeSets: Map<string, ChangeSetRecord>;
   operation?: Iterator<void>;
   token?: string;
+  /** ExecuteChangeSet's RetainExceptOnCreate: a rollback deletes what the operation created, Retain or not. */
+  retainExceptOnCreate?: boolean;
   executing?: ChangeSetRecord;
 }
 
@@ -829,7 +831,7 @@ export class FakeCloudFormation {
   }
 
   private executeChangeSet(input: ExecuteChangeSetCommandInput) {
-    accept('ExecuteChangeSet', input, 'ChangeSetName StackName ClientRequestToken DisableRollback');
+    accept('ExecuteChangeSet', input, 'ChangeSetName StackName ClientRequestToken DisableRollback RetainExceptOnCreate');
     if (input.DisableRollback) throw notModelled('ExecuteChangeSet with DisableRollback');
     const changeSet = this.findChangeSet(input.ChangeSetName, input.StackName);
     if (changeSet.status !== 'CREATE_COMPLETE')
@@ -848,6 +850,7 @@ export class FakeCloudFormation {
     stack.changeSetId = changeSet.id;
     stack.executing = changeSet;
     stack.token = input.ClientRequestToken;
+    stack.retainExceptOnCreate = input.RetainExceptOnCreate === true;
     changeSet.executionStatus = 'EXECUTE_IN_PROGRESS';
     const failure = this.updateFailures.get(stack.name);
     this.updateFailures.delete(stack.name);
@@ -1400,8 +1403,9 @@ export class FakeCloudFormation {
   private removeResource(stack: StackRecord, logicalId: string, context: 'delete' | 'rollback' | 'retain'): void {
     const resource = stack.resources.get(logicalId)!;
     const policy = resource.declaration.DeletionPolicy;
-    const keep =
-      context === 'retain' || policy === 'Retain' || (policy === 'RetainExceptOnCreate' && context !== 'rollback');
+    const createdThenRolledBack =
+      context === 'rollback' && (policy === 'RetainExceptOnCreate' || stack.retainExceptOnCreate === true);
+    const keep = context === 'retain' || (!createdThenRolledBack && (policy === 'Retain' || policy === 'RetainExceptOnCreate'));
     if (keep) this.event(stack, logicalId, resource.type, 'DELETE_SKIPPED', resource.physicalId);
     else {
       this.event(stack, logicalId, resource.type, 'DELETE_IN_PROGRESS', resource.physicalId);
