@@ -10,7 +10,7 @@
  * Both engines can hand the cipher to the shared worker thread (pgp-worker.ts) mid-stream; results always come back
  * in order.
  */
-import type { Buffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
 import { type Cipher, createCipheriv } from 'node:crypto';
 import { type BufferPool, cryptoWorker, exclusiveBuffer, OffloadPolicy, type Parallelism } from './pgp-worker.js';
 
@@ -186,6 +186,11 @@ export class CfbDecryptEngine {
     this.policy = new OffloadPolicy(parallel, { minCores: Number.POSITIVE_INFINITY });
   }
 
+  /** True once the AES runs on the worker (results come back as promises: keep a few chunks in flight). */
+  get offloaded(): boolean {
+    return this.sid !== undefined;
+  }
+
   /** Plaintext of one work buffer (from the pool; it goes back there once used). */
   decrypt(work: Buffer, length: number): Pending {
     if (this.sid === undefined && this.policy.shouldOffload(this.processed)) {
@@ -215,8 +220,29 @@ export class CfbDecryptEngine {
   }
 }
 
-/** dst[i] ^= src[srcOffset + i] for i < n; 64 bits at a time when both are 8-byte aligned (V8 compiles it well). */
+/**
+ * dst[i] ^= src[srcOffset + i] for i < n. Large runs go through WebAssembly SIMD (128-bit XOR, ~35 GB/s): both
+ * operands are copied into its memory and the result copied back, ~0.1 ms/MiB in all against ~0.22 ms/MiB for the
+ * 64-bit XOR in JS (BigInt64Array, which V8 compiles well; Int32 runs at half that). Small runs, and runtimes without
+ * WebAssembly SIMD, use the JS loop.
+ */
 export function xorInPlace(dst: Buffer, src: Buffer, srcOffset: number, n: number): void {
+  const simd = n >= WASM_MIN_BYTES ? wasmXor() : undefined;
+  if (simd === undefined) {
+    xorJs(dst, src, srcOffset, n);
+    return;
+  }
+  for (let done = 0; done < n; done += WASM_PIECE) {
+    const take = Math.min(WASM_PIECE, n - done);
+    dst.copy(simd.a, 0, done, done + take);
+    src.copy(simd.b, 0, srcOffset + done, srcOffset + done + take);
+    simd.xor(0, WASM_PIECE + WASM_SLACK, take);
+    simd.a.copy(dst, done, 0, take);
+  }
+}
+
+/** The JS XOR: 64 bits at a time when both are 8-byte aligned. */
+export function xorJs(dst: Buffer, src: Buffer, srcOffset: number, n: number): void {
   const dOff = dst.byteOffset;
   const sOff = src.byteOffset + srcOffset;
   let i = 0;
@@ -228,4 +254,98 @@ export function xorInPlace(dst: Buffer, src: Buffer, srcOffset: number, n: numbe
     i = words << 3;
   }
   for (; i < n; i++) dst[i]! ^= src[srcOffset + i]!;
+}
+
+const WASM_MIN_BYTES = 16 * 1024;
+/** Bytes per WebAssembly call; its memory holds two such regions. */
+const WASM_PIECE = 1 << 20;
+/** The loop works in 64-byte steps and may read and write up to 63 bytes past n: room for that after each region. */
+const WASM_SLACK = 64;
+
+interface SimdXor {
+  /** Views of the two regions of its memory: a ^= b. */
+  a: Buffer;
+  b: Buffer;
+  xor: (dst: number, src: number, n: number) => void;
+}
+
+/** The part of the WebAssembly API used here (the lib settings of this project do not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: Record<string, unknown> };
+}
+
+let simdXor: SimdXor | null | undefined;
+
+/** The WebAssembly XOR, compiled on first use (~2 MiB of memory); undefined where it is unavailable. */
+function wasmXor(): SimdXor | undefined {
+  if (simdXor === undefined) {
+    try {
+      const pages = Math.ceil((2 * (WASM_PIECE + WASM_SLACK)) / 65_536);
+      const api = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+      const instance = new api.Instance(new api.Module(xorModule(pages)));
+      const memory = instance.exports.mem as { buffer: ArrayBuffer };
+      simdXor = {
+        a: Buffer.from(memory.buffer, 0, WASM_PIECE),
+        b: Buffer.from(memory.buffer, WASM_PIECE + WASM_SLACK, WASM_PIECE),
+        xor: instance.exports.xor as SimdXor['xor'],
+      };
+    } catch {
+      simdXor = null;
+    }
+  }
+  return simdXor ?? undefined;
+}
+
+/**
+ * A WebAssembly module, assembled here (no build step, no binary blob), equivalent to:
+ *
+ *   (module
+ *     (memory (export "mem") <pages>)
+ *     (func (export "xor") (param $d i32) (param $s i32) (param $n i32) (local $end i32)
+ *       (local.set $end (i32.add (local.get $d) (local.get $n)))
+ *       (block (loop
+ *         (br_if 1 (i32.ge_u (local.get $d) (local.get $end)))
+ *         ;; four times, offsets 0, 16, 32, 48:
+ *         (v128.store offset=k (local.get $d)
+ *           (v128.xor (v128.load offset=k (local.get $d)) (v128.load offset=k (local.get $s))))
+ *         (local.set $d (i32.add (local.get $d) (i32.const 64)))
+ *         (local.set $s (i32.add (local.get $s) (i32.const 64)))
+ *         (br 0)))))
+ */
+export function xorModule(pages: number): Uint8Array {
+  const uleb = (value: number): number[] => {
+    const out: number[] = [];
+    let rest = value;
+    do {
+      let byte = rest & 0x7f;
+      rest >>>= 7;
+      if (rest !== 0) byte |= 0x80;
+      out.push(byte);
+    } while (rest !== 0);
+    return out;
+  };
+  const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes];
+  const name = (text: string) => [...uleb(text.length), ...Buffer.from(text, 'latin1')];
+  const [d, s, n, end] = [0, 1, 2, 3];
+  const get = (local: number) => [0x20, local];
+  const set = (local: number) => [0x21, local];
+  const load = (offset: number) => [0xfd, 0x00, 0x04, ...uleb(offset)]; // v128.load align=16
+  const store = (offset: number) => [0xfd, 0x0b, 0x04, ...uleb(offset)]; // v128.store align=16
+  const add64 = (local: number) => [...get(local), 0x41, 0xc0, 0x00, 0x6a, ...set(local)]; // += 64 (i32.const 64)
+  const body = [...get(d), ...get(n), 0x6a, ...set(end), 0x02, 0x40, 0x03, 0x40];
+  body.push(...get(d), ...get(end), 0x4f, 0x0d, 0x01); // i32.ge_u, br_if 1
+  for (let offset = 0; offset < 64; offset += 16) {
+    body.push(...get(d), ...get(d), ...load(offset), ...get(s), ...load(offset), 0xfd, 0x51, ...store(offset)); // v128.xor
+  }
+  body.push(...add64(d), ...add64(s), 0x0c, 0x00, 0x0b, 0x0b, 0x0b); // br 0, end loop, end block, end func
+  const func = [0x01, 0x01, 0x7f, ...body]; // one local: i32
+  return Uint8Array.from([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // \0asm, version 1
+    ...section(1, [0x01, 0x60, 0x03, 0x7f, 0x7f, 0x7f, 0x00]), // type: (i32, i32, i32) -> ()
+    ...section(3, [0x01, 0x00]), // function 0 has type 0
+    ...section(5, [0x01, 0x00, ...uleb(pages)]), // one memory, min pages
+    ...section(7, [0x02, ...name('mem'), 0x02, 0x00, ...name('xor'), 0x00, 0x00]), // exports
+    ...section(10, [0x01, ...uleb(func.length), ...func]), // code
+  ]);
 }

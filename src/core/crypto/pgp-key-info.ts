@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { AlgorithmInfo, Config, Key } from 'openpgp';
+import { loadOpenpgp } from './pgp-load.js';
 
 /**
  * Inspects an OpenPGP key file (armored or binary) and judges it against what the platform and the partners' tools
@@ -58,7 +59,7 @@ const GENERATE_HINT =
   "(ed25519/curve25519 legacy) or `rsa3072`; with openpgp.js use type 'ecc' (curve25519Legacy) or 'rsa'.";
 
 export async function readPgpKeyInfo(data: Uint8Array | string, now: Date = new Date()): Promise<PgpKeyRead> {
-  const openpgp = await import('openpgp');
+  const openpgp = await loadOpenpgp();
   const config: Config = { ...openpgp.config, ...INSPECT_CONFIG };
 
   let keys: Key[];

@@ -1,4 +1,5 @@
 import { SftpctlError } from '../errors.js';
+import { loadOpenpgp } from './pgp-load.js';
 
 export type PgpKeyAlgorithm = 'curve25519' | 'rsa';
 
@@ -31,7 +32,7 @@ export async function generatePgpKeyPair(options: {
       { kind: 'usage' },
     );
   }
-  const openpgp = await import('openpgp');
+  const openpgp = await loadOpenpgp();
   const created = options.now ?? new Date();
   const generated = await openpgp.generateKey({
     ...(options.type === 'rsa'

@@ -7,15 +7,9 @@ import type { Config, Key, PrivateKey, PublicKey } from 'openpgp';
 import type { SftpctlError } from '../errors.js';
 import { AES_IDS, type AesAlgorithm } from './pgp-cfb.js';
 import { openpgpReason, pgpError } from './pgp-errors.js';
+import { loadOpenpgp, type OpenPgpModule } from './pgp-load.js';
 
-export type OpenPgpModule = typeof import('openpgp');
-
-let modulePromise: Promise<OpenPgpModule> | undefined;
-/** The one place openpgp is loaded (≈50 ms): only when a key or a message is actually processed. */
-export function loadOpenpgp(): Promise<OpenPgpModule> {
-  modulePromise ??= import('openpgp');
-  return modulePromise;
-}
+export { loadOpenpgp, type OpenPgpModule };
 
 const GENERATE_HINT =
   "Use a v4 key GnuPG 2.2 can read: `gpg --quick-gen-key 'Name <email>' future-default default 2y` (ed25519/cv25519) " +

@@ -6,11 +6,13 @@
  *   plaintext checksums stay on the main thread. Cipher state moves between threads (the last ciphertext block), so
  *   a stream starts inline and hands over once it has passed {@link SPAWN_AFTER_BYTES} and the worker is up (~25 ms):
  *   small files never pay for it.
- * - Decryption: measured on 2 cores, keeping everything inline wins (see pgp-cfb.ts, pgp-hash.ts); the worker paths
- *   for its AES and its hashing exist for hosts with 4+ cores and for `parallel: true`.
+ * - Decryption: the SHA-1 of the MDC goes to the worker on 2+ cores (through shared memory, see pgp-hash.ts), the
+ *   AES-ECB + XOR stays on the main thread; the plaintext checksums follow on 4+ cores. The worker path for a
+ *   decryption's AES exists for `parallel: true` (tests, big hosts).
  *
- * Buffers move by transfer, not copy, and come back for reuse. The worker's source is inline (eval) so that bundling
- * cannot lose it. The worker is unref'd while idle: it never keeps a process alive.
+ * Encryption buffers move by transfer, not copy, and come back for reuse; hashing reads a SharedArrayBuffer ring.
+ * The worker's source is inline (eval) so that bundling cannot lose it. The worker is unref'd while idle: it never
+ * keeps a process alive.
  */
 import { Buffer } from 'node:buffer';
 import { availableParallelism } from 'node:os';
@@ -18,9 +20,10 @@ import { Worker } from 'node:worker_threads';
 
 const WORKER_SOURCE = `
 'use strict';
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { createCipheriv, createHash } = require('node:crypto');
 const sessions = new Map();
+Atomics.store(new Int32Array(workerData.state), 0, 1); // up: seen by the main thread without an event-loop turn
 parentPort.postMessage({ ready: true });
 
 function xorInPlace(dst, src, srcOffset, n) {
@@ -60,7 +63,9 @@ parentPort.on('message', (m) => {
       return;
     }
     if (m.op === 'hash-open') {
-      sessions.set(m.sid, m.algorithms.map((a) => [a, createHash(a)]));
+      const hashes = m.algorithms.map((a) => [a, createHash(a)]);
+      if (m.ring) hashes.ring = Buffer.from(m.ring);
+      sessions.set(m.sid, hashes);
       return;
     }
     if (m.op === 'close') {
@@ -69,7 +74,11 @@ parentPort.on('message', (m) => {
     }
     const cipher = sessions.get(m.sid);
     if (!cipher) throw new Error('unknown session ' + m.sid);
-    if (m.op === 'hash') {
+    if (m.op === 'hash-shared') {
+      const data = cipher.ring.subarray(m.offset, m.offset + m.length);
+      for (const [, h] of cipher) h.update(data);
+      parentPort.postMessage({ id: m.id });
+    } else if (m.op === 'hash') {
       const data = Buffer.from(m.buffer, 0, m.length);
       for (const [, h] of cipher) h.update(data);
       parentPort.postMessage({ id: m.id, input: m.buffer }, [m.buffer]);
@@ -123,14 +132,51 @@ class CryptoWorker {
   private nextId = 1;
   private nextSession = 1;
   private failure: Error | undefined;
-  /** True once the thread has started (~25 ms after creation); streams hand over only then. */
-  ready = false;
+  /** Set to 1 by the worker once it runs: shared memory, so readable while this thread is busy (no event loop). */
+  private readonly state = new Int32Array(new SharedArrayBuffer(4));
+
+  /**
+   * True once the thread has started (~25 ms after creation); streams hand over only then. Read from shared memory:
+   * a stream whose data is already in memory may run for long without an event-loop turn that would deliver the
+   * worker's first message.
+   */
+  get ready(): boolean {
+    return Atomics.load(this.state, 0) === 1;
+  }
+
+  private started: Promise<boolean> | undefined;
+  private onStarted: ((up: boolean) => void) | undefined;
+
+  /** Resolves true once the thread runs, false if it failed to start; keeps the process alive meanwhile. */
+  whenStarted(): Promise<boolean> {
+    if (this.ready) return Promise.resolve(true);
+    if (this.failure) return Promise.resolve(false);
+    if (this.started === undefined) {
+      this.started = new Promise<boolean>((resolve) => {
+        this.onStarted = resolve;
+      });
+      this.worker.ref();
+    }
+    return this.started;
+  }
+
+  private settleStarted(up: boolean): void {
+    const resolve = this.onStarted;
+    if (resolve === undefined) return;
+    this.onStarted = undefined;
+    if (this.pending.size === 0) this.worker.unref();
+    resolve(up);
+  }
 
   constructor() {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, name: 'sftpctl-pgp-crypto' });
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      name: 'sftpctl-pgp-crypto',
+      workerData: { state: this.state.buffer },
+    });
     this.worker.on('message', (m: Reply) => {
       if (m.ready) {
-        this.ready = true;
+        this.settleStarted(true);
         return;
       }
       const pending = this.pending.get(m.id);
@@ -142,6 +188,7 @@ class CryptoWorker {
     });
     const fail = (error: Error) => {
       this.failure = error;
+      this.settleStarted(false);
       if (shared === this) shared = undefined;
       for (const pending of this.pending.values()) pending.reject(error);
       this.pending.clear();
@@ -159,10 +206,16 @@ class CryptoWorker {
     return sid;
   }
 
-  openHash(algorithms: readonly string[]): number {
+  /** A hash session; `ring`: memory shared with it once, for {@link hashShared}. */
+  openHash(algorithms: readonly string[], ring?: SharedArrayBuffer): number {
     const sid = this.nextSession++;
-    this.worker.postMessage({ op: 'hash-open', sid, algorithms });
+    this.worker.postMessage({ op: 'hash-open', sid, algorithms, ring });
     return sid;
+  }
+
+  /** Hashes bytes [offset, offset + length) of the session's shared ring; resolves once they may be overwritten. */
+  hashShared(sid: number, offset: number, length: number): Promise<void> {
+    return this.request({ op: 'hash-shared', sid, offset, length }, []).then(() => undefined);
   }
 
   /** Hashes `length` bytes of `buffer` (transferred; it comes back in the reply for reuse). */

@@ -16,6 +16,8 @@ import {
   CfbDecryptEngine,
   CfbEncryptEngine,
   CiphertextBlocks,
+  xorInPlace,
+  xorJs,
 } from '../../../src/core/crypto/pgp-cfb.js';
 import { StreamHasher } from '../../../src/core/crypto/pgp-hash.js';
 import { ByteReader, PartialPacketWriter, packetBody, readPacketHeader } from '../../../src/core/crypto/pgp-packets.js';
@@ -105,6 +107,27 @@ describe('AES-CFB', () => {
     );
   });
 
+  it('the WebAssembly XOR equals the JS one for any length and alignment (1 MiB pieces included)', () => {
+    for (const n of [0, 1, 16_383, 16_384, 16_385, 100_003, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 77]) {
+      for (const [dstOffset, srcOffset] of [
+        [0, 0],
+        [0, 16],
+        [3, 5],
+        [8, 1],
+      ] as const) {
+        const dst = randomBytes(n + dstOffset).subarray(dstOffset);
+        const src = randomBytes(n + srcOffset + 40);
+        const expected = Buffer.from(dst);
+        for (let i = 0; i < n; i++) expected[i]! ^= src[srcOffset + i]!;
+        const viaJs = Buffer.from(dst);
+        xorJs(viaJs, src, srcOffset, n);
+        xorInPlace(dst, src, srcOffset, n);
+        expect(dst.equals(expected), `n ${n} offsets ${dstOffset}/${srcOffset}`).toBe(true);
+        expect(viaJs.equals(expected), `js n ${n}`).toBe(true);
+      }
+    }
+  });
+
   it('hands a running stream over to the worker without a seam', async () => {
     const key = randomBytes(32);
     const plaintext = randomBytes(9 * 1024 * 1024 + 5);
@@ -129,13 +152,19 @@ describe('AES-CFB', () => {
   it('moves hashing to the worker mid-stream without changing a digest', async () => {
     const worker = cryptoWorker();
     for (let i = 0; i < 200 && !worker.ready; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    for (const parallel of [true, 'auto', false] as const) {
-      const data = randomBytes(SPAWN_AFTER_BYTES * 3 + 12_345);
-      const hasher = new StreamHasher(['sha1', 'sha256'], parallel);
-      for await (const piece of pieces(data, [65_536 + 7, 333_333])) await hasher.update(piece);
+    for (const [parallel, minCores] of [
+      [true, 4],
+      ['auto', 4],
+      ['auto', 2],
+      [false, 2],
+    ] as const) {
+      // More than the ring holds (4 MiB) in flight at once when handing over, and slots reused many times after.
+      const data = randomBytes(SPAWN_AFTER_BYTES * 6 + 12_345);
+      const hasher = new StreamHasher(['sha1', 'sha256'], parallel, { minCores });
+      for await (const piece of pieces(data, [65_536 + 7, 333_333, 3 << 20])) await hasher.update(piece);
       const onWorker = (hasher as unknown as { sid?: number }).sid !== undefined;
-      expect(onWorker, `parallel ${parallel}`).toBe(
-        parallel === true || (parallel === 'auto' && availableParallelism() >= 4),
+      expect(onWorker, `parallel ${parallel}, minCores ${minCores}`).toBe(
+        parallel === true || (parallel === 'auto' && availableParallelism() >= minCores),
       );
       expect(await hasher.digest()).toEqual({
         sha1: createHash('sha1').update(data).digest('hex'),
@@ -186,6 +215,45 @@ describe('worker thread', () => {
         );
       }
       expect(Date.now() - started).toBeLessThan(8_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a stream that outruns the worker start waits for it, hands over, and the process still exits', async () => {
+    // In a fresh process the worker takes ~25 ms to start: a stream hashing from memory passes the spawn threshold
+    // plus what it may keep for the worker long before that, so update() must ask it to wait, then hand over.
+    const dir = mkdtempSync(join(tmpdir(), 'sftpctl-pgp-hash-'));
+    try {
+      const { build } = await import('esbuild');
+      await build({
+        entryPoints: [join(import.meta.dirname, '../../../src/core/crypto/pgp-hash.ts')],
+        outfile: join(dir, 'hash.mjs'),
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        logLevel: 'silent',
+      });
+      writeFileSync(
+        join(dir, 'stream.mjs'),
+        `
+        import { createHash, randomBytes } from 'node:crypto';
+        import { StreamHasher } from './hash.mjs';
+        const data = randomBytes(40 << 20);
+        const hasher = new StreamHasher(['sha1'], 'auto', { minCores: 1 });
+        let waits = 0;
+        for (let offset = 0; offset < data.length; offset += 1 << 20) {
+          const wait = hasher.update(data.subarray(offset, offset + (1 << 20)));
+          if (wait) { waits++; await wait; }
+        }
+        const onWorker = hasher.sid !== undefined;
+        const { sha1 } = await hasher.digest();
+        console.log(JSON.stringify({ same: sha1 === createHash('sha1').update(data).digest('hex'), onWorker, waited: waits > 0 }));
+      `,
+      );
+      const result = spawnSync(process.execPath, [join(dir, 'stream.mjs')], { encoding: 'utf8', timeout: 20_000 });
+      expect(result.status, `must exit by itself: ${result.stderr}`).toBe(0);
+      expect(JSON.parse(result.stdout.trim())).toEqual({ same: true, onWorker: true, waited: true });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

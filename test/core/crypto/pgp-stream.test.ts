@@ -291,6 +291,32 @@ describe('sftpctl → gpg (egress)', () => {
   });
 });
 
+describe('long messages (the MDC hashed on the worker thread)', () => {
+  // 'auto' moves a decryption's SHA-1 to the worker on 2+ cores once a message passes a few MiB: whatever thread
+  // hashes, every byte counts, and a change anywhere — early, late, in the MDC itself — fails the message.
+  let data: Buffer;
+  let message: Buffer;
+  beforeAll(() => {
+    data = randomData(20 * MiB + 333);
+    message = gpgEncrypt(keys.gpgEcc, data, ['--compress-algo', 'none']);
+  });
+
+  it('decrypts, with the same bytes and checksums whichever thread hashes', async () => {
+    for (const parallel of ['auto', false, true] as const) {
+      const back = await decrypt(message, allKeys, { parallel, digests: ['sha256'] }, MiB + 7);
+      expect(back.data.equals(data), `parallel ${parallel}`).toBe(true);
+      expect(back.result.digests.sha256).toBe(sha256(data));
+      expect(back.result.integrity).toBe('mdc');
+    }
+  });
+
+  it('fails on a change near the start, near the end and in the MDC', async () => {
+    for (const at of [200, message.length - 30 * 1024, message.length - 30, message.length - 1]) {
+      await expectFailure(decryptStream(sourceOf(flip(message, at), MiB), allKeys), 'PGP_INTEGRITY_FAILED');
+    }
+  });
+});
+
 describe('openpgp.js messages', () => {
   it('decrypts SEIPD v1 and SEIPD v2 (AEAD) messages made by openpgp.js', async () => {
     // openpgp.js writes SEIPD v2 only to keys that advertise it: one made with aeadProtect does.
