@@ -831,7 +831,11 @@ export class FakeCloudFormation {
   }
 
   private executeChangeSet(input: ExecuteChangeSetCommandInput) {
-    accept('ExecuteChangeSet', input, 'ChangeSetName StackName ClientRequestToken DisableRollback RetainExceptOnCreate');
+    accept(
+      'ExecuteChangeSet',
+      input,
+      'ChangeSetName StackName ClientRequestToken DisableRollback RetainExceptOnCreate',
+    );
     if (input.DisableRollback) throw notModelled('ExecuteChangeSet with DisableRollback');
     const changeSet = this.findChangeSet(input.ChangeSetName, input.StackName);
     if (changeSet.status !== 'CREATE_COMPLETE')
@@ -1405,7 +1409,8 @@ export class FakeCloudFormation {
     const policy = resource.declaration.DeletionPolicy;
     const createdThenRolledBack =
       context === 'rollback' && (policy === 'RetainExceptOnCreate' || stack.retainExceptOnCreate === true);
-    const keep = context === 'retain' || (!createdThenRolledBack && (policy === 'Retain' || policy === 'RetainExceptOnCreate'));
+    const keep =
+      context === 'retain' || (!createdThenRolledBack && (policy === 'Retain' || policy === 'RetainExceptOnCreate'));
     if (keep) this.event(stack, logicalId, resource.type, 'DELETE_SKIPPED', resource.physicalId);
     else {
       this.event(stack, logicalId, resource.type, 'DELETE_IN_PROGRESS', resource.physicalId);
