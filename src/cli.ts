@@ -234,7 +234,12 @@ awsOptions(
       "deploy only this client's stack (repeatable; the environment must be deployed)",
       collect,
     )
-    .option('--concurrency <n>', 'client stacks deployed in parallel (1-16)', '4'),
+    .option('--concurrency <n>', 'client stacks deployed in parallel (1-16)', '4')
+    .option(
+      '--allow-replacement <id>',
+      'let the deploy replace this server, EIP, bucket, key, secret or user (logical id or stack/id; repeatable)',
+      collect,
+    ),
 ).action(async function (this: Command) {
   const options = this.opts<import('./commands/deploy.js').DeployOptions>();
   await run(this, async (context) => (await import('./commands/deploy.js')).deploy(options, context));

@@ -11,6 +11,7 @@ import type { CommandContext } from './context.js';
 export interface DeployOptions extends AwsFlags {
   client?: string[];
   concurrency?: string;
+  allowReplacement?: string[];
 }
 
 /** Parses --concurrency: parallel client stacks, 1–16 (CloudFormation throttles beyond that). */
@@ -72,6 +73,7 @@ export async function deploy(
         progress,
         colors: c,
         confirm: confirmer(context),
+        ...(options.allowReplacement ? { allowReplacement: options.allowReplacement } : {}),
       }),
   );
   for (const result of outcome.results) for (const warning of result.keys?.warnings ?? []) output.warn(warning);

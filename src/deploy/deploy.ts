@@ -15,7 +15,7 @@ import {
   uploadFunctionBundles,
   uploadOnce,
 } from './artifacts.js';
-import { countChanges, discardChangeSet, type TemplateSource } from './change-set.js';
+import { countChanges, discardChangeSet, type StackChange, type TemplateSource } from './change-set.js';
 import { type EngineDeps, mapLimit } from './engine-deps.js';
 import { resolveParameters, type StackOutputs } from './parameters.js';
 import { describeStack, executeChangeSet, planStack, type StackPlan, syncTerminationProtection } from './stack-ops.js';
@@ -53,6 +53,34 @@ export interface DeployRequest {
   confirm(message: string): Promise<boolean>;
   /** Folder of the function bundles (default: dist/lambda). */
   bundleDir?: string;
+  /** Logical ids (or `stack/logicalId`) whose replacement the operator accepts (--allow-replacement). */
+  allowReplacement?: string[];
+}
+
+/**
+ * Resources whose replacement changes what partners or data depend on: the server's id and host name (and its users
+ * with it), the Elastic IPs partners allow-list, buckets (a new, empty one), keys (old data needs the old key),
+ * secrets (their values), Transfer users (their keys). A deploy replaces them only when named in --allow-replacement.
+ */
+export const GUARDED_REPLACEMENTS = new Set([
+  'AWS::Transfer::Server',
+  'AWS::Transfer::User',
+  'AWS::EC2::EIP',
+  'AWS::S3::Bucket',
+  'AWS::KMS::Key',
+  'AWS::SecretsManager::Secret',
+]);
+
+/** The guarded replacements of a change set the operator did not allow. */
+export function refusedReplacements(stack: string, changes: readonly StackChange[], allowed: readonly string[]) {
+  return changes.filter(
+    (change) =>
+      change.action === 'Modify' &&
+      (change.replacement === 'True' || change.replacement === 'Conditional') &&
+      GUARDED_REPLACEMENTS.has(change.type) &&
+      !allowed.includes(change.logicalId) &&
+      !allowed.includes(`${stack}/${change.logicalId}`),
+  );
 }
 
 export interface DeployOutcome {
@@ -180,7 +208,32 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
         return undefined;
       }
     });
-    const plans = planned.filter((entry) => entry !== undefined);
+    const plans: NonNullable<(typeof planned)[number]>[] = [];
+    for (const entry of planned) {
+      if (!entry) continue;
+      const refused =
+        entry.plan.kind === 'change'
+          ? refusedReplacements(entry.stack.name, entry.plan.changeSet.changes, request.allowReplacement ?? [])
+          : [];
+      if (refused.length === 0 || entry.plan.kind !== 'change') {
+        plans.push(entry);
+        continue;
+      }
+      for (const line of renderChanges(entry.stack.name, 'update', entry.plan.changeSet.changes, request.colors))
+        progress.line(line);
+      await discardChangeSet(entry.plan.changeSet, deps, { stackWasAbsent: entry.plan.stackWasAbsent });
+      const names = refused.map((change) => `${change.logicalId} (${change.type})`).join(', ');
+      results.set(entry.stack.name, {
+        ...identity(entry.stack),
+        action: 'failed',
+        changes: countChanges(entry.plan.changeSet.changes),
+        failure: {
+          code: 'REPLACEMENT_REFUSED',
+          reason: `this change would replace ${names}: a new physical resource, with what depends on the old one lost or changed.`,
+          hint: `If that is intended, deploy again with ${refused.map((change) => `--allow-replacement ${change.logicalId}`).join(' ')}. Nothing was changed in this stack.`,
+        },
+      });
+    }
 
     const changing = plans.filter((entry) => entry.plan.kind === 'change');
     for (const { stack, plan } of plans) {

@@ -369,6 +369,29 @@ describe('sftpctl deploy: recovery and parallel clients', () => {
     expect(result.stdout + result.stderr).not.toMatch(/[\u2800-\u28ff]|\u001b\[|\r/);
   });
 
+  it('refuses to replace a guarded resource (a bucket) unless --allow-replacement names it', async () => {
+    const { h } = await firstDeploy();
+    const current = h.cloudFormation.stack('shop-dev-client-bank')!;
+    // As if the bucket had been deployed under another name: the rendered template renames it, a replacement.
+    h.cloudFormation.seed('shop-dev-client-bank', {
+      status: 'UPDATE_COMPLETE',
+      templateBody: current.templateBody!.replace('BucketName: shop-dev-bank-raw', 'BucketName: shop-dev-bank-raw-old'),
+      parameters: current.parameters,
+      tags: current.tags,
+    });
+    const refused = await h.run(deploy, { client: ['bank'] });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/RawBucket\s+AWS::S3::Bucket\s+REPLACED/);
+    expect(refused.stdout).toContain('this change would replace RawBucket (AWS::S3::Bucket)');
+    expect(refused.stdout).toContain('--allow-replacement RawBucket');
+    expect(h.cloudFormation.stack('shop-dev-client-bank')!.status).toBe('UPDATE_COMPLETE');
+    expect(h.cloudFormation.stack('shop-dev-client-bank')!.changeSets).toEqual([]);
+
+    const allowed = await h.run(deploy, { client: ['bank'], allowReplacement: ['shop-dev-client-bank/RawBucket'] });
+    expect(allowed.code).toBe(0);
+    expect(h.cloudFormation.stack('shop-dev-client-bank')!.resources.RawBucket!.physicalId).toBe('shop-dev-bank-raw');
+  });
+
   it('parallel client stacks with one failing: the others finish, exit 1, a summary names the failure', async () => {
     harness = await deployHarness();
     harness.cloudFormation.failNext(
