@@ -162,116 +162,124 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
       } else ready.push(stack);
     }
     if (ready.length === 0) continue;
-
-    await loadUpstreamOutputs(ready, synth.stacks[0]!.name, outputs, deps);
-    const assetsBucket = () => outputs.get(synth.stacks[0]!.name)?.[OUTPUTS.assets.assetsBucket];
-    if (bundles && !artifacts && ready.some((stack) => stack.kind === 'client')) {
-      const bucket = assetsBucket();
-      if (!bucket) throw new Error('the assets stack has no bucket output');
-      progress.status('functions', `uploading function bundles to ${bucket}`);
-      const uploaded = await uploadFunctionBundles(await deps.clients.s3(), bucket, bundles);
-      uploads.push(...uploaded);
-      progress.finish('functions');
-      for (const upload of uploaded)
-        progress.line(request.colors.dim(`${upload.uploaded ? 'uploaded' : 'already uploaded'}: ${upload.key}`));
-      artifacts = bundles;
-    }
-
-    const planned = await mapLimit(ready, request.concurrency, async (stack) => {
-      const started = deps.now().getTime();
-      try {
-        const template = await templateSource(stack, assetsBucket(), synth.manifest.region, deps, uploads);
-        const plan = await planStack(
-          {
-            stackName: stack.name,
-            template,
-            parameters: resolveParameters(stack.name, stack.parameters, outputs, artifacts),
-            tags: stack.tags,
-            description: `sftpctl ${config.project} ${env} ${stack.kind}${stack.client ? ` ${stack.client}` : ''}`,
-          },
-          deps,
-          {
-            progress,
-            confirmRecreate: (name, reason) =>
-              ask(
-                `${name} is ROLLBACK_COMPLETE after a failed create${reason ? ` (${reason})` : ''}. Delete it and create it again?`,
-              ),
-          },
-        );
-        progress.finish(stack.name);
-        return { stack, plan, started };
-      } catch (error) {
-        progress.finish(stack.name);
-        // Ctrl+C at a question ends the whole deploy, not just this stack.
-        if ((error as Error).name === 'ExitPromptError') throw error;
-        results.set(stack.name, { ...identity(stack), action: 'failed', failure: failureOf(error) });
-        return undefined;
+    try {
+      await loadUpstreamOutputs(ready, synth.stacks[0]!.name, outputs, deps);
+      const assetsBucket = () => outputs.get(synth.stacks[0]!.name)?.[OUTPUTS.assets.assetsBucket];
+      if (bundles && !artifacts && ready.some((stack) => stack.kind === 'client')) {
+        const bucket = assetsBucket();
+        if (!bucket) throw new Error('the assets stack has no bucket output');
+        progress.status('functions', `uploading function bundles to ${bucket}`);
+        const uploaded = await uploadFunctionBundles(await deps.clients.s3(), bucket, bundles);
+        uploads.push(...uploaded);
+        progress.finish('functions');
+        for (const upload of uploaded)
+          progress.line(request.colors.dim(`${upload.uploaded ? 'uploaded' : 'already uploaded'}: ${upload.key}`));
+        artifacts = bundles;
       }
-    });
-    const plans: NonNullable<(typeof planned)[number]>[] = [];
-    for (const entry of planned) {
-      if (!entry) continue;
-      const refused =
-        entry.plan.kind === 'change'
-          ? refusedReplacements(entry.stack.name, entry.plan.changeSet.changes, request.allowReplacement ?? [])
-          : [];
-      if (refused.length === 0 || entry.plan.kind !== 'change') {
-        plans.push(entry);
-        continue;
-      }
-      for (const line of renderChanges(entry.stack.name, 'update', entry.plan.changeSet.changes, request.colors))
-        progress.line(line);
-      await discardChangeSet(entry.plan.changeSet, deps, { stackWasAbsent: entry.plan.stackWasAbsent });
-      const names = refused.map((change) => `${change.logicalId} (${change.type})`).join(', ');
-      results.set(entry.stack.name, {
-        ...identity(entry.stack),
-        action: 'failed',
-        changes: countChanges(entry.plan.changeSet.changes),
-        failure: {
-          code: 'REPLACEMENT_REFUSED',
-          reason: `this change would replace ${names}: a new physical resource, with what depends on the old one lost or changed.`,
-          hint: `If that is intended, deploy again with ${refused.map((change) => `--allow-replacement ${change.logicalId}`).join(' ')}. Nothing was changed in this stack.`,
-        },
+
+      const planned = await mapLimit(ready, request.concurrency, async (stack) => {
+        const started = deps.now().getTime();
+        try {
+          const template = await templateSource(stack, assetsBucket(), synth.manifest.region, deps, uploads);
+          const plan = await planStack(
+            {
+              stackName: stack.name,
+              template,
+              parameters: resolveParameters(stack.name, stack.parameters, outputs, artifacts),
+              tags: stack.tags,
+              description: `sftpctl ${config.project} ${env} ${stack.kind}${stack.client ? ` ${stack.client}` : ''}`,
+            },
+            deps,
+            {
+              progress,
+              confirmRecreate: (name, reason) =>
+                ask(
+                  `${name} is ROLLBACK_COMPLETE after a failed create${reason ? ` (${reason})` : ''}. Delete it and create it again?`,
+                ),
+            },
+          );
+          progress.finish(stack.name);
+          return { stack, plan, started };
+        } catch (error) {
+          progress.finish(stack.name);
+          // Ctrl+C at a question ends the whole deploy, not just this stack.
+          if ((error as Error).name === 'ExitPromptError') throw error;
+          results.set(stack.name, { ...identity(stack), action: 'failed', failure: failureOf(error) });
+          return undefined;
+        }
       });
-    }
-
-    const changing = plans.filter((entry) => entry.plan.kind === 'change');
-    for (const { stack, plan } of plans) {
-      if (plan.kind === 'unchanged') progress.line(`${request.colors.bold(stack.name)}: no changes`);
-      else
-        for (const line of renderChanges(
-          stack.name,
-          plan.changeSet.type === 'CREATE' ? 'create' : 'update',
-          plan.changeSet.changes,
-          request.colors,
-        ))
+      const plans: NonNullable<(typeof planned)[number]>[] = [];
+      for (const entry of planned) {
+        if (!entry) continue;
+        const refused =
+          entry.plan.kind === 'change'
+            ? refusedReplacements(entry.stack.name, entry.plan.changeSet.changes, request.allowReplacement ?? [])
+            : [];
+        if (refused.length === 0 || entry.plan.kind !== 'change') {
+          plans.push(entry);
+          continue;
+        }
+        for (const line of renderChanges(entry.stack.name, 'update', entry.plan.changeSet.changes, request.colors))
           progress.line(line);
-    }
-    if (changing.length > 0) {
-      const agreed = await ask(
-        changing.length === 1
-          ? `Deploy these changes to ${changing[0]!.stack.name}?`
-          : `Deploy these changes to ${changing.length} stacks?`,
-      );
-      if (!agreed) {
-        cancelled = true;
-        for (const { stack, plan } of plans) {
-          if (plan.kind === 'change')
-            await discardChangeSet(plan.changeSet, deps, { stackWasAbsent: plan.stackWasAbsent });
-          // Declined means nothing more happens in this wave: no key reconcile or protection change either.
-          results.set(stack.name, {
-            ...identity(stack),
-            action: plan.kind === 'change' ? 'cancelled' : 'unchanged',
-            ...(plan.kind === 'unchanged' ? { status: plan.current.status } : {}),
-          });
+        await discardChangeSet(entry.plan.changeSet, deps, { stackWasAbsent: entry.plan.stackWasAbsent });
+        const names = refused.map((change) => `${change.logicalId} (${change.type})`).join(', ');
+        results.set(entry.stack.name, {
+          ...identity(entry.stack),
+          action: 'failed',
+          changes: countChanges(entry.plan.changeSet.changes),
+          failure: {
+            code: 'REPLACEMENT_REFUSED',
+            reason: `this change would replace ${names}: a new physical resource, with what depends on the old one lost or changed.`,
+            hint: `If that is intended, deploy again with ${refused.map((change) => `--allow-replacement ${change.logicalId}`).join(' ')}. Nothing was changed in this stack.`,
+          },
+        });
+      }
+
+      const changing = plans.filter((entry) => entry.plan.kind === 'change');
+      for (const { stack, plan } of plans) {
+        if (plan.kind === 'unchanged') progress.line(`${request.colors.bold(stack.name)}: no changes`);
+        else
+          for (const line of renderChanges(
+            stack.name,
+            plan.changeSet.type === 'CREATE' ? 'create' : 'update',
+            plan.changeSet.changes,
+            request.colors,
+          ))
+            progress.line(line);
+      }
+      if (changing.length > 0) {
+        const agreed = await ask(
+          changing.length === 1
+            ? `Deploy these changes to ${changing[0]!.stack.name}?`
+            : `Deploy these changes to ${changing.length} stacks?`,
+        );
+        if (!agreed) {
+          cancelled = true;
+          for (const { stack, plan } of plans) {
+            if (plan.kind === 'change')
+              await discardChangeSet(plan.changeSet, deps, { stackWasAbsent: plan.stackWasAbsent });
+            // Declined means nothing more happens in this wave: no key reconcile or protection change either.
+            results.set(stack.name, {
+              ...identity(stack),
+              action: plan.kind === 'change' ? 'cancelled' : 'unchanged',
+              ...(plan.kind === 'unchanged' ? { status: plan.current.status } : {}),
+            });
+          }
         }
       }
-    }
 
-    await mapLimit(plans, request.concurrency, async ({ stack, plan, started }) => {
-      if (results.has(stack.name)) return;
-      results.set(stack.name, await finishStack(stack, plan, started, request, outputs, synth.stacks[2]!.name));
-    });
+      await mapLimit(plans, request.concurrency, async ({ stack, plan, started }) => {
+        if (results.has(stack.name)) return;
+        results.set(stack.name, await finishStack(stack, plan, started, request, outputs, synth.stacks[2]!.name));
+      });
+    } catch (error) {
+      // Whatever stopped this wave (an upload refused, AWS unreachable), the record of what happened so far stays:
+      // its stacks are failed with the reason, the waves after it skipped.
+      if ((error as Error).name === 'ExitPromptError') throw error;
+      for (const stack of ready)
+        if (!results.has(stack.name))
+          results.set(stack.name, { ...identity(stack), action: 'failed', failure: failureOf(error) });
+    }
   }
   return { results: synth.stacks.flatMap((stack) => results.get(stack.name) ?? []), uploads };
 }
@@ -358,6 +366,8 @@ function identity(stack: SynthStack): Pick<StackResult, 'stack' | 'kind' | 'clie
 function failureOf(error: unknown): NonNullable<StackResult['failure']> {
   if (error instanceof SftpctlError)
     return { reason: error.message, code: error.code, ...(error.hint ? { hint: error.hint } : {}) };
+  const aws = error as { name?: string; message?: string; $metadata?: unknown };
+  if (aws?.$metadata) return { reason: `AWS ${aws.name}: ${aws.message}`, code: `AWS_${aws.name}` };
   return { reason: error instanceof Error ? error.message : String(error) };
 }
 

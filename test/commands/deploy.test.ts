@@ -392,6 +392,23 @@ describe('sftpctl deploy: recovery and parallel clients', () => {
     expect(h.cloudFormation.stack('shop-dev-client-bank')!.resources.RawBucket!.physicalId).toBe('shop-dev-bank-raw');
   });
 
+  it('an error that stops a wave (the assets bucket is gone) keeps the record: summary, failed and skipped stacks', async () => {
+    harness = await deployHarness({ clients: ['bank'] });
+    const { DeleteBucketCommand } = await import('@aws-sdk/client-s3');
+    await harness.s3.send(new DeleteBucketCommand({ Bucket: 'shop-dev-assets' }));
+    const result = await harness.run(deploy, {}, { json: true });
+    expect(result.error).toBeUndefined();
+    expect(result.code).toBe(1);
+    const parsed = JSON.parse(result.stdout) as { stack: string; action: string; failure?: { code?: string } }[];
+    expect(parsed.map((entry) => [entry.stack, entry.action])).toEqual([
+      ['shop-dev-assets', 'created'],
+      ['shop-dev-network', 'created'],
+      ['shop-dev-server', 'created'],
+      ['shop-dev-client-bank', 'failed'],
+    ]);
+    expect(parsed[3]!.failure?.code).toBe('ASSET_UPLOAD_FAILED');
+  });
+
   it('parallel client stacks with one failing: the others finish, exit 1, a summary names the failure', async () => {
     harness = await deployHarness();
     harness.cloudFormation.failNext(

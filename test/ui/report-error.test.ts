@@ -54,6 +54,30 @@ describe('reportError decides exit codes and what is printed', () => {
     const out = capture();
     const cancelled = Object.assign(new Error('User force closed the prompt'), { name: 'ExitPromptError' });
     expect(reportError(cancelled, { json: false, debug: false })).toBe(130);
-    expect(out.stderr()).toMatch(/Cancelled. Nothing was written/);
+    expect(out.stderr()).toMatch(/Cancelled at a prompt: nothing after this question was done/);
+  });
+
+  it('an error AWS answered is a user error in its own words, not a bug report', () => {
+    const out = capture();
+    const denied = Object.assign(
+      new Error('User: arn:aws:iam::111122223333:user/ci is not authorized to perform: s3:ListBucketVersions'),
+      {
+        name: 'AccessDenied',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 403, requestId: 'R1' },
+      },
+    );
+    expect(reportError(denied, { json: false, debug: false })).toBe(1);
+    expect(out.stderr()).toMatch(
+      /error \[AWS_ACCESS_DENIED\] AWS refused a call: AccessDenied: User: .* \(request R1\)\nhint Check that these credentials may make this call/,
+    );
+    expect(out.stderr()).not.toContain('bug in sftpctl');
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'ThrottlingException',
+      $fault: 'client',
+      $metadata: {},
+    });
+    expect(reportError(throttled, { json: false, debug: false })).toBe(1);
+    expect(out.stderr()).toMatch(/\[AWS_THROTTLING\].*\nhint AWS was busy/);
   });
 });
