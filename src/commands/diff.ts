@@ -20,7 +20,7 @@ export async function diff(
   testing: EngineOverrides = {},
 ): Promise<number> {
   const concurrency = parseConcurrency(options.concurrency);
-  const { config } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: false });
+  const { config, keys } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: true });
   const envName = environmentOf(config, context.globals.env);
   const { clients, account } = await environmentInAws(config, options, context, testing.aws);
   const deps = { ...realEngineDeps(clients), ...testing.deps };
@@ -32,7 +32,7 @@ export async function diff(
   const diffs = await withDeployProgress(
     output,
     c,
-    'Change sets created so far may remain (nothing was executed); the next diff or deploy replaces them.',
+    'Change sets created so far may remain (nothing was executed); they can be deleted, and the next diff makes new ones.',
     (progress) =>
       diffEnvironment({
         config,
@@ -41,16 +41,26 @@ export async function diff(
         concurrency,
         deps,
         progress,
+        ...(keys ? { keys } : {}),
       }),
   );
   for (const entry of diffs) {
     if (entry.state === 'unchanged') output.line(`${c.bold(entry.stack)}: no changes`);
     else if (entry.state === 'blocked')
       output.line(`${c.bold(entry.stack)}: ${c.red('cannot compare')}: ${entry.note}`);
+    else if (entry.state === 'changed' && entry.changes.length === 0 && !entry.note)
+      output.line(`${c.bold(entry.stack)}: SSH keys only`);
     else {
       for (const line of renderChanges(entry.stack, entry.state === 'new' ? 'create' : 'update', entry.changes, c))
         output.line(line);
       if (entry.note) output.line(`  ${c.dim(entry.note)}`);
+    }
+    for (const user of entry.keys ?? []) {
+      for (const fingerprint of user.import)
+        output.line(`  ${c.green('+ SSH key')} ${fingerprint} on ${user.userName}`);
+      for (const fingerprint of user.delete) output.line(`  ${c.red('- SSH key')} ${fingerprint} on ${user.userName}`);
+      if (user.keptBecauseConfigIsEmpty)
+        output.line(`  ${c.yellow('! SSH keys')} of ${user.userName} kept: the config lists none for it`);
     }
   }
   const changed = diffs.filter((entry) => entry.state === 'new' || entry.state === 'changed');

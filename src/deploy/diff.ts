@@ -1,7 +1,12 @@
+import type { KeyFacts } from '../core/config/key-checks.js';
+import { userNameOf } from '../core/config/resolve.js';
 import type { Config } from '../core/config/schema.js';
 import { SftpctlError } from '../core/errors.js';
+import { OUTPUTS } from '../templates/context.js';
 import { type SynthStack, synthesize } from '../templates/synthesize.js';
 import type { DeployProgress } from '../ui/deploy-progress.js';
+import { planClientKeys } from '../workflows/ssh-key-reconcile.js';
+import { configuredKeys } from '../workflows/ssh-rotation.js';
 import { type FunctionArtifacts, loadFunctionBundles } from './artifacts.js';
 import { countChanges, createChangeSet, discardChangeSet, type StackChange } from './change-set.js';
 import { loadUpstreamOutputs, refuseBlockingFindings, selectStacks, templateSource } from './deploy.js';
@@ -21,6 +26,8 @@ export interface StackDiff {
   /** How the changes were found: a change set, or the template alone (when upstream stacks do not exist yet). */
   source: 'change-set' | 'template' | 'none';
   note?: string;
+  /** Client stacks: what the deploy's key reconcile would do to each Transfer user's SSH keys. */
+  keys?: { userName: string; import: string[]; delete: string[]; keptBecauseConfigIsEmpty: boolean }[];
 }
 
 /**
@@ -36,6 +43,8 @@ export async function diffEnvironment(request: {
   deps: EngineDeps;
   progress: DeployProgress;
   bundleDir?: string;
+  /** The config's keys (loadConfig with checkKeys): client stacks then show their key changes too. */
+  keys?: KeyFacts;
 }): Promise<StackDiff[]> {
   const { deps, progress } = request;
   const synth = synthesize(request.config, request.env, { format: 'yaml' });
@@ -127,7 +136,37 @@ export async function diffEnvironment(request: {
       }
     });
   }
+  if (request.keys) {
+    const serverId = outputs.get(synth.stacks[2]!.name)?.[OUTPUTS.server.serverId];
+    await mapLimit([...diffs.values()], request.concurrency, async (entry) => {
+      if (entry.kind !== 'client') return;
+      const client = request.config.clients.find((candidate) => candidate.name === entry.client)!;
+      const input = { config: request.config, keys: request.keys!, client, clients: deps.clients };
+      const plans =
+        entry.state === 'new' || !serverId
+          ? newUserKeys(input)
+          : (await planClientKeys({ ...input, serverId })).map((plan) => ({
+              userName: plan.userName,
+              import: plan.toImport.map((key) => key.fingerprint),
+              delete: plan.toDelete.map((key) => key.fingerprint),
+              keptBecauseConfigIsEmpty: plan.keptBecauseConfigIsEmpty,
+            }));
+      entry.keys = plans;
+      if (entry.state === 'unchanged' && plans.some((plan) => plan.import.length + plan.delete.length > 0))
+        entry.state = 'changed';
+    });
+  }
   return selected.flatMap((stack) => diffs.get(stack.name) ?? []);
+}
+
+/** A user that does not exist yet gets every key its config lists. */
+function newUserKeys(input: Pick<Parameters<typeof planClientKeys>[0], 'config' | 'keys' | 'client'>) {
+  return (['upload', 'download'] as const).flatMap((role) => {
+    const userName = userNameOf(input.client, role);
+    if (!userName) return [];
+    const fingerprints = configuredKeys(input, role).map(({ key }) => key.fingerprint);
+    return [{ userName, import: fingerprints, delete: [], keptBecauseConfigIsEmpty: false }];
+  });
 }
 
 function templateAdditions(stack: SynthStack): StackChange[] {

@@ -480,4 +480,21 @@ describe('sftpctl diff', () => {
     expect(result.stdout).toMatch(/shop-dev-network \(update\)/);
     expect(actions(h, 'ExecuteChangeSet')).toHaveLength(before);
   });
+
+  it("shows what the deploy would do to users' SSH keys, and counts it as a change", async () => {
+    const { h } = await firstDeploy();
+    const file = join(h.dir, 'sftpctl.yaml');
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace('sshKeys: [keys/bank/download.pub]', 'sshKeys: [keys/bank/upload.pub]'),
+    );
+    const before = h.aws.log.length;
+    const result = await h.run(diff, { exitCode: true });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain('shop-dev-client-bank: SSH keys only');
+    expect(result.stdout).toMatch(/\+ SSH key SHA256:\S+ on bank-download/);
+    expect(result.stdout).toMatch(/- SSH key SHA256:\S+ on bank-download/);
+    expect(h.aws.log.slice(before).map((entry) => entry.call)).not.toContain('ImportSshPublicKey');
+    expect(h.aws.log.slice(before).map((entry) => entry.call)).not.toContain('DeleteSshPublicKey');
+  });
 });
