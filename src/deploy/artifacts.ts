@@ -70,8 +70,8 @@ export interface UploadResult {
 }
 
 /**
- * Puts `data` under a content-addressed key unless it is already there: a key names its bytes, so an existing object
- * is the same upload and is left alone. S3 checks the SHA-256 on arrival.
+ * Puts `data` under a content-addressed key unless it is already there, intact (same length, and the same SHA-256
+ * where S3 has one): then it is the same upload and is left alone. S3 checks the SHA-256 on arrival.
  */
 export async function uploadOnce(
   s3: S3Client,
@@ -81,9 +81,14 @@ export async function uploadOnce(
   contentType: string,
 ): Promise<UploadResult> {
   const { HeadObjectCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
+  const sha256 = createHash('sha256').update(data).digest('base64');
   try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return { key, uploaded: false };
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    // The key names the bytes, but what sits under it is checked before it is trusted: a truncated or altered
+    // object would otherwise be deployed as function code with no change set showing it.
+    const intact =
+      head.ContentLength === data.length && (head.ChecksumSHA256 === undefined || head.ChecksumSHA256 === sha256);
+    if (intact) return { key, uploaded: false };
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if ((error as Error).name !== 'NotFound' && status !== 404) {
@@ -102,7 +107,7 @@ export async function uploadOnce(
         Key: key,
         Body: data,
         ContentType: contentType,
-        ChecksumSHA256: createHash('sha256').update(data).digest('base64'),
+        ChecksumSHA256: sha256,
       }),
     );
   } catch (error) {

@@ -1,4 +1,4 @@
-import type { Change, CloudFormationClient, Parameter, Tag } from '@aws-sdk/client-cloudformation';
+import type { Capability, Change, CloudFormationClient, Parameter, Tag } from '@aws-sdk/client-cloudformation';
 import { SftpctlError } from '../core/errors.js';
 import type { EngineDeps } from './engine-deps.js';
 
@@ -18,7 +18,7 @@ export interface StackChange {
 export interface ChangeSetRequest {
   stackName: string;
   type: 'CREATE' | 'UPDATE';
-  template: TemplateSource;
+  template: TemplateSource & { resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
   parameters: Record<string, string>;
   tags: Record<string, string>;
   description: string;
@@ -64,9 +64,7 @@ export async function createChangeSet(request: ChangeSetRequest, deps: EngineDep
           ([ParameterKey, ParameterValue]): Parameter => ({ ParameterKey, ParameterValue }),
         ),
         Tags: Object.entries(request.tags).map(([Key, Value]): Tag => ({ Key, Value })),
-        // The templates create IAM roles (unnamed today: CAPABILITY_IAM); NAMED_IAM too, so a named role added later
-        // does not fail every deploy. IAM changes always show in the change set before they run.
-        Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+        Capabilities: requiredCapabilities(request.template),
         Description: request.description,
       }),
     );
@@ -169,4 +167,31 @@ export function countChanges(changes: readonly StackChange[]): Record<'add' | 'm
     remove: changes.filter((change) => change.action === 'Remove').length,
     replace: changes.filter((change) => change.replacement === 'True').length,
   };
+}
+
+const IAM_NAME_PROPERTIES: Record<string, string> = {
+  'AWS::IAM::Role': 'RoleName',
+  'AWS::IAM::User': 'UserName',
+  'AWS::IAM::Group': 'GroupName',
+  'AWS::IAM::ManagedPolicy': 'ManagedPolicyName',
+  'AWS::IAM::InstanceProfile': 'InstanceProfileName',
+};
+
+/**
+ * The capabilities a template needs, and no more: CAPABILITY_IAM for IAM resources, CAPABILITY_NAMED_IAM only when
+ * one carries an explicit name, so CloudFormation's guard on named IAM resources stays on where it is not needed.
+ * Without the template's resources at hand (never the case in sftpctl), both.
+ */
+export function requiredCapabilities(template: ChangeSetRequest['template']): Capability[] {
+  if (!template.resources) return ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'];
+  const resources = Object.values(template.resources);
+  if (
+    resources.some(
+      (resource) =>
+        IAM_NAME_PROPERTIES[resource.Type] && resource.Properties?.[IAM_NAME_PROPERTIES[resource.Type]!] !== undefined,
+    )
+  )
+    return ['CAPABILITY_NAMED_IAM'];
+  if (resources.some((resource) => resource.Type.startsWith('AWS::IAM::'))) return ['CAPABILITY_IAM'];
+  return [];
 }

@@ -15,7 +15,7 @@ import {
   uploadFunctionBundles,
   uploadOnce,
 } from './artifacts.js';
-import { countChanges, discardChangeSet, type StackChange, type TemplateSource } from './change-set.js';
+import { type ChangeSetRequest, countChanges, discardChangeSet, type StackChange } from './change-set.js';
 import { type EngineDeps, mapLimit } from './engine-deps.js';
 import { resolveParameters, type StackOutputs } from './parameters.js';
 import { describeStack, executeChangeSet, planStack, type StackPlan, syncTerminationProtection } from './stack-ops.js';
@@ -408,10 +408,11 @@ export async function templateSource(
   region: string,
   deps: EngineDeps,
   uploads: DeployOutcome['uploads'],
-): Promise<TemplateSource> {
-  if (!stack.needsUpload) return { body: stack.body };
+): Promise<ChangeSetRequest['template']> {
+  const resources = stack.template.Resources;
+  if (!stack.needsUpload) return { body: stack.body, resources };
   if (!assetsBucket) throw new Error(`${stack.name} needs the assets bucket for its template`);
   const key = templateKey(stack.name, stack.hash, 'yaml');
   uploads.push(await uploadOnce(await deps.clients.s3(), assetsBucket, key, Buffer.from(stack.body), 'text/yaml'));
-  return { url: templateUrl(assetsBucket, region, key) };
+  return { url: templateUrl(assetsBucket, region, key), resources };
 }

@@ -67,6 +67,10 @@ describe('sftpctl deploy: first deploy', () => {
       expect.arrayContaining(STACKS.map((name) => [name, 'CREATE'])),
     );
     expect(creates.slice(0, 3).map((call) => call.input.StackName)).toEqual(STACKS.slice(0, 3));
+    // Least privilege: no IAM capability where a stack has no IAM resource; never NAMED_IAM for unnamed roles.
+    const capabilities = Object.fromEntries(creates.map((call) => [call.input.StackName, call.input.Capabilities]));
+    expect(capabilities['shop-dev-assets']).toEqual([]);
+    expect(capabilities['shop-dev-client-bank']).toEqual(['CAPABILITY_IAM']);
     // Each wave executes only after the previous one is complete.
     const executed = actions(h, 'ExecuteChangeSet');
     expect(executed.slice(0, 3)).toEqual(STACKS.slice(0, 3));

@@ -72,6 +72,15 @@ describe('function bundles', () => {
     expect((await objectBytes(bundles.ingress.key)).equals(await readFile(bundles.ingress.file))).toBe(true);
     const again = await uploadFunctionBundles(s3, BUCKET, bundles);
     expect(again.every((result) => !result.uploaded)).toBe(true);
+    // Something else under the same key (a truncated copy): replaced, not trusted.
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: bundles.egress.key, Body: 'truncated' }));
+    const repaired = await uploadFunctionBundles(s3, BUCKET, bundles);
+    expect(repaired).toEqual([
+      { key: bundles.ingress.key, uploaded: false },
+      { key: bundles.egress.key, uploaded: true },
+    ]);
+    expect((await objectBytes(bundles.egress.key)).equals(await readFile(bundles.egress.file))).toBe(true);
   });
 });
 

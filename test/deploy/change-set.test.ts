@@ -12,7 +12,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../src/aws/clients.js';
-import { createChangeSet } from '../../src/deploy/change-set.js';
+import { createChangeSet, requiredCapabilities } from '../../src/deploy/change-set.js';
 import type { EngineDeps } from '../../src/deploy/engine-deps.js';
 import { watchOperation } from '../../src/deploy/stack-watch.js';
 
@@ -217,5 +217,17 @@ describe('watchOperation', () => {
       NextToken: 'more',
     });
     expect(sleeps).toBe(1);
+  });
+});
+
+describe('requiredCapabilities', () => {
+  const role = (properties: Record<string, unknown> = {}) => ({ Type: 'AWS::IAM::Role', Properties: properties });
+  it('asks for no more than the template needs', () => {
+    expect(requiredCapabilities({ body: '', resources: { Bucket: { Type: 'AWS::S3::Bucket' } } })).toEqual([]);
+    expect(requiredCapabilities({ body: '', resources: { Role: role() } })).toEqual(['CAPABILITY_IAM']);
+    expect(requiredCapabilities({ body: '', resources: { Role: role({ RoleName: 'x' }) } })).toEqual([
+      'CAPABILITY_NAMED_IAM',
+    ]);
+    expect(requiredCapabilities({ body: '' })).toEqual(['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM']);
   });
 });
