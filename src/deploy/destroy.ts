@@ -1,4 +1,5 @@
 import { bucketHasObjects, deleteEmptyBucket, emptyBucket } from '../aws/bucket-contents.js';
+import { clientStackName } from '../core/config/naming.js';
 import type { Config } from '../core/config/schema.js';
 import { SftpctlError } from '../core/errors.js';
 import { type SynthStack, synthesize } from '../templates/synthesize.js';
@@ -29,6 +30,8 @@ interface StackTarget {
   deployed: DeployedStack;
   buckets: { logicalId: string; name: string; hasObjects: boolean }[];
   retained: { logicalId: string; type: string; physicalId: string }[];
+  /** Live resources: the progress denominator of the delete. */
+  resourceCount: number;
 }
 
 /** The assets bucket only ever holds what sftpctl put there (function bundles, templates): always safe to empty. */
@@ -53,7 +56,25 @@ export async function destroyEnvironment(request: {
   const { deps, progress } = request;
   const environment = request.config.environments[request.env]!;
   const synth = synthesize(request.config, request.env, { format: 'yaml' });
-  const selected = selectStacks(synth.stacks, request.clients, request.env);
+  // Client stacks of clients removed from the config: still in AWS, still using the server and the network.
+  const orphans = await orphanClientStacks(request.config.project, request.env, synth.stacks, deps);
+  const prefixLength = clientStackName(request.config.project, request.env, '').length;
+  const orphanNames = new Map(orphans.map((name) => [name.slice(prefixLength), name]));
+  const wantedOrphans = (request.clients ?? []).filter((name) => orphanNames.has(name));
+  const knownClients = request.clients?.filter((name) => !orphanNames.has(name));
+  const selected: SynthStack[] = [
+    ...(request.clients?.length && knownClients?.length === 0
+      ? []
+      : selectStacks(synth.stacks, knownClients, request.env)),
+    ...wantedOrphans.map((client) => orphanStack(orphanNames.get(client)!, client)),
+  ];
+  if (!request.clients?.length && orphans.length > 0) {
+    throw new SftpctlError(
+      'ORPHAN_CLIENT_STACKS',
+      `Stacks of clients no longer in the config still exist: ${orphans.join(', ')}. They use the server and the network.`,
+      `Destroy them first: sftpctl destroy ${[...orphanNames.keys()].map((name) => `--client ${name}`).join(' ')} (works for clients removed from the config). Nothing was changed.`,
+    );
+  }
   if (environment.protected) {
     throw new SftpctlError(
       'DESTROY_PROTECTED',
@@ -71,7 +92,7 @@ export async function destroyEnvironment(request: {
       results.set(stack.name, { ...identity(stack), action: 'absent', emptied: [], deletedBuckets: [], retained: [] });
       return;
     }
-    targets.set(stack.name, { stack, deployed, ...(await inspectResources(stack, deployed, deps)) });
+    targets.set(stack.name, { stack, deployed, ...(await inspectResources(deployed, deps)) });
   });
   progress.finish('preflight');
 
@@ -102,7 +123,7 @@ export async function destroyEnvironment(request: {
   }
 
   const failedOrSkipped = new Set<string>();
-  for (const wave of [...synth.deployOrder].reverse()) {
+  for (const wave of [wantedOrphans.map((client) => orphanNames.get(client)!), ...[...synth.deployOrder].reverse()]) {
     const stacks = wave.flatMap((name) => (targets.has(name) ? [targets.get(name)!] : []));
     await mapLimit(stacks, request.concurrency, async (target) => {
       const dependents = synth.stacks.filter((stack) => stack.dependsOn.includes(target.stack.name));
@@ -127,7 +148,7 @@ export async function destroyEnvironment(request: {
   return selected.flatMap((stack) => results.get(stack.name) ?? []);
 }
 
-async function inspectResources(stack: SynthStack, deployed: DeployedStack, deps: EngineDeps) {
+async function inspectResources(deployed: DeployedStack, deps: EngineDeps) {
   const cfn = await deps.clients.cloudFormation();
   const { DescribeStackResourcesCommand } = await import('@aws-sdk/client-cloudformation');
   const resources =
@@ -135,6 +156,8 @@ async function inspectResources(stack: SynthStack, deployed: DeployedStack, deps
   const live = resources.filter(
     (resource) => resource.PhysicalResourceId && !resource.ResourceStatus?.startsWith('DELETE_'),
   );
+  // What is retained is what the deployed template says, not the local one (which may not be deployed yet).
+  const deployedTemplate = await deployedResources(deployed.stackId, deps);
   const s3 = await deps.clients.s3();
   const buckets = await Promise.all(
     live
@@ -146,13 +169,13 @@ async function inspectResources(stack: SynthStack, deployed: DeployedStack, deps
       })),
   );
   const retained = live
-    .filter((resource) => stack.template.Resources[resource.LogicalResourceId ?? '']?.DeletionPolicy === 'Retain')
+    .filter((resource) => deployedTemplate[resource.LogicalResourceId ?? '']?.DeletionPolicy === 'Retain')
     .map((resource) => ({
       logicalId: resource.LogicalResourceId!,
       type: resource.ResourceType!,
       physicalId: resource.PhysicalResourceId!,
     }));
-  return { buckets, retained };
+  return { buckets, retained, resourceCount: live.length };
 }
 
 async function destroyStack(
@@ -179,7 +202,7 @@ async function destroyStack(
     const deletion = await deleteAndWait(
       target.stack.name,
       target.deployed.stackId,
-      Object.keys(target.stack.template.Resources).length,
+      target.resourceCount,
       deps,
       progress,
     );
@@ -217,4 +240,46 @@ async function destroyStack(
 
 function identity(stack: SynthStack): Pick<DestroyResult, 'stack' | 'kind' | 'client'> {
   return { stack: stack.name, kind: stack.kind, ...(stack.client ? { client: stack.client } : {}) };
+}
+
+/** Live client stacks of this environment whose client the config no longer has. */
+async function orphanClientStacks(
+  project: string,
+  env: string,
+  stacks: readonly SynthStack[],
+  deps: EngineDeps,
+): Promise<string[]> {
+  const cfn = await deps.clients.cloudFormation();
+  const { ListStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const prefix = clientStackName(project, env, '');
+  const known = new Set(stacks.map((stack) => stack.name));
+  const found = new Set<string>();
+  let token: string | undefined;
+  do {
+    const page = await cfn.send(new ListStacksCommand({ ...(token ? { NextToken: token } : {}) }));
+    for (const summary of page.StackSummaries ?? []) {
+      const name = summary.StackName ?? '';
+      if (summary.StackStatus !== 'DELETE_COMPLETE' && name.startsWith(prefix) && !known.has(name)) found.add(name);
+    }
+    token = page.NextToken;
+  } while (token);
+  return [...found].sort();
+}
+
+/** A client stack the config no longer describes: destroy needs only its name (its template comes from AWS). */
+function orphanStack(name: string, client: string): SynthStack {
+  return { name, kind: 'client', client, template: { Resources: {} }, dependsOn: [] } as unknown as SynthStack;
+}
+
+/** The resources of the template CloudFormation holds for the stack. */
+async function deployedResources(
+  stackId: string,
+  deps: EngineDeps,
+): Promise<Record<string, { Type?: string; DeletionPolicy?: string }>> {
+  const cfn = await deps.clients.cloudFormation();
+  const { GetTemplateCommand } = await import('@aws-sdk/client-cloudformation');
+  const { TemplateBody } = await cfn.send(new GetTemplateCommand({ StackName: stackId }));
+  if (!TemplateBody) return {};
+  const { parse } = await import('yaml');
+  return (parse(TemplateBody) as { Resources?: Record<string, { DeletionPolicy?: string }> }).Resources ?? {};
 }

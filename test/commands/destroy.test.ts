@@ -129,4 +129,29 @@ describe('sftpctl destroy', () => {
     expect(h.cloudFormation.stack('shop-dev-server')?.status).toBe('CREATE_COMPLETE');
     expect(h.cloudFormation.stack('shop-dev-client-carrier')).toBeUndefined();
   });
+
+  it('refuses to destroy the platform under client stacks the config no longer has; --client removes them', async () => {
+    const h = await deployed();
+    const { readFile, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const file = join(h.dir, 'sftpctl.yaml');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.slice(0, text.indexOf('  - name: carrier')));
+    const refused = await h.run(destroy, {});
+    expect(refused.error).toMatchObject({
+      code: 'ORPHAN_CLIENT_STACKS',
+      message: expect.stringContaining('shop-dev-client-carrier'),
+      hint: expect.stringContaining('sftpctl destroy --client carrier'),
+    });
+    expect(deletes(h)).toEqual([]);
+
+    const orphan = await h.run(destroy, { client: ['carrier'] }, { json: true });
+    expect(orphan.code).toBe(0);
+    expect(h.cloudFormation.stack('shop-dev-client-carrier')).toBeUndefined();
+    const [result] = JSON.parse(orphan.stdout) as { retained: { type: string }[]; deletedBuckets: string[] }[];
+    // Retained resources are judged by the template CloudFormation holds: the config has nothing left of carrier.
+    expect(result!.retained.map((entry) => entry.type)).toContain('AWS::KMS::Key');
+    expect(result!.deletedBuckets).toHaveLength(4);
+    expect((await h.run(destroy, {})).code).toBe(0);
+  });
 });

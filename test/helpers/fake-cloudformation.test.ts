@@ -14,6 +14,7 @@ import {
   ExecuteChangeSetCommand,
   GetTemplateCommand,
   ListChangeSetsCommand,
+  ListStacksCommand,
   type StackEvent,
   UpdateTerminationProtectionCommand,
 } from '@aws-sdk/client-cloudformation';
@@ -1194,6 +1195,20 @@ describe('DeleteChangeSet', () => {
 });
 
 describe('other commands', () => {
+  it('ListStacks lists live and deleted stacks, filtered by status', async () => {
+    await deploy();
+    await cfn.send(new DeleteStackCommand({ StackName: 'p-dev-client' }));
+    await waitForStack('p-dev-client').catch(() => undefined);
+    fake.settle();
+    const all = (await cfn.send(new ListStacksCommand({}))).StackSummaries ?? [];
+    expect(all.map((summary) => [summary.StackName, summary.StackStatus])).toEqual([
+      ['p-dev-client', 'DELETE_COMPLETE'],
+    ]);
+    expect(all[0]!.DeletionTime).toBeInstanceOf(Date);
+    const live = await cfn.send(new ListStacksCommand({ StackStatusFilter: ['CREATE_COMPLETE'] }));
+    expect(live.StackSummaries).toEqual([]);
+  });
+
   it('ListChangeSets summarises the change sets of a stack', async () => {
     const { Id, StackId } = await createChangeSet({ Description: 'first deploy' });
     expect((await cfn.send(new ListChangeSetsCommand({ StackName: 'p-dev-client' }))).Summaries).toEqual([

@@ -36,6 +36,8 @@ import {
   InvalidChangeSetStatusException,
   ListChangeSetsCommand,
   type ListChangeSetsCommandInput,
+  ListStacksCommand,
+  type ListStacksCommandInput,
   type Parameter,
   type ResourceAttribute,
   type ResourceChangeDetail,
@@ -622,6 +624,8 @@ export class FakeCloudFormation {
       .callsFake((input) => this.handle('DescribeStackResources', input, () => this.describeStackResources(input)))
       .on(GetTemplateCommand)
       .callsFake((input) => this.handle('GetTemplate', input, () => this.getTemplate(input)))
+      .on(ListStacksCommand)
+      .callsFake((input) => this.handle('ListStacks', input, () => this.listStacks(input)))
       .on(DeleteStackCommand)
       .callsFake((input) => this.handle('DeleteStack', input, () => this.deleteStack(input)))
       .on(UpdateTerminationProtectionCommand)
@@ -972,6 +976,24 @@ export class FakeCloudFormation {
           Timestamp: resource.timestamp,
           ResourceStatus: resource.status as ResourceStatus,
           ...(resource.reason !== undefined ? { ResourceStatusReason: resource.reason } : {}),
+        })),
+    };
+  }
+
+  /** Live and deleted stacks, newest first, filtered by status; one page (the fake holds few stacks). */
+  private listStacks(input: ListStacksCommandInput) {
+    accept('ListStacks', input, 'StackStatusFilter NextToken');
+    const filter = input.StackStatusFilter;
+    return {
+      StackSummaries: [...this.stacks.values()]
+        .filter((stack) => !filter || filter.length === 0 || (filter as string[]).includes(stack.status))
+        .reverse()
+        .map((stack) => ({
+          StackId: stack.id,
+          StackName: stack.name,
+          StackStatus: stack.status as Stack['StackStatus'],
+          CreationTime: stack.created,
+          ...(stack.deleted ? { DeletionTime: stack.deleted } : {}),
         })),
     };
   }
