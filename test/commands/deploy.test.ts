@@ -1,5 +1,3 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/commands/deploy.js';
@@ -181,8 +179,7 @@ describe('sftpctl deploy: later deploys', () => {
 
   it('an allow-list change updates only the network stack and shows the change first', async () => {
     const { h } = await firstDeploy();
-    const file = join(h.dir, 'sftpctl.yaml');
-    await writeFile(file, (await readFile(file, 'utf8')).replace('203.0.113.8/29', '203.0.113.8/29, 192.0.2.7/32'));
+    await h.editConfig((text) => text.replace('203.0.113.8/29', '203.0.113.8/29, 192.0.2.7/32'));
     const result = await h.run(deploy, {}, { json: true });
     expect(result.code).toBe(0);
     const parsed = JSON.parse(result.stdout) as { stack: string; action: string; changes?: { modify: number } }[];
@@ -195,11 +192,7 @@ describe('sftpctl deploy: later deploys', () => {
 
   it('a key replaced in the config is imported and confirmed, then the old one deleted', async () => {
     const { h } = await firstDeploy();
-    const file = join(h.dir, 'sftpctl.yaml');
-    await writeFile(
-      file,
-      (await readFile(file, 'utf8')).replace('sshKeys: [keys/bank/download.pub]', 'sshKeys: [keys/bank/upload.pub]'),
-    );
+    await h.editConfig((text) => text.replace('sshKeys: [keys/bank/download.pub]', 'sshKeys: [keys/bank/upload.pub]'));
     const before = h.aws.log.length;
     const result = await h.run(deploy, { client: ['bank'] });
     expect(result.code).toBe(0);
@@ -216,8 +209,7 @@ describe('sftpctl deploy: later deploys', () => {
 
   it('an empty key list in the config keeps the keys on the server and warns (no lock-out by mistake)', async () => {
     const { h } = await firstDeploy();
-    const file = join(h.dir, 'sftpctl.yaml');
-    await writeFile(file, (await readFile(file, 'utf8')).replace('sshKeys: [keys/bank/download.pub]', 'sshKeys: []'));
+    await h.editConfig((text) => text.replace('sshKeys: [keys/bank/download.pub]', 'sshKeys: []'));
     const result = await h.run(deploy, { client: ['bank'] });
     expect(result.code).toBe(0);
     expect(h.aws.users.get('bank-download')).toHaveLength(1);
@@ -228,10 +220,8 @@ describe('sftpctl deploy: later deploys', () => {
 
   it('declining a wave changes nothing in it: no change executed, no key touched', async () => {
     const { h } = await firstDeploy();
-    const file = join(h.dir, 'sftpctl.yaml');
-    await writeFile(
-      file,
-      (await readFile(file, 'utf8'))
+    await h.editConfig((text) =>
+      text
         .replace('203.0.113.8/29', '203.0.113.8/29, 192.0.2.7/32')
         .replace('sshKeys: [keys/bank/download.pub]', 'sshKeys: [keys/bank/upload.pub]'),
     );
@@ -267,11 +257,7 @@ describe('sftpctl deploy: later deploys', () => {
 
   it('a failed update rolls back: exit 1, the first failing resource and its reason, dependents skipped', async () => {
     const { h } = await firstDeploy();
-    const file = join(h.dir, 'sftpctl.yaml');
-    await writeFile(
-      file,
-      (await readFile(file, 'utf8')).replace('  region: eu-west-2', '  region: eu-west-2\n  logRetentionDays: 731'),
-    );
+    await h.editConfig((text) => text.replace('  region: eu-west-2', '  region: eu-west-2\n  logRetentionDays: 731'));
     h.cloudFormation.failNext(
       'shop-dev-server',
       'ServerLogGroup',
@@ -327,11 +313,7 @@ describe('sftpctl deploy: recovery and parallel clients', () => {
   it('a busy stack is refused with guidance while the rest of its wave deploys', async () => {
     const { h } = await firstDeploy();
     seedStatus(h, 'shop-dev-client-bank', 'UPDATE_IN_PROGRESS');
-    const file = join(h.dir, 'sftpctl.yaml');
-    await writeFile(
-      file,
-      (await readFile(file, 'utf8')).replace('project: shop\n', 'project: shop\ntags: { team: payments }\n'),
-    );
+    await h.editConfig((text) => text.replace('project: shop\n', 'project: shop\ntags: { team: payments }\n'));
     const result = await h.run(deploy, { client: ['bank', 'carrier'] });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/shop-dev-client-bank\s+failed/);
@@ -354,8 +336,7 @@ describe('sftpctl deploy: recovery and parallel clients', () => {
   it('lifts termination protection when the config no longer protects the environment', async () => {
     harness = await deployHarness({ clients: ['bank'], protected: true });
     expect((await harness.run(deploy, {})).code).toBe(0);
-    const file = join(harness.dir, 'sftpctl.yaml');
-    await writeFile(file, (await readFile(file, 'utf8')).replace('    protected: true\n', ''));
+    await harness.editConfig((text) => text.replace('    protected: true\n', ''));
     expect((await harness.run(deploy, {})).code).toBe(0);
     expect(harness.cloudFormation.stack('shop-dev-server')!.terminationProtection).toBe(false);
     const updates = harness.cloudFormation.calls.filter((call) => call.action === 'UpdateTerminationProtection');
@@ -476,8 +457,7 @@ describe('sftpctl diff', () => {
 
   it('shows a change and exits 2 with --exit-code, without executing anything', async () => {
     const { h } = await firstDeploy();
-    const file = join(h.dir, 'sftpctl.yaml');
-    await writeFile(file, (await readFile(file, 'utf8')).replace('203.0.113.8/29', '203.0.113.8/29, 192.0.2.7/32'));
+    await h.editConfig((text) => text.replace('203.0.113.8/29', '203.0.113.8/29, 192.0.2.7/32'));
     const before = actions(h, 'ExecuteChangeSet').length;
     const result = await h.run(diff, { exitCode: true });
     expect(result.code).toBe(2);
@@ -487,11 +467,7 @@ describe('sftpctl diff', () => {
 
   it("shows what the deploy would do to users' SSH keys, and counts it as a change", async () => {
     const { h } = await firstDeploy();
-    const file = join(h.dir, 'sftpctl.yaml');
-    await writeFile(
-      file,
-      (await readFile(file, 'utf8')).replace('sshKeys: [keys/bank/download.pub]', 'sshKeys: [keys/bank/upload.pub]'),
-    );
+    await h.editConfig((text) => text.replace('sshKeys: [keys/bank/download.pub]', 'sshKeys: [keys/bank/upload.pub]'));
     const before = h.aws.log.length;
     const result = await h.run(diff, { exitCode: true });
     expect(result.code).toBe(2);

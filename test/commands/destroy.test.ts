@@ -132,11 +132,7 @@ describe('sftpctl destroy', () => {
 
   it('refuses to destroy the platform under client stacks the config no longer has; --client removes them', async () => {
     const h = await deployed();
-    const { readFile, writeFile } = await import('node:fs/promises');
-    const { join } = await import('node:path');
-    const file = join(h.dir, 'sftpctl.yaml');
-    const text = await readFile(file, 'utf8');
-    await writeFile(file, text.slice(0, text.indexOf('  - name: carrier')));
+    await h.editConfig((text) => text.slice(0, text.indexOf('  - name: carrier')));
     const refused = await h.run(destroy, {});
     expect(refused.error).toMatchObject({
       code: 'ORPHAN_CLIENT_STACKS',

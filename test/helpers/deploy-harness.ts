@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -124,6 +124,11 @@ ${clients
     aws,
     s3,
     s3rver,
+    /** Rewrites the project's sftpctl.yaml, as an operator editing it would. */
+    async editConfig(edit: (text: string) => string) {
+      const file = join(dir, 'sftpctl.yaml');
+      await writeFile(file, edit(await readFile(file, 'utf8')));
+    },
     /** TemplateURLs the fake fetched from the real S3 server. */
     fetched,
     testing,

@@ -48,18 +48,20 @@ clients:
   return { config, keys: keys!, client: config.clients[0]! };
 }
 
+/** Reconciles the set-up client's keys against the fake Transfer server. */
+const reconcile = (project: Awaited<ReturnType<typeof setup>>, now: Date) =>
+  reconcileClientKeys({
+    ...project,
+    clients: new AwsClients({ region: 'eu-west-2', profile: undefined }),
+    serverId: 's-0123456789abcdef0',
+    now,
+  });
+
 describe('reconcileClientKeys', () => {
   it('imports and confirms missing keys before deleting keys the config no longer lists', async () => {
     await withTempDir(async (dir) => {
-      const { config, keys, client } = await setup(dir, () => '');
-      const result = await reconcileClientKeys({
-        config,
-        keys,
-        client,
-        clients: new AwsClients({ region: 'eu-west-2', profile: undefined }),
-        serverId: 's-0123456789abcdef0',
-        now: new Date('2026-11-24T00:00:00Z'),
-      });
+      const project = await setup(dir, () => '');
+      const result = await reconcile(project, new Date('2026-11-24T00:00:00Z'));
       expect(aws.calls()).toEqual(['DescribeUser', 'ImportSshPublicKey', 'DescribeUser', 'DeleteSshPublicKey']);
       expect(result.steps.map((step) => step.action)).toEqual(['imported', 'deleted']);
       expect(aws.users.get('bank-upload')).toHaveLength(2);
@@ -70,37 +72,21 @@ describe('reconcileClientKeys', () => {
 
   it('deletes nothing when an import does not show up', async () => {
     await withTempDir(async (dir) => {
-      const { config, keys, client } = await setup(dir, () => '');
+      const project = await setup(dir, () => '');
       aws.failNext('ImportSshPublicKey', Object.assign(new Error('Throttled'), { name: 'ThrottlingException' }));
-      await expect(
-        reconcileClientKeys({
-          config,
-          keys,
-          client,
-          clients: new AwsClients({ region: 'eu-west-2', profile: undefined }),
-          serverId: 's-0123456789abcdef0',
-          now: new Date(),
-        }),
-      ).rejects.toThrow('Throttled');
+      await expect(reconcile(project, new Date())).rejects.toThrow('Throttled');
       expect(aws.calls()).not.toContain('DeleteSshPublicKey');
     });
   });
 
   it('warns when a rotation grace period is over and the retiring key still works', async () => {
     await withTempDir(async (dir) => {
-      const { config, keys, client } = await setup(
+      const project = await setup(
         dir,
         (kept) =>
           `\n      rotation: { since: "2026-11-01T00:00:00Z", until: "2026-11-08T00:00:00Z", retiring: ["${kept}"] }`,
       );
-      const result = await reconcileClientKeys({
-        config,
-        keys,
-        client,
-        clients: new AwsClients({ region: 'eu-west-2', profile: undefined }),
-        serverId: 's-0123456789abcdef0',
-        now: new Date('2026-11-24T00:00:00Z'),
-      });
+      const result = await reconcile(project, new Date('2026-11-24T00:00:00Z'));
       expect(result.warnings[0]).toContain('sftpctl keys rotate bank --ssh upload --finish');
     });
   });
