@@ -217,6 +217,13 @@ program
     await run(this, async (context) => (await import('./commands/synth.js')).synth(options, context));
   });
 
+/** Deploy, diff and destroy: AWS options plus the CloudFormation service role. */
+const stackOptions = (command: Command) =>
+  awsOptions(command).option(
+    '--role-arn <arn>',
+    'CloudFormation service role to create, update and delete stacks with (your credentials then need little else)',
+  );
+
 const awsOptions = (command: Command) =>
   command
     .option('--region <region>', "AWS region (default: the environment's, then $AWS_REGION)")
@@ -225,7 +232,7 @@ const awsOptions = (command: Command) =>
       'AWS profile (default: $AWS_PROFILE, then the standard credential chain, SSO included)',
     );
 
-awsOptions(
+stackOptions(
   program
     .command('deploy')
     .description('deploy an environment: change sets per stack, shown and confirmed, then live progress')
@@ -245,7 +252,7 @@ awsOptions(
   await run(this, async (context) => (await import('./commands/deploy.js')).deploy(options, context));
 });
 
-awsOptions(
+stackOptions(
   program
     .command('diff')
     .description('show what a deploy would change (change sets, deleted again); nothing is changed')
@@ -257,7 +264,7 @@ awsOptions(
   await run(this, async (context) => (await import('./commands/diff.js')).diff(options, context));
 });
 
-awsOptions(
+stackOptions(
   program
     .command('destroy')
     .description('delete the stacks of an environment (or clients) in reverse order, after typing its name')

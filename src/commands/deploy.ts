@@ -10,6 +10,7 @@ import type { CommandContext } from './context.js';
 
 export interface DeployOptions extends AwsFlags {
   client?: string[];
+  roleArn?: string;
   concurrency?: string;
   allowReplacement?: string[];
 }
@@ -25,6 +26,20 @@ export function parseConcurrency(value: string | undefined): number {
       'Use e.g. --concurrency 4.',
     );
   return number;
+}
+
+const ROLE_ARN = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+
+/** Parses --role-arn: the CloudFormation service role every stack operation runs as. */
+export function parseRoleArn(value: string | undefined): { roleArn?: string } {
+  if (value === undefined) return {};
+  if (!ROLE_ARN.test(value))
+    throw new UsageError(
+      'INVALID_FLAG',
+      `--role-arn: "${value}" is not an IAM role ARN.`,
+      'Use the ARN of the CloudFormation service role, like arn:aws:iam::123456789012:role/sftpctl-deploy.',
+    );
+  return { roleArn: value };
 }
 
 /** Answers yes under --yes; otherwise asks, or fails naming --yes when nobody can be asked. */
@@ -48,13 +63,14 @@ export async function deploy(
   testing: EngineOverrides = {},
 ): Promise<number> {
   const concurrency = parseConcurrency(options.concurrency);
+  const role = parseRoleArn(options.roleArn);
   const { config, keys, warnings } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: true });
   const envName = environmentOf(config, context.globals.env);
   requireConfirmation(context, 'A deploy');
   if (warnings.length > 0) printProblems(context.output, warnings);
   if (!keys) throw new Error('loadConfig with checkKeys returned no key facts');
   const { clients, account } = await environmentInAws(config, options, context, testing.aws);
-  const deps = { ...realEngineDeps(clients), ...testing.deps };
+  const deps = { ...realEngineDeps(clients), ...role, ...testing.deps };
   const { output } = context;
   const c = output.json ? output.errColors : output.colors;
   output.info(`Deploying ${c.bold(`${config.project}/${envName}`)} to account ${account} in ${clients.target.region}`);

@@ -6,10 +6,11 @@ import { withDeployProgress } from '../ui/deploy-progress.js';
 import { renderStackResults } from '../ui/deploy-summary.js';
 import { type AwsFlags, environmentInAws } from './aws-context.js';
 import type { CommandContext } from './context.js';
-import { parseConcurrency, requireConfirmation } from './deploy.js';
+import { parseConcurrency, parseRoleArn, requireConfirmation } from './deploy.js';
 
 export interface DestroyOptions extends AwsFlags {
   client?: string[];
+  roleArn?: string;
   emptyBuckets?: boolean;
   concurrency?: string;
 }
@@ -21,6 +22,7 @@ export async function destroy(
   testing: EngineOverrides = {},
 ): Promise<number> {
   const concurrency = parseConcurrency(options.concurrency);
+  const role = parseRoleArn(options.roleArn);
   const { config } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: false });
   const envName = environmentOf(config, context.globals.env);
   requireConfirmation(context, 'A destroy');
@@ -46,7 +48,7 @@ export async function destroy(
       );
     }
   }
-  const deps = { ...realEngineDeps(clients), ...testing.deps };
+  const deps = { ...realEngineDeps(clients), ...role, ...testing.deps };
   const results = await withDeployProgress(
     output,
     c,

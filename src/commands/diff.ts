@@ -5,10 +5,11 @@ import { renderChanges } from '../ui/change-list.js';
 import { withDeployProgress } from '../ui/deploy-progress.js';
 import { type AwsFlags, environmentInAws } from './aws-context.js';
 import type { CommandContext } from './context.js';
-import { parseConcurrency } from './deploy.js';
+import { parseConcurrency, parseRoleArn } from './deploy.js';
 
 export interface DiffOptions extends AwsFlags {
   client?: string[];
+  roleArn?: string;
   concurrency?: string;
   exitCode?: boolean;
 }
@@ -20,10 +21,11 @@ export async function diff(
   testing: EngineOverrides = {},
 ): Promise<number> {
   const concurrency = parseConcurrency(options.concurrency);
+  const role = parseRoleArn(options.roleArn);
   const { config, keys } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: true });
   const envName = environmentOf(config, context.globals.env);
   const { clients, account } = await environmentInAws(config, options, context, testing.aws);
-  const deps = { ...realEngineDeps(clients), ...testing.deps };
+  const deps = { ...realEngineDeps(clients), ...role, ...testing.deps };
   const { output } = context;
   const c = output.json ? output.errColors : output.colors;
   output.info(

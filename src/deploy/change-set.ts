@@ -65,6 +65,7 @@ export async function createChangeSet(request: ChangeSetRequest, deps: EngineDep
         ),
         Tags: Object.entries(request.tags).map(([Key, Value]): Tag => ({ Key, Value })),
         Capabilities: requiredCapabilities(request.template),
+        ...(deps.roleArn ? { RoleARN: deps.roleArn } : {}),
         Description: request.description,
       }),
     );

@@ -7,6 +7,11 @@ export interface EngineDeps {
   now(): Date;
   /** Between two polls of CloudFormation. */
   pollMs: number;
+  /**
+   * A CloudFormation service role (--role-arn): CloudFormation creates, updates and deletes with its rights, so the
+   * operator's own credentials need little more than CloudFormation and the assets bucket.
+   */
+  roleArn?: string;
 }
 
 export function realEngineDeps(clients: AwsClients): EngineDeps {

@@ -132,7 +132,13 @@ export async function deleteAndWait(
   const cfn = await deps.clients.cloudFormation();
   const { DeleteStackCommand } = await import('@aws-sdk/client-cloudformation');
   const token = operationToken('delete', deps.now());
-  await cfn.send(new DeleteStackCommand({ StackName: stackId, ClientRequestToken: token }));
+  await cfn.send(
+    new DeleteStackCommand({
+      StackName: stackId,
+      ClientRequestToken: token,
+      ...(deps.roleArn ? { RoleARN: deps.roleArn } : {}),
+    }),
+  );
   progress.start(stackName, 'delete', total);
   const result = await watchOperation(
     { stackId, stackName, token, total, onProgress: (update) => progress.update(stackName, 'delete', update) },

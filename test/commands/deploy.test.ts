@@ -147,6 +147,16 @@ describe('sftpctl deploy: first deploy', () => {
     for (const name of STACKS.slice(0, 4)) expect(harness.cloudFormation.stack(name)!.terminationProtection).toBe(true);
   });
 
+  it('--role-arn: every change set runs as the CloudFormation service role; a malformed ARN is a usage error', async () => {
+    harness = await deployHarness({ clients: ['bank'] });
+    const role = 'arn:aws:iam::111122223333:role/sftpctl-deploy';
+    expect((await harness.run(deploy, { roleArn: role })).code).toBe(0);
+    const creates = harness.cloudFormation.calls.filter((call) => call.action === 'CreateChangeSet');
+    expect(creates.map((call) => call.input.RoleARN)).toEqual(Array(4).fill(role));
+    const bad = await harness.run(deploy, { roleArn: 'sftpctl-deploy' });
+    expect(bad.error).toMatchObject({ code: 'INVALID_FLAG', message: expect.stringContaining('--role-arn') });
+  });
+
   it('refuses credentials of another account before any change', async () => {
     harness = await deployHarness({ callerAccount: '999999999999' });
     const result = await harness.run(deploy, {});

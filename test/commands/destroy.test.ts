@@ -87,6 +87,14 @@ describe('sftpctl destroy', () => {
     expect(await bucketExists(h, 'shop-dev-bank-raw')).toBe(false);
   });
 
+  it('--role-arn: stacks are deleted as the CloudFormation service role', async () => {
+    const h = await deployed();
+    const role = 'arn:aws:iam::111122223333:role/sftpctl-deploy';
+    expect((await h.run(destroy, { client: ['bank'], roleArn: role })).code).toBe(0);
+    const deleted = h.cloudFormation.calls.filter((call) => call.action === 'DeleteStack');
+    expect(deleted.map((call) => call.input.RoleARN)).toEqual([role]);
+  });
+
   it('--client deletes only that client stack', async () => {
     const h = await deployed();
     const result = await h.run(destroy, { client: ['carrier'] });
