@@ -28,9 +28,9 @@ export function parseConcurrency(value: string | undefined): number {
   return number;
 }
 
-const ROLE_ARN = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 
-/** Parses --role-arn: the CloudFormation service role every stack operation runs as. */
+/** Checks --role-arn: an IAM role ARN, and of this account (a role cannot be passed to another account's stacks). */
 export function parseRoleArn(value: string | undefined): { roleArn?: string } {
   if (value === undefined) return {};
   if (!ROLE_ARN.test(value))
@@ -40,6 +40,17 @@ export function parseRoleArn(value: string | undefined): { roleArn?: string } {
       'Use the ARN of the CloudFormation service role, like arn:aws:iam::123456789012:role/sftpctl-deploy.',
     );
   return { roleArn: value };
+}
+
+/** After STS: the service role must belong to the account being deployed to. */
+export function checkRoleAccount(role: { roleArn?: string }, account: string): void {
+  const roleAccount = role.roleArn ? ROLE_ARN.exec(role.roleArn)?.[1] : undefined;
+  if (roleAccount && roleAccount !== account)
+    throw new UsageError(
+      'INVALID_FLAG',
+      `--role-arn: the role is in account ${roleAccount}, but these stacks are in account ${account}.`,
+      "CloudFormation can only use a service role of the stack's own account. Nothing was changed.",
+    );
 }
 
 /** Answers yes under --yes; otherwise asks, or fails naming --yes when nobody can be asked. */
@@ -70,6 +81,7 @@ export async function deploy(
   if (warnings.length > 0) printProblems(context.output, warnings);
   if (!keys) throw new Error('loadConfig with checkKeys returned no key facts');
   const { clients, account } = await environmentInAws(config, options, context, testing.aws);
+  checkRoleAccount(role, account);
   const deps = { ...realEngineDeps(clients), ...role, ...testing.deps };
   const { output } = context;
   const c = output.json ? output.errColors : output.colors;

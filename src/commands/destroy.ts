@@ -6,7 +6,7 @@ import { withDeployProgress } from '../ui/deploy-progress.js';
 import { renderStackResults } from '../ui/deploy-summary.js';
 import { type AwsFlags, environmentInAws } from './aws-context.js';
 import type { CommandContext } from './context.js';
-import { parseConcurrency, parseRoleArn, requireConfirmation } from './deploy.js';
+import { checkRoleAccount, parseConcurrency, parseRoleArn, requireConfirmation } from './deploy.js';
 
 export interface DestroyOptions extends AwsFlags {
   client?: string[];
@@ -27,6 +27,7 @@ export async function destroy(
   const envName = environmentOf(config, context.globals.env);
   requireConfirmation(context, 'A destroy');
   const { clients, account } = await environmentInAws(config, options, context, testing.aws);
+  checkRoleAccount(role, account);
   const { output } = context;
   const c = output.json ? output.errColors : output.colors;
   const scope = options.client?.length

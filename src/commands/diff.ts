@@ -5,7 +5,7 @@ import { renderChanges } from '../ui/change-list.js';
 import { withDeployProgress } from '../ui/deploy-progress.js';
 import { type AwsFlags, environmentInAws } from './aws-context.js';
 import type { CommandContext } from './context.js';
-import { parseConcurrency, parseRoleArn } from './deploy.js';
+import { checkRoleAccount, parseConcurrency, parseRoleArn } from './deploy.js';
 
 export interface DiffOptions extends AwsFlags {
   client?: string[];
@@ -25,6 +25,7 @@ export async function diff(
   const { config, keys } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: true });
   const envName = environmentOf(config, context.globals.env);
   const { clients, account } = await environmentInAws(config, options, context, testing.aws);
+  checkRoleAccount(role, account);
   const deps = { ...realEngineDeps(clients), ...role, ...testing.deps };
   const { output } = context;
   const c = output.json ? output.errColors : output.colors;

@@ -70,8 +70,8 @@ export interface UploadResult {
 }
 
 /**
- * Puts `data` under a content-addressed key unless it is already there, intact (same length, and the same SHA-256
- * where S3 has one): then it is the same upload and is left alone. S3 checks the SHA-256 on arrival.
+ * Puts `data` under a content-addressed key unless it is already there with S3's SHA-256 of exactly these bytes: then
+ * it is the same upload and is left alone. S3 checks the SHA-256 on arrival.
  */
 export async function uploadOnce(
   s3: S3Client,
@@ -84,18 +84,18 @@ export async function uploadOnce(
   const sha256 = createHash('sha256').update(data).digest('base64');
   try {
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
-    // The key names the bytes, but what sits under it is checked before it is trusted: a truncated or altered
-    // object would otherwise be deployed as function code with no change set showing it.
-    const intact =
-      head.ContentLength === data.length && (head.ChecksumSHA256 === undefined || head.ChecksumSHA256 === sha256);
-    if (intact) return { key, uploaded: false };
+    // The key names the bytes, but what sits under it is trusted only with S3's own SHA-256 of it (verified by S3
+    // when it was stored): a truncated or altered object, or one stored without that checksum, is uploaded again
+    // rather than deployed as function code with no change set showing it.
+    if (head.ContentLength === data.length && head.ChecksumSHA256 === sha256) return { key, uploaded: false };
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if ((error as Error).name !== 'NotFound' && status !== 404) {
+    // 403: reading the checksum of an SSE-KMS object needs kms:Decrypt; without it, uploading again is the safe way.
+    if ((error as Error).name !== 'NotFound' && status !== 404 && status !== 403) {
       throw new SftpctlError(
         'ASSET_UPLOAD_FAILED',
         `Could not read s3://${bucket}/${key}: ${(error as Error).message}`,
-        'Check that these credentials may read and write the assets bucket.',
+        'Check that these credentials may read and write the assets bucket (and use its KMS key).',
         { cause: error },
       );
     }

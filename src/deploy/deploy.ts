@@ -1,6 +1,7 @@
+import { describeAwsError } from '../aws/errors.js';
 import type { KeyFacts } from '../core/config/key-checks.js';
 import type { Config } from '../core/config/schema.js';
-import { SftpctlError } from '../core/errors.js';
+import { isSftpctlError, SftpctlError } from '../core/errors.js';
 import { OUTPUTS } from '../templates/context.js';
 import { blockingFindings, type SynthStack, synthesize } from '../templates/synthesize.js';
 import { renderChanges } from '../ui/change-list.js';
@@ -15,7 +16,13 @@ import {
   uploadFunctionBundles,
   uploadOnce,
 } from './artifacts.js';
-import { type ChangeSetRequest, countChanges, discardChangeSet, type StackChange } from './change-set.js';
+import {
+  type ChangeSetRequest,
+  type CreatedChangeSet,
+  countChanges,
+  discardChangeSet,
+  type StackChange,
+} from './change-set.js';
 import { type EngineDeps, mapLimit } from './engine-deps.js';
 import { resolveParameters, type StackOutputs } from './parameters.js';
 import { describeStack, executeChangeSet, planStack, type StackPlan, syncTerminationProtection } from './stack-ops.js';
@@ -221,8 +228,9 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
         }
         for (const line of renderChanges(entry.stack.name, 'update', entry.plan.changeSet.changes, request.colors))
           progress.line(line);
-        await discardChangeSet(entry.plan.changeSet, deps, { stackWasAbsent: entry.plan.stackWasAbsent });
+        await discardQuietly(entry.plan.changeSet, deps, entry.plan.stackWasAbsent, progress);
         const names = refused.map((change) => `${change.logicalId} (${change.type})`).join(', ');
+        progress.line(`${request.colors.red('✖')} ${entry.stack.name}: refused, it would replace ${names}`);
         results.set(entry.stack.name, {
           ...identity(entry.stack),
           action: 'failed',
@@ -230,7 +238,7 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
           failure: {
             code: 'REPLACEMENT_REFUSED',
             reason: `this change would replace ${names}: a new physical resource, with what depends on the old one lost or changed.`,
-            hint: `If that is intended, deploy again with ${refused.map((change) => `--allow-replacement ${change.logicalId}`).join(' ')}. Nothing was changed in this stack.`,
+            hint: `If that is intended, deploy again with ${refused.map((change) => `--allow-replacement ${entry.stack.name}/${change.logicalId}`).join(' ')}. Nothing was changed in this stack.`,
           },
         });
       }
@@ -256,8 +264,7 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
         if (!agreed) {
           cancelled = true;
           for (const { stack, plan } of plans) {
-            if (plan.kind === 'change')
-              await discardChangeSet(plan.changeSet, deps, { stackWasAbsent: plan.stackWasAbsent });
+            if (plan.kind === 'change') await discardQuietly(plan.changeSet, deps, plan.stackWasAbsent, progress);
             // Declined means nothing more happens in this wave: no key reconcile or protection change either.
             results.set(stack.name, {
               ...identity(stack),
@@ -275,7 +282,9 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
     } catch (error) {
       // Whatever stopped this wave (an upload refused, AWS unreachable), the record of what happened so far stays:
       // its stacks are failed with the reason, the waves after it skipped.
-      if ((error as Error).name === 'ExitPromptError') throw error;
+      // A bug (not an AWS answer, not a known condition) stays a bug: exit 3 and a report, not a stack failure.
+      if ((error as Error).name === 'ExitPromptError' || !(isSftpctlError(error) || describeAwsError(error)))
+        throw error;
       for (const stack of ready)
         if (!results.has(stack.name))
           results.set(stack.name, { ...identity(stack), action: 'failed', failure: failureOf(error) });
@@ -366,8 +375,8 @@ function identity(stack: SynthStack): Pick<StackResult, 'stack' | 'kind' | 'clie
 function failureOf(error: unknown): NonNullable<StackResult['failure']> {
   if (error instanceof SftpctlError)
     return { reason: error.message, code: error.code, ...(error.hint ? { hint: error.hint } : {}) };
-  const aws = error as { name?: string; message?: string; $metadata?: unknown };
-  if (aws?.$metadata) return { reason: `AWS ${aws.name}: ${aws.message}`, code: `AWS_${aws.name}` };
+  const aws = describeAwsError(error);
+  if (aws) return { reason: aws.message, code: aws.code, ...(aws.hint ? { hint: aws.hint } : {}) };
   return { reason: error instanceof Error ? error.message : String(error) };
 }
 
@@ -415,4 +424,18 @@ export async function templateSource(
   const key = templateKey(stack.name, stack.hash, 'yaml');
   uploads.push(await uploadOnce(await deps.clients.s3(), assetsBucket, key, Buffer.from(stack.body), 'text/yaml'));
   return { url: templateUrl(assetsBucket, region, key), resources };
+}
+
+/** Deletes a change set that will not run; a failure to tidy up is reported, and changes nothing else's outcome. */
+async function discardQuietly(
+  changeSet: CreatedChangeSet,
+  deps: EngineDeps,
+  stackWasAbsent: boolean,
+  progress: DeployProgress,
+): Promise<void> {
+  try {
+    await discardChangeSet(changeSet, deps, { stackWasAbsent });
+  } catch (error) {
+    progress.line(`${changeSet.stackName}: could not delete change set ${changeSet.id}: ${(error as Error).message}`);
+  }
 }

@@ -2,7 +2,7 @@ import { bucketHasObjects, deleteEmptyBucket, emptyBucket } from '../aws/bucket-
 import { clientStackName } from '../core/config/naming.js';
 import type { Config } from '../core/config/schema.js';
 import { SftpctlError } from '../core/errors.js';
-import { type SynthStack, synthesize } from '../templates/synthesize.js';
+import { STACK_TAG_KEYS, type SynthStack, synthesize } from '../templates/synthesize.js';
 import type { DeployProgress } from '../ui/deploy-progress.js';
 import { selectStacks } from './deploy.js';
 import { type EngineDeps, mapLimit } from './engine-deps.js';
@@ -169,7 +169,11 @@ async function inspectResources(deployed: DeployedStack, deps: EngineDeps) {
       })),
   );
   const retained = live
-    .filter((resource) => deployedTemplate[resource.LogicalResourceId ?? '']?.DeletionPolicy === 'Retain')
+    .filter((resource) =>
+      ['Retain', 'RetainExceptOnCreate'].includes(
+        deployedTemplate[resource.LogicalResourceId ?? '']?.DeletionPolicy ?? '',
+      ),
+    )
     .map((resource) => ({
       logicalId: resource.LogicalResourceId!,
       type: resource.ResourceType!,
@@ -242,7 +246,36 @@ function identity(stack: SynthStack): Pick<DestroyResult, 'stack' | 'kind' | 'cl
   return { stack: stack.name, kind: stack.kind, ...(stack.client ? { client: stack.client } : {}) };
 }
 
-/** Live client stacks of this environment whose client the config no longer has. */
+/** Every status but DELETE_COMPLETE: ListStacks then skips the region's deleted stacks of the last 90 days. */
+const LIVE_STATUSES = [
+  'CREATE_IN_PROGRESS',
+  'CREATE_FAILED',
+  'CREATE_COMPLETE',
+  'ROLLBACK_IN_PROGRESS',
+  'ROLLBACK_FAILED',
+  'ROLLBACK_COMPLETE',
+  'DELETE_IN_PROGRESS',
+  'DELETE_FAILED',
+  'UPDATE_IN_PROGRESS',
+  'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
+  'UPDATE_COMPLETE',
+  'UPDATE_FAILED',
+  'UPDATE_ROLLBACK_IN_PROGRESS',
+  'UPDATE_ROLLBACK_FAILED',
+  'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS',
+  'UPDATE_ROLLBACK_COMPLETE',
+  'REVIEW_IN_PROGRESS',
+  'IMPORT_IN_PROGRESS',
+  'IMPORT_COMPLETE',
+  'IMPORT_ROLLBACK_IN_PROGRESS',
+  'IMPORT_ROLLBACK_FAILED',
+  'IMPORT_ROLLBACK_COMPLETE',
+] as const;
+
+/**
+ * Live client stacks of this environment whose client the config no longer has: named like ours and tagged as
+ * sftpctl's for this project and environment (a stranger's stack with a similar name is not ours to delete).
+ */
 async function orphanClientStacks(
   project: string,
   env: string,
@@ -250,20 +283,27 @@ async function orphanClientStacks(
   deps: EngineDeps,
 ): Promise<string[]> {
   const cfn = await deps.clients.cloudFormation();
-  const { ListStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const { DescribeStacksCommand, ListStacksCommand } = await import('@aws-sdk/client-cloudformation');
   const prefix = clientStackName(project, env, '');
   const known = new Set(stacks.map((stack) => stack.name));
-  const found = new Set<string>();
+  const candidates = new Set<string>();
   let token: string | undefined;
   do {
-    const page = await cfn.send(new ListStacksCommand({ ...(token ? { NextToken: token } : {}) }));
+    const page = await cfn.send(
+      new ListStacksCommand({ StackStatusFilter: [...LIVE_STATUSES], ...(token ? { NextToken: token } : {}) }),
+    );
     for (const summary of page.StackSummaries ?? []) {
       const name = summary.StackName ?? '';
-      if (summary.StackStatus !== 'DELETE_COMPLETE' && name.startsWith(prefix) && !known.has(name)) found.add(name);
+      if (name.startsWith(prefix) && !known.has(name)) candidates.add(name);
     }
     token = page.NextToken;
   } while (token);
-  return [...found].sort();
+  const ours = await mapLimit([...candidates], 4, async (name) => {
+    const stack = (await cfn.send(new DescribeStacksCommand({ StackName: name }))).Stacks?.[0];
+    const tags = Object.fromEntries((stack?.Tags ?? []).map((tag) => [tag.Key, tag.Value]));
+    return tags[STACK_TAG_KEYS.project] === project && tags[STACK_TAG_KEYS.environment] === env ? [name] : [];
+  });
+  return ours.flat().sort();
 }
 
 /** A client stack the config no longer describes: destroy needs only its name (its template comes from AWS). */

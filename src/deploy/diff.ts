@@ -139,18 +139,25 @@ export async function diffEnvironment(request: {
   if (request.keys) {
     const serverId = outputs.get(synth.stacks[2]!.name)?.[OUTPUTS.server.serverId];
     await mapLimit([...diffs.values()], request.concurrency, async (entry) => {
-      if (entry.kind !== 'client') return;
+      if (entry.kind !== 'client' || entry.state === 'blocked') return;
       const client = request.config.clients.find((candidate) => candidate.name === entry.client)!;
       const input = { config: request.config, keys: request.keys!, client, clients: deps.clients };
-      const plans =
-        entry.state === 'new' || !serverId
-          ? newUserKeys(input)
-          : (await planClientKeys({ ...input, serverId })).map((plan) => ({
-              userName: plan.userName,
-              import: plan.toImport.map((key) => key.fingerprint),
-              delete: plan.toDelete.map((key) => key.fingerprint),
-              keptBecauseConfigIsEmpty: plan.keptBecauseConfigIsEmpty,
-            }));
+      let plans: NonNullable<StackDiff['keys']>;
+      try {
+        plans =
+          entry.state === 'new' || !serverId
+            ? newUserKeys(input)
+            : (await planClientKeys({ ...input, serverId, missingUserIsNew: true })).map((plan) => ({
+                userName: plan.userName,
+                import: plan.toImport.map((key) => key.fingerprint),
+                delete: plan.toDelete.map((key) => key.fingerprint),
+                keptBecauseConfigIsEmpty: plan.keptBecauseConfigIsEmpty,
+              }));
+      } catch (error) {
+        // The key comparison is extra information: without it (no transfer:DescribeUser), the stack's diff stands.
+        entry.note = [entry.note, `SSH key changes unknown: ${(error as Error).message}`].filter(Boolean).join('; ');
+        return;
+      }
       entry.keys = plans;
       if (entry.state === 'unchanged' && plans.some((plan) => plan.import.length + plan.delete.length > 0))
         entry.state = 'changed';

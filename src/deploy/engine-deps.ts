@@ -29,7 +29,7 @@ export function operationToken(verb: string, now: Date): string {
   return `sftpctl-${verb}-${stamp}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Runs `task` over `items`, at most `limit` at a time, keeping the order of results. */
+/** Runs `task` over `items`, at most `limit` at a time, keeping the order of results; stops at the first failure. */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -37,10 +37,18 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
+  // After one task fails, no new one starts (those running finish): a Ctrl+C at one stack's question must not let
+  // the others go on creating change sets.
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const index = next++;
-      results[index] = await task(items[index]!, index);
+      try {
+        results[index] = await task(items[index]!, index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));

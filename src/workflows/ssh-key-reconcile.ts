@@ -43,14 +43,22 @@ type ReconcileInput = {
 };
 
 /** Compares each user's keys on the server with the config's; reads only. */
-export async function planClientKeys(options: ReconcileInput): Promise<UserKeyPlan[]> {
+export async function planClientKeys(
+  options: ReconcileInput & {
+    /** diff: a user not created yet (its stack not deployed, or a role just added) gets every configured key. */
+    missingUserIsNew?: boolean;
+  },
+): Promise<UserKeyPlan[]> {
   const plans: UserKeyPlan[] = [];
   for (const role of ['upload', 'download'] as Role[]) {
     const userName = userNameOf(options.client, role);
     if (!userName) continue;
     const wanted = configuredKeys(options, role).map(({ key }) => key);
     const wantedFingerprints = new Set(wanted.map((key) => key.fingerprint));
-    const present = await listUserKeys(options.clients, options.serverId, userName);
+    const present = await listUserKeys(options.clients, options.serverId, userName).catch((error: unknown) => {
+      if (options.missingUserIsNew && (error as { code?: string }).code === 'USER_NOT_DEPLOYED') return [];
+      throw error;
+    });
     const keptBecauseConfigIsEmpty = wanted.length === 0 && present.length > 0;
     plans.push({
       role,

@@ -155,6 +155,11 @@ describe('sftpctl deploy: first deploy', () => {
     expect(creates.map((call) => call.input.RoleARN)).toEqual(Array(4).fill(role));
     const bad = await harness.run(deploy, { roleArn: 'sftpctl-deploy' });
     expect(bad.error).toMatchObject({ code: 'INVALID_FLAG', message: expect.stringContaining('--role-arn') });
+    for (const roleArn of ['arn:aws:iam::111122223333:role/', 'arn:aws:iam::111122223333:user/deploy']) {
+      expect((await harness.run(deploy, { roleArn })).error).toMatchObject({ code: 'INVALID_FLAG' });
+    }
+    const foreign = await harness.run(deploy, { roleArn: 'arn:aws:iam::999999999999:role/sftpctl-deploy' });
+    expect(foreign.error).toMatchObject({ message: expect.stringContaining('account 999999999999') });
   });
 
   it('refuses credentials of another account before any change', async () => {
@@ -378,7 +383,8 @@ describe('sftpctl deploy: recovery and parallel clients', () => {
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/RawBucket\s+AWS::S3::Bucket\s+REPLACED/);
     expect(refused.stdout).toContain('this change would replace RawBucket (AWS::S3::Bucket)');
-    expect(refused.stdout).toContain('--allow-replacement RawBucket');
+    expect(refused.stdout).toContain('✖ shop-dev-client-bank: refused, it would replace RawBucket (AWS::S3::Bucket)');
+    expect(refused.stdout).toContain('--allow-replacement shop-dev-client-bank/RawBucket');
     expect(h.cloudFormation.stack('shop-dev-client-bank')!.status).toBe('UPDATE_COMPLETE');
     expect(h.cloudFormation.stack('shop-dev-client-bank')!.changeSets).toEqual([]);
 
@@ -486,5 +492,19 @@ describe('sftpctl diff', () => {
     expect(result.stdout).toMatch(/- SSH key SHA256:\S+ on bank-download/);
     expect(h.aws.log.slice(before).map((entry) => entry.call)).not.toContain('ImportSshPublicKey');
     expect(h.aws.log.slice(before).map((entry) => entry.call)).not.toContain('DeleteSshPublicKey');
+  });
+
+  it('a user that does not exist yet (a role just added) counts as new: all its keys would be imported', async () => {
+    harness = await deployHarness({ clients: ['bank'] });
+    expect((await harness.run(deploy, {})).code).toBe(0);
+    harness.aws.failNext(
+      'DescribeUser',
+      Object.assign(new Error('Unknown user'), { name: 'ResourceNotFoundException' }),
+    );
+    const result = await harness.run(diff, { exitCode: true });
+    expect(result.error).toBeUndefined();
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain(`+ SSH key`);
+    expect(result.stdout).toMatch(/\+ SSH key SHA256:\S+ on bank-upload/);
   });
 });

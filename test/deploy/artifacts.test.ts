@@ -81,6 +81,11 @@ describe('function bundles', () => {
       { key: bundles.egress.key, uploaded: true },
     ]);
     expect((await objectBytes(bundles.egress.key)).equals(await readFile(bundles.egress.file))).toBe(true);
+    // Same length, other bytes, stored without S3's SHA-256 (another tool): not trusted either.
+    const forged = Buffer.alloc(bundles.ingress.bytes, 0x41);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: bundles.ingress.key, Body: forged }));
+    expect((await uploadFunctionBundles(s3, BUCKET, bundles))[0]).toEqual({ key: bundles.ingress.key, uploaded: true });
+    expect((await objectBytes(bundles.ingress.key)).equals(await readFile(bundles.ingress.file))).toBe(true);
   });
 });
 

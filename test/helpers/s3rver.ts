@@ -10,6 +10,8 @@ export interface KoaContext {
   status: number;
   type: string;
   body: unknown;
+  get(header: string): string;
+  set(header: string, value: string): void;
 }
 interface S3rverStore {
   listObjects(
@@ -57,6 +59,31 @@ function withListObjectVersions(server: S3rverInstance): void {
 }
 
 /**
+ * s3rver predates S3's flexible checksums: it ignores `x-amz-checksum-sha256` on PUT and never returns it. This keeps
+ * the checksum a PUT carried and returns it on HEAD/GET with `x-amz-checksum-mode: ENABLED`, as S3 does (S3 also
+ * verifies it on arrival; the SDK computed it from the same bytes here). A PUT without one clears it.
+ */
+function withChecksums(server: S3rverInstance): void {
+  const checksums = new Map<string, string>();
+  server.middleware.unshift(async (ctx, next) => {
+    // An object request: /bucket/key, with no sub-resource query (the SDK adds only `x-id`).
+    const isObject =
+      ctx.path.split('/').filter(Boolean).length >= 2 && Object.keys(ctx.query).every((name) => name === 'x-id');
+    await next();
+    if (!isObject) return;
+    if (ctx.method === 'PUT' && ctx.status < 300) {
+      const sent = ctx.get('x-amz-checksum-sha256');
+      if (sent) checksums.set(ctx.path, sent);
+      else checksums.delete(ctx.path);
+    } else if (ctx.method === 'DELETE') checksums.delete(ctx.path);
+    else if ((ctx.method === 'HEAD' || ctx.method === 'GET') && ctx.get('x-amz-checksum-mode') === 'ENABLED') {
+      const stored = checksums.get(ctx.path);
+      if (stored) ctx.set('x-amz-checksum-sha256', stored);
+    }
+  });
+}
+
+/**
  * A real S3 HTTP API (s3rver) on a free port, with the given buckets; `stop` removes its folder. `extend` adds
  * middleware (for what s3rver lacks) before the server starts.
  */
@@ -73,6 +100,7 @@ export async function startS3rver(
     configureBuckets: buckets.map((name) => ({ name })),
   });
   withListObjectVersions(server);
+  withChecksums(server);
   options.extend?.(server, root);
   const { port } = await server.run();
   return {

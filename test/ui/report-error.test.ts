@@ -54,7 +54,7 @@ describe('reportError decides exit codes and what is printed', () => {
     const out = capture();
     const cancelled = Object.assign(new Error('User force closed the prompt'), { name: 'ExitPromptError' });
     expect(reportError(cancelled, { json: false, debug: false })).toBe(130);
-    expect(out.stderr()).toMatch(/Cancelled at a prompt: nothing after this question was done/);
+    expect(out.stderr()).toMatch(/Cancelled at a prompt\. What was done before the question stays done/);
   });
 
   it('an error AWS answered is a user error in its own words, not a bug report', () => {
@@ -75,9 +75,27 @@ describe('reportError decides exit codes and what is printed', () => {
     const throttled = Object.assign(new Error('Rate exceeded'), {
       name: 'ThrottlingException',
       $fault: 'client',
-      $metadata: {},
+      $metadata: { httpStatusCode: 400 },
     });
     expect(reportError(throttled, { json: false, debug: false })).toBe(1);
     expect(out.stderr()).toMatch(/\[AWS_THROTTLING\].*\nhint AWS was busy/);
+  });
+
+  it('no answer from AWS is not AWS refusing: credentials, network, and plain bugs each say what they are', () => {
+    const out = capture();
+    const noCredentials = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+      $metadata: { attempts: 1 },
+    });
+    expect(reportError(noCredentials, { json: false, debug: false })).toBe(1);
+    expect(out.stderr()).toMatch(/\[AWS_CREDENTIALS\].*\nhint Sign in/);
+    const offline = Object.assign(new Error('getaddrinfo ENOTFOUND cloudformation.eu-west-2.amazonaws.com'), {
+      code: 'ENOTFOUND',
+      $metadata: { attempts: 3 },
+    });
+    expect(reportError(offline, { json: false, debug: false })).toBe(1);
+    expect(out.stderr()).toMatch(/\[AWS_UNREACHABLE\] Could not reach AWS/);
+    const bug = Object.assign(new TypeError('x is undefined'), { $metadata: { attempts: 1 } });
+    expect(reportError(bug, { json: false, debug: false })).toBe(3);
   });
 });
