@@ -43,8 +43,9 @@ for (const name of ['ingress', 'egress']) {
   };
 }
 await writeFile(`${OUT}/manifest.json`, `${JSON.stringify(results, null, 2)}\n`);
-for (const [name, result] of Object.entries(results))
-  console.log(`${name}: ${result.file} ${result.bytes} bytes sha256 ${result.sha256.slice(0, 16)}…`);
+if (!process.argv.includes('--quiet'))
+  for (const [name, result] of Object.entries(results))
+    console.log(`${name}: ${result.file} ${result.bytes} bytes sha256 ${result.sha256.slice(0, 16)}…`);
 
 /** A zip with DOS time 1980-01-01 00:00, no extra fields, files in name order: byte-identical for identical input. */
 function deterministicZip(files) {
