@@ -75,7 +75,12 @@ export async function deploy(
 ): Promise<number> {
   const concurrency = parseConcurrency(options.concurrency);
   const role = parseRoleArn(options.roleArn);
-  const { config, keys, warnings } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: true });
+  // A deploy needs the SSH public keys (to reconcile users), never the PGP private keys (`secrets load` does).
+  const { config, keys, warnings } = await loadConfig(context.globals.config, {
+    cwd: context.cwd,
+    checkKeys: true,
+    privateKeysElsewhere: true,
+  });
   const envName = environmentOf(config, context.globals.env);
   requireConfirmation(context, 'A deploy');
   if (warnings.length > 0) printProblems(context.output, warnings);

@@ -22,7 +22,11 @@ export async function diff(
 ): Promise<number> {
   const concurrency = parseConcurrency(options.concurrency);
   const role = parseRoleArn(options.roleArn);
-  const { config, keys } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: true });
+  const { config, keys } = await loadConfig(context.globals.config, {
+    cwd: context.cwd,
+    checkKeys: true,
+    privateKeysElsewhere: true,
+  });
   const envName = environmentOf(config, context.globals.env);
   const { clients, account } = await environmentInAws(config, options, context, testing.aws);
   checkRoleAccount(role, account);

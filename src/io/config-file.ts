@@ -48,17 +48,18 @@ export async function readConfigFile(flag: string | undefined, cwd = process.cwd
 
 export async function validateConfigFile(
   file: ConfigFile,
-  options: { checkKeys?: boolean } = {},
+  options: { checkKeys?: boolean; privateKeysElsewhere?: boolean } = {},
 ): Promise<ValidationResult> {
   return validateConfigText(file.text, file.displayPath, {
     ...(options.checkKeys === false ? {} : { files: fileReaderAt(dirname(file.path)) }),
+    ...(options.privateKeysElsewhere ? { privateKeysElsewhere: true } : {}),
   });
 }
 
 /** Reads and validates; throws a ConfigError listing every error when the config cannot be used. */
 export async function loadConfig(
   flag: string | undefined,
-  options: { checkKeys?: boolean; cwd?: string } = {},
+  options: { checkKeys?: boolean; cwd?: string; privateKeysElsewhere?: boolean } = {},
 ): Promise<{ file: ConfigFile; config: Config; warnings: Problem[]; keys: KeyFacts | undefined }> {
   const file = await readConfigFile(flag, options.cwd);
   const result = await validateConfigFile(file, options);

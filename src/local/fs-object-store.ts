@@ -132,7 +132,8 @@ export class FsObjectStore implements ObjectStore {
     await rm(this.metaPath(bucket, key), { force: true });
   }
 
-  async getTags(bucket: string, key: string): Promise<Record<string, string>> {
+  /** The object's file facts; OBJECT_NOT_FOUND when it is not there. */
+  private async existing(bucket: string, key: string) {
     const info = await stat(this.pathOf(bucket, key)).catch(() => undefined);
     if (!info)
       throw new SftpctlError(
@@ -140,17 +141,16 @@ export class FsObjectStore implements ObjectStore {
         `${bucket}/${key} does not exist.`,
         'It may have been deleted meanwhile.',
       );
+    return info;
+  }
+
+  async getTags(bucket: string, key: string): Promise<Record<string, string>> {
+    const info = await this.existing(bucket, key);
     return (await this.readMeta(bucket, key, info.size, info.mtime)).tags;
   }
 
   async putTags(bucket: string, key: string, tags: Record<string, string>): Promise<void> {
-    const info = await stat(this.pathOf(bucket, key)).catch(() => undefined);
-    if (!info)
-      throw new SftpctlError(
-        'OBJECT_NOT_FOUND',
-        `${bucket}/${key} does not exist.`,
-        'It may have been deleted meanwhile.',
-      );
+    const info = await this.existing(bucket, key);
     await this.writeMeta(bucket, key, { ...(await this.readMeta(bucket, key, info.size, info.mtime)), tags });
   }
 

@@ -162,6 +162,19 @@ describe('sftpctl deploy: first deploy', () => {
     expect(foreign.error).toMatchObject({ message: expect.stringContaining('account 999999999999') });
   });
 
+  it('runs where the PGP private keys are kept out (CI): they are not needed to deploy or diff', async () => {
+    harness = await deployHarness({ clients: ['bank'], pgp: true });
+    const { rm } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    await rm(join(harness.dir, 'keys/bank/ingress.key.asc'));
+    expect((await harness.run(deploy, {})).code).toBe(0);
+    expect((await harness.run(diff, {})).code).toBe(0);
+    // A present but broken private key is still an error.
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(harness.dir, 'keys/bank/ingress.key.asc'), 'not a key');
+    expect((await harness.run(deploy, {})).error).toMatchObject({ message: expect.stringContaining('1 error') });
+  });
+
   it('refuses credentials of another account before any change', async () => {
     harness = await deployHarness({ callerAccount: '999999999999' });
     const result = await harness.run(deploy, {});

@@ -34,8 +34,6 @@ clients:
 let aws: ReturnType<typeof fakeAws>;
 beforeEach(() => {
   aws = fakeAws();
-  process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKEFAKEFAKEFAKE';
-  process.env.AWS_SECRET_ACCESS_KEY = 'fake';
 });
 afterEach(() => aws.restore());
 

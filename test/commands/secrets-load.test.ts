@@ -15,8 +15,6 @@ beforeEach(() => {
   aws = fakeAws();
   aws.secrets.set(names.ingressPrivateKeys, []);
   aws.secrets.set(names.partnerPublicKey, []);
-  process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKEFAKEFAKEFAKE';
-  process.env.AWS_SECRET_ACCESS_KEY = 'fake';
   delete process.env.SFTPCTL_PASSPHRASE;
 });
 afterEach(() => aws.restore());

@@ -10,6 +10,22 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 
 /**
+ * Puts fake credentials in the environment, so the SDK's provider chain resolves without touching a real profile;
+ * returns what puts the old values back.
+ */
+export function useFakeCredentials(): () => void {
+  const credentials = { AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE', AWS_SECRET_ACCESS_KEY: 'fake' };
+  const saved = Object.fromEntries(Object.keys(credentials).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, credentials);
+  return () => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+/**
  * The AWS control plane for key and secret flows, faked with aws-sdk-client-mock: one account, one server stack, and
  * Transfer users whose SSH keys live in memory. Every call is logged in order, so tests can assert exact sequences.
  */
@@ -23,6 +39,7 @@ export function fakeAws(
     usersOnDemand?: boolean;
   } = {},
 ) {
+  const restoreCredentials = useFakeCredentials();
   const log: { call: string; input: Record<string, unknown> }[] = [];
   const users = new Map<string, { id: string; body: string }[]>();
   const secrets = new Map<string, string[]>();
@@ -118,6 +135,7 @@ export function fakeAws(
     },
     restore() {
       for (const mock of [sts, cfn, transfer, secretsManager]) mock?.restore();
+      restoreCredentials();
     },
   };
 }

@@ -113,8 +113,6 @@ ${clients
     usersOnDemand: true,
     account: options.callerAccount ?? ACCOUNT,
   });
-  process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKEFAKEFAKEFAKE';
-  process.env.AWS_SECRET_ACCESS_KEY = 'fake';
   const testing: EngineOverrides = { deps: { sleep: async () => {}, pollMs: 0 }, aws: { s3: s3rver.s3Overrides } };
 
   return {

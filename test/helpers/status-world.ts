@@ -11,6 +11,7 @@ import { DescribeServerCommand, DescribeUserCommand, TransferClient } from '@aws
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Config } from '../../src/core/config/schema.js';
 import { synthesize } from '../../src/templates/synthesize.js';
+import { useFakeCredentials } from './aws-fakes.js';
 
 export const ACCOUNT = '111122223333';
 export const SERVER_ID = 's-0123456789abcdef0';
@@ -45,9 +46,7 @@ export function fakeWorld(options: { account?: string; delayMs?: number; now?: D
   let inFlight = 0;
   let maxInFlight = 0;
 
-  const credentials = { AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE', AWS_SECRET_ACCESS_KEY: 'fake' };
-  const saved = Object.fromEntries(Object.keys(credentials).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, credentials);
+  const restoreCredentials = useFakeCredentials();
 
   const handle = async <T>(call: string, input: object, key: string, answer: () => T): Promise<T> => {
     log.push({ call, input: input as Record<string, unknown> });
@@ -165,10 +164,7 @@ export function fakeWorld(options: { account?: string; delayMs?: number; now?: D
     },
     restore() {
       for (const mock of [sts, cfn, transfer, sqs, cloudWatch]) mock.restore();
-      for (const [name, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
+      restoreCredentials();
     },
   };
 }

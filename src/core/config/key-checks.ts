@@ -7,6 +7,11 @@ import type { Config } from './schema.js';
 export interface KeyCheckOptions {
   files: FileReader;
   now: Date;
+  /**
+   * A private key file that is not on this machine is fine: commands that never use private keys (deploy, diff)
+   * run where they are kept out on purpose (CI). Present files are still checked.
+   */
+  privateKeysElsewhere?: boolean;
 }
 
 /** What the key checks learned, for summaries: fingerprints by field path. */
@@ -208,6 +213,7 @@ async function readPgpEntry(
   leniency: { allowExpired?: boolean } = {},
 ): Promise<PgpKeyInfo | undefined> {
   const bytes = await options.files.read(file);
+  if (bytes === undefined && role === 'private' && options.privateKeysElsewhere) return undefined;
   if (bytes === undefined) {
     problems.error(
       'PGP_KEY_FILE_MISSING',

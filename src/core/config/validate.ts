@@ -11,6 +11,8 @@ export interface ValidationOptions {
   /** Reads key files named by the config; omit to skip key checks (e.g. for a quick structural check). */
   files?: FileReader;
   now?: Date;
+  /** See KeyCheckOptions.privateKeysElsewhere. */
+  privateKeysElsewhere?: boolean;
 }
 
 export interface ValidationResult {
@@ -73,7 +75,11 @@ export async function validateConfigText(
   const config = resolveConfig(parsed.data, problems);
   checkConfigRules(parsed.data, config, problems);
   const keys = options.files
-    ? await checkConfigKeys(config, problems, { files: options.files, now: options.now ?? new Date() })
+    ? await checkConfigKeys(config, problems, {
+        files: options.files,
+        now: options.now ?? new Date(),
+        ...(options.privateKeysElsewhere ? { privateKeysElsewhere: true } : {}),
+      })
     : undefined;
   return done(config, keys);
 }

@@ -13,6 +13,7 @@
 import { Buffer } from 'node:buffer';
 import { type Cipher, createCipheriv } from 'node:crypto';
 import { type BufferPool, cryptoWorker, exclusiveBuffer, OffloadPolicy, type Parallelism } from './pgp-worker.js';
+import { xorJs } from './pgp-xor.js';
 
 export type AesAlgorithm = 'aes128' | 'aes192' | 'aes256';
 
@@ -239,21 +240,6 @@ export function xorInPlace(dst: Buffer, src: Buffer, srcOffset: number, n: numbe
     simd.xor(0, WASM_PIECE + WASM_SLACK, take);
     simd.a.copy(dst, done, 0, take);
   }
-}
-
-/** The JS XOR: 64 bits at a time when both are 8-byte aligned. */
-export function xorJs(dst: Buffer, src: Buffer, srcOffset: number, n: number): void {
-  const dOff = dst.byteOffset;
-  const sOff = src.byteOffset + srcOffset;
-  let i = 0;
-  if (dOff % 8 === 0 && sOff % 8 === 0) {
-    const words = n >>> 3;
-    const d = new BigInt64Array(dst.buffer, dOff, words);
-    const s = new BigInt64Array(src.buffer, sOff, words);
-    for (let w = 0; w < words; w++) d[w]! ^= s[w]!;
-    i = words << 3;
-  }
-  for (; i < n; i++) dst[i]! ^= src[srcOffset + i]!;
 }
 
 const WASM_MIN_BYTES = 16 * 1024;

@@ -17,6 +17,7 @@
 import { Buffer } from 'node:buffer';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { xorJs } from './pgp-xor.js';
 
 const WORKER_SOURCE = `
 'use strict';
@@ -26,19 +27,7 @@ const sessions = new Map();
 Atomics.store(new Int32Array(workerData.state), 0, 1); // up: seen by the main thread without an event-loop turn
 parentPort.postMessage({ ready: true });
 
-function xorInPlace(dst, src, srcOffset, n) {
-  const dOff = dst.byteOffset;
-  const sOff = src.byteOffset + srcOffset;
-  let i = 0;
-  if (dOff % 8 === 0 && sOff % 8 === 0) {
-    const words = n >>> 3;
-    const d = new BigInt64Array(dst.buffer, dOff, words);
-    const s = new BigInt64Array(src.buffer, sOff, words);
-    for (let w = 0; w < words; w++) d[w] ^= s[w];
-    i = words << 3;
-  }
-  for (; i < n; i++) dst[i] ^= src[srcOffset + i];
-}
+const xorInPlace = ${xorJs.toString()};
 
 function exclusive(buf) {
   if (buf.byteOffset === 0 && buf.buffer.byteLength === buf.length) return buf;

@@ -17,11 +17,11 @@ import {
   CfbEncryptEngine,
   CiphertextBlocks,
   xorInPlace,
-  xorJs,
 } from '../../../src/core/crypto/pgp-cfb.js';
 import { StreamHasher } from '../../../src/core/crypto/pgp-hash.js';
 import { ByteReader, PartialPacketWriter, packetBody, readPacketHeader } from '../../../src/core/crypto/pgp-packets.js';
 import { BufferPool, cryptoWorker, SPAWN_AFTER_BYTES } from '../../../src/core/crypto/pgp-worker.js';
+import { xorJs } from '../../../src/core/crypto/pgp-xor.js';
 
 async function* pieces(data: Buffer, sizes: number[]): AsyncGenerator<Buffer> {
   let offset = 0;
