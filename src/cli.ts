@@ -212,6 +212,7 @@ program
   .option('--out <dir>', 'output folder (default: .sftpctl/out/<env>/ beside the config)')
   .option('--format <format>', 'yaml | json', 'yaml')
   .option('--strict', 'fail on any unsuppressed security finding, not only on limit errors')
+  .option('--force', 'write into a --out folder that holds other files (never overwriting or deleting them)')
   .action(async function (this: Command) {
     const options = this.opts<import('./commands/synth.js').SynthOptions>();
     await run(this, async (context) => (await import('./commands/synth.js')).synth(options, context));

@@ -1,27 +1,20 @@
 import { isSftpctlError, SftpctlError } from '../core/errors.js';
-
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'EPIPE']);
+import { describeFileSystemFault, describeNetworkFault } from '../core/faults.js';
 
 /**
  * An AWS SDK error as what it is for the operator — AWS's answer, missing credentials, or no route to AWS — rather than
  * "a bug in sftpctl". Undefined for anything else (a real bug stays one).
  */
-export function describeAwsError(error: unknown): SftpctlError | undefined {
+export function describeAwsError(error: unknown, context: { region?: string } = {}): SftpctlError | undefined {
   if (!(error instanceof Error) || isSftpctlError(error)) return undefined;
+  // A credential provider that could not reach its endpoint (STS, SSO, IMDS) is a network fault, not a sign-in one.
+  const network = describeNetworkFault(error, context);
+  if (network) return network;
   if (error.name === 'CredentialsProviderError' || /ExpiredToken|TokenRefreshRequired|SSOToken/i.test(error.name)) {
     return new SftpctlError(
       'AWS_CREDENTIALS',
       `No usable AWS credentials: ${error.message}`,
       'Sign in (aws sso login, or set AWS_PROFILE / --profile) and run it again.',
-      { cause: error },
-    );
-  }
-  const code = (error as { code?: string }).code;
-  if ((code && NETWORK_CODES.has(code)) || error.name === 'TimeoutError') {
-    return new SftpctlError(
-      'AWS_UNREACHABLE',
-      `Could not reach AWS: ${error.message}`,
-      'Check the network and any proxy (HTTPS_PROXY), then run it again. Operations already started carry on in AWS.',
       { cause: error },
     );
   }
@@ -42,4 +35,10 @@ export function describeAwsError(error: unknown): SftpctlError | undefined {
       : 'Check that these credentials may make this call (IAM policy, SCPs, bucket and key policies), the region and the names. sftpctl status shows where things stand.',
     { cause: error },
   );
+}
+
+/** Every fault that is not a bug — file system, network, AWS's answer, credentials — as a user error; else undefined. */
+export function describeKnownFault(error: unknown, context: { region?: string } = {}): SftpctlError | undefined {
+  if (isSftpctlError(error)) return error;
+  return describeFileSystemFault(error) ?? describeAwsError(error, context);
 }

@@ -1,7 +1,7 @@
 import { dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { loadConfig } from '../io/config-file.js';
-import { replaceDirectory } from '../io/files.js';
+import { writeOwnedOutput } from '../io/owned-output.js';
 import { blockingFindings, synthesize } from '../templates/synthesize.js';
 import { renderTable } from '../ui/table.js';
 import type { CommandContext } from './context.js';
@@ -10,6 +10,7 @@ export interface SynthOptions {
   out?: string;
   format: string;
   strict?: boolean;
+  force?: boolean;
 }
 
 /** Renders every stack of one environment (or all) to files, with a manifest; exit 1 on blocking findings. */
@@ -37,9 +38,16 @@ export async function synth(options: SynthOptions, context: CommandContext): Pro
   for (const env of envs) {
     const result = synthesize(config, env, { format: options.format });
     const dir = resolve(context.cwd, options.out ?? join(dirname(file.path), '.sftpctl', 'out', env));
-    await replaceDirectory(dir, {
-      ...Object.fromEntries(result.stacks.map((stack) => [stack.fileName, stack.body])),
-      'manifest.json': result.manifestBody,
+    await writeOwnedOutput({
+      dir,
+      files: {
+        ...Object.fromEntries(result.stacks.map((stack) => [stack.fileName, stack.body])),
+        'manifest.json': result.manifestBody,
+      },
+      manifestName: 'manifest.json',
+      listedIn: templateFilesOfManifest,
+      force: Boolean(options.force),
+      forceFlag: '--force',
     });
     const blocking = blockingFindings(result, { strict: Boolean(options.strict) });
     blocked += blocking.length;
@@ -78,4 +86,17 @@ export async function synth(options: SynthOptions, context: CommandContext): Pro
     return 1;
   }
   return 0;
+}
+
+/** The template files a synth manifest lists, or undefined when the text is not a synth manifest. */
+export function templateFilesOfManifest(text: string): string[] | undefined {
+  try {
+    const manifest = JSON.parse(text) as { manifestVersion?: unknown; deployOrder?: unknown; stacks?: unknown };
+    if (typeof manifest.manifestVersion !== 'number' || !Array.isArray(manifest.deployOrder)) return undefined;
+    if (!Array.isArray(manifest.stacks)) return undefined;
+    const files = manifest.stacks.map((stack) => (stack as { file?: unknown })?.file);
+    return files.every((file): file is string => typeof file === 'string') ? files : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,7 +2,7 @@
  * The one error type the CLI knows how to explain. `code` is stable (scripts and docs may rely on it),
  * `message` says what happened, `hint` says what to do next.
  */
-export type ErrorKind = 'user' | 'usage' | 'internal';
+export type ErrorKind = 'user' | 'usage' | 'internal' | 'cancelled';
 
 export class SftpctlError extends Error {
   readonly code: string;
@@ -30,6 +30,14 @@ export class UsageError extends SftpctlError {
   constructor(code: string, message: string, hint?: string) {
     super(code, message, hint, { kind: 'usage' });
     this.name = 'UsageError';
+  }
+}
+
+/** The person stopped the command (Ctrl+C): exit 130, and the message says what was and was not written. */
+export class CancelledError extends SftpctlError {
+  constructor(message: string, hint?: string) {
+    super('CANCELLED', message, hint, { kind: 'cancelled' });
+    this.name = 'CancelledError';
   }
 }
 

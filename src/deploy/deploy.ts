@@ -1,7 +1,7 @@
-import { describeAwsError } from '../aws/errors.js';
+import { describeKnownFault } from '../aws/errors.js';
 import type { KeyFacts } from '../core/config/key-checks.js';
 import type { Config } from '../core/config/schema.js';
-import { isSftpctlError, SftpctlError } from '../core/errors.js';
+import { CancelledError, SftpctlError } from '../core/errors.js';
 import { OUTPUTS } from '../templates/context.js';
 import { blockingFindings, type SynthStack, synthesize } from '../templates/synthesize.js';
 import { renderChanges } from '../ui/change-list.js';
@@ -283,8 +283,12 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
       // Whatever stopped this wave (an upload refused, AWS unreachable), the record of what happened so far stays:
       // its stacks are failed with the reason, the waves after it skipped.
       // A bug (not an AWS answer, not a known condition) stays a bug: exit 3 and a report, not a stack failure.
-      if ((error as Error).name === 'ExitPromptError' || !(isSftpctlError(error) || describeAwsError(error)))
-        throw error;
+      if ((error as Error).name === 'ExitPromptError')
+        throw new CancelledError(
+          'Deploy cancelled at a confirmation (Ctrl+C): the waves before the question are deployed; the change sets of this wave were not executed.',
+          'sftpctl status shows where each stack stands; sftpctl deploy again picks up from there.',
+        );
+      if (!describeKnownFault(error)) throw error;
       for (const stack of ready)
         if (!results.has(stack.name))
           results.set(stack.name, { ...identity(stack), action: 'failed', failure: failureOf(error) });
@@ -373,10 +377,8 @@ function identity(stack: SynthStack): Pick<StackResult, 'stack' | 'kind' | 'clie
 }
 
 function failureOf(error: unknown): NonNullable<StackResult['failure']> {
-  if (error instanceof SftpctlError)
-    return { reason: error.message, code: error.code, ...(error.hint ? { hint: error.hint } : {}) };
-  const aws = describeAwsError(error);
-  if (aws) return { reason: aws.message, code: aws.code, ...(aws.hint ? { hint: aws.hint } : {}) };
+  const known = describeKnownFault(error);
+  if (known) return { reason: known.message, code: known.code, ...(known.hint ? { hint: known.hint } : {}) };
   return { reason: error instanceof Error ? error.message : String(error) };
 }
 

@@ -3,7 +3,8 @@ import type { KeyFacts } from '../core/config/key-checks.js';
 import { formatProblemWithHint, type Problem } from '../core/config/problems.js';
 import type { Config } from '../core/config/schema.js';
 import { type ValidationResult, validateConfigText } from '../core/config/validate.js';
-import { ConfigError, SftpctlError } from '../core/errors.js';
+import { ConfigError, isSftpctlError, SftpctlError } from '../core/errors.js';
+import { describeFileSystemFault } from '../core/faults.js';
 import { fileReaderAt, readTextIfExists } from './files.js';
 
 export const DEFAULT_CONFIG_FILE = 'sftpctl.yaml';
@@ -28,10 +29,12 @@ export async function readConfigFile(flag: string | undefined, cwd = process.cwd
   try {
     text = await readTextIfExists(path);
   } catch (error) {
+    const fault = isSftpctlError(error) ? error : describeFileSystemFault(error);
     throw new SftpctlError(
       'CONFIG_UNREADABLE',
-      `Cannot read ${displayPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
-      'Check that the path names a readable file (not a folder).',
+      `Cannot read the config ${displayPath}: ${fault?.message ?? (error as Error).message}`,
+      `${fault?.hint ?? ''} Check the --config path (or SFTPCTL_CONFIG).`.trim(),
+      { cause: error },
     );
   }
   if (text === undefined) {

@@ -1,30 +1,67 @@
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { link, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { SftpctlError } from '../core/errors.js';
 import type { FileReader } from '../core/ports.js';
 
-/** Reads files relative to a base folder (the config file's folder). */
+/** Key files, parameter files and configs are small; a larger one is a wrong path, not a file to read into memory. */
+export const MAX_TEXT_FILE_BYTES = 4 * 1024 * 1024;
+
+/** Reads files relative to a base folder (the config file's folder): regular files only, at most MAX_TEXT_FILE_BYTES. */
 export function fileReaderAt(baseDir: string): FileReader {
   const resolvePath = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
   return {
     resolve: resolvePath,
-    async read(path) {
-      try {
-        return await readFile(resolvePath(path));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw error;
-      }
-    },
+    read: (path) => readRegularFile(resolvePath(path)),
   };
 }
 
-export async function readTextIfExists(path: string): Promise<string | undefined> {
+export async function readTextIfExists(path: string, maxBytes = MAX_TEXT_FILE_BYTES): Promise<string | undefined> {
+  const bytes = await readRegularFile(path, maxBytes);
+  return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * A regular file's bytes, or undefined when nothing is at the path. A folder, device, FIFO or socket, or a file over
+ * `maxBytes`, is refused with an error naming the path before anything is read: /dev/zero or a 50 MB log passed by
+ * mistake must not hang the command or exhaust its memory. Opened non-blocking, so a FIFO cannot stall the open.
+ */
+export async function readRegularFile(path: string, maxBytes = MAX_TEXT_FILE_BYTES): Promise<Uint8Array | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
   try {
-    return await readFile(path, 'utf8');
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      throw new SftpctlError(
+        'FS_NOT_A_FILE',
+        `${path} is ${info.isDirectory() ? 'a folder' : 'a special file (device, FIFO or socket)'}, not a regular file.`,
+        'Give the path of a regular file.',
+      );
+    }
+    if (info.size > maxBytes) {
+      throw new SftpctlError(
+        'FILE_TOO_LARGE',
+        `${path} is ${info.size} bytes; files of this kind are at most ${maxBytes} bytes.`,
+        'Check that the path names the intended file.',
+      );
+    }
+    const bytes = await handle.readFile();
+    if (bytes.length > maxBytes) {
+      throw new SftpctlError(
+        'FILE_TOO_LARGE',
+        `${path} grew past ${maxBytes} bytes while it was read.`,
+        'Check the file.',
+      );
+    }
+    return bytes;
+  } finally {
+    await handle.close();
   }
 }
 
@@ -54,27 +91,38 @@ export async function writeFileAtomic(
       () => 0o644,
     );
   }
-  const handle = await open(temp, 'wx', mode);
+  const handle = await open(temp, 'wx', mode).catch((error) => {
+    throw aboutTarget(error, path);
+  });
   try {
     await handle.writeFile(content);
     await handle.sync();
   } catch (error) {
     await handle.close();
     await unlink(temp).catch(() => {});
-    throw error;
+    throw aboutTarget(error, path);
   }
   await handle.close();
   try {
-    if (options.exclusive && (await exists(path))) {
-      const error = new Error(`${path} already exists`) as NodeJS.ErrnoException;
-      error.code = 'EEXIST';
-      throw error;
-    }
+    if (options.exclusive && (await exists(path))) throw existsError(path);
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => {});
-    throw error;
+    throw aboutTarget(error, path);
   }
+}
+
+/** An EEXIST error shaped like Node's own, so the fault classifier names the path. */
+export function existsError(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`EEXIST: ${path} already exists`), { code: 'EEXIST', syscall: 'open', path });
+}
+
+/** A fault on our temp file is a fault on the file the person named: say that name. */
+function aboutTarget(error: unknown, target: string): unknown {
+  const fault = error as NodeJS.ErrnoException & { dest?: string };
+  if (typeof fault?.path === 'string' && basename(fault.path).startsWith(`.${basename(target)}.`)) fault.path = target;
+  if (fault?.dest === target) delete fault.dest;
+  return error;
 }
 
 /**
@@ -84,7 +132,9 @@ export async function writeFileAtomic(
  */
 export async function createFileExclusive(path: string, content: string | Uint8Array, mode: number): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', mode);
+  const handle = await open(temp, 'wx', mode).catch((error) => {
+    throw aboutTarget(error, path);
+  });
   try {
     await handle.writeFile(content);
     await handle.sync();
@@ -92,7 +142,7 @@ export async function createFileExclusive(path: string, content: string | Uint8A
     await link(temp, path);
   } catch (error) {
     await handle.close().catch(() => {});
-    throw error;
+    throw aboutTarget(error, path);
   } finally {
     await unlink(temp).catch(() => {});
   }
@@ -108,11 +158,7 @@ export async function streamToNewFile(
   path: string,
   options: { mode?: number; verified?: Promise<unknown> } = {},
 ): Promise<void> {
-  if (await exists(path)) {
-    const error = new Error(`${path} already exists`) as NodeJS.ErrnoException;
-    error.code = 'EEXIST';
-    throw error;
-  }
+  if (await exists(path)) throw existsError(path);
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.partial`);
   const { createWriteStream } = await import('node:fs');
   const { pipeline } = await import('node:stream/promises');
@@ -122,26 +168,5 @@ export async function streamToNewFile(
     await link(temp, path);
   } finally {
     await unlink(temp).catch(() => {});
-  }
-}
-
-/**
- * Replaces a whole folder with `files` so readers see the old set or the new, never a mix: everything is written to
- * a sibling temp folder first, then swapped in.
- */
-export async function replaceDirectory(path: string, files: Record<string, string>): Promise<void> {
-  const { mkdir, rm, writeFile } = await import('node:fs/promises');
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const old = `${path}.${randomBytes(6).toString('hex')}.old`;
-  try {
-    await mkdir(temp);
-    for (const [name, content] of Object.entries(files)) await writeFile(join(temp, name), content);
-    const hadOld = await exists(path);
-    if (hadOld) await rename(path, old);
-    await rename(temp, path);
-    if (hadOld) await rm(old, { recursive: true, force: true });
-  } finally {
-    await rm(temp, { recursive: true, force: true });
   }
 }

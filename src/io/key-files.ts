@@ -1,11 +1,14 @@
-import { mkdir, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SftpctlError } from '../core/errors.js';
-import { createFileExclusive, exists } from './files.js';
+import { makeDirectory } from './directories.js';
+import { createFileExclusive, exists, writeFileAtomic } from './files.js';
+import { keepOutOfGit } from './git-ignore.js';
 
 /**
- * Writes a key pair: the private half 0600, the public half 0644, neither overwriting anything. If either name is
- * taken nothing is written; if the second write fails the first is removed, so a half pair never remains.
+ * Writes a key pair: the private half 0600 and kept out of git, the public half 0644, neither overwriting anything.
+ * If either name is taken nothing is written; if the second write fails the first is removed, so a half pair never
+ * remains.
  */
 export async function writeKeyPair(
   paths: { privatePath: string; publicPath: string },
@@ -20,8 +23,9 @@ export async function writeKeyPair(
       );
     }
   }
-  await mkdir(dirname(paths.privatePath), { recursive: true, mode: 0o700 });
-  await mkdir(dirname(paths.publicPath), { recursive: true });
+  await makeDirectory(dirname(paths.privatePath), 0o700);
+  await makeDirectory(dirname(paths.publicPath));
+  await keepOutOfGit(paths.privatePath);
   await createFileExclusive(paths.privatePath, keys.privateKey, 0o600);
   try {
     await createFileExclusive(paths.publicPath, keys.publicKey, 0o644);
@@ -29,4 +33,11 @@ export async function writeKeyPair(
     await unlink(paths.privatePath).catch(() => {});
     throw error;
   }
+}
+
+/** A file holding secret material (a private key, a secret's JSON): 0600, atomic, kept out of git. */
+export async function writePrivateFile(path: string, content: string): Promise<void> {
+  await makeDirectory(dirname(path), 0o700);
+  await keepOutOfGit(path);
+  await writeFileAtomic(path, content, { mode: 0o600 });
 }

@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { describeAwsError } from '../aws/errors.js';
+import { describeKnownFault } from '../aws/errors.js';
 import { isSftpctlError } from '../core/errors.js';
 import { printError } from './errors.js';
 
@@ -11,16 +11,14 @@ export function reportError(error: unknown, options: { json: boolean; debug: boo
       : 2;
   }
   if (error instanceof Error && error.name === 'ExitPromptError') {
-    // A prompt interrupted with Ctrl+C. Commands ask before they change anything; a deploy asks between waves, and
-    // the waves before the question are done (sftpctl status shows them).
-    process.stderr.write(
-      'Cancelled at a prompt. What was done before the question stays done; change sets prepared for it may remain (sftpctl status shows the stacks).\n',
-    );
+    // A prompt interrupted with Ctrl+C. Commands ask before they write anything; one that has more to say (a deploy
+    // between waves) catches the interruption itself and throws a CancelledError that says it.
+    process.stderr.write('Cancelled at a prompt (Ctrl+C): nothing was written after the question.\n');
     return 130;
   }
-  const aws = describeAwsError(error);
-  if (aws) error = aws;
+  // Below the commands, one classifier: file system and network faults are the user's or the machine's, never a bug.
+  error = describeKnownFault(error) ?? error;
   printError(error, options);
   if (!isSftpctlError(error)) return 3;
-  return error.kind === 'usage' ? 2 : error.kind === 'internal' ? 3 : 1;
+  return error.kind === 'usage' ? 2 : error.kind === 'internal' ? 3 : error.kind === 'cancelled' ? 130 : 1;
 }

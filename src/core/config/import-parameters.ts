@@ -4,6 +4,7 @@ import { SftpctlError } from '../errors.js';
 import { parseCidr } from './cidr.js';
 import { DNS_LABEL } from './naming.js';
 import { CHECKSUM_CHOICES, type ClientInput, type EnvironmentInput, SECURITY_POLICIES } from './schema.js';
+import { toPlainData } from './source.js';
 
 /**
  * Imports the `parameters.yaml` of the article sftpctl grew from (one environment, CDK-era field names).
@@ -32,7 +33,16 @@ export function importParameters(text: string, file: string): ParametersImport {
       'Fix the YAML syntax; nothing was written.',
     );
   }
-  const raw = document.toJS() as unknown;
+  const plain = toPlainData({ document });
+  if (!plain.ok) {
+    const { line, col } = lineCounter.linePos(plain.offset);
+    throw new SftpctlError(
+      'PARAMETERS_YAML_INVALID',
+      `${file}: ${line}:${col}: ${plain.message}`,
+      'Fix the file; nothing was written.',
+    );
+  }
+  const raw = plain.value;
   if (!isRecord(raw)) {
     throw new SftpctlError(
       'PARAMETERS_YAML_INVALID',

@@ -1,5 +1,7 @@
 import { type PgpKeyInfo, pgpKeyProblems, readPgpKeyInfo } from '../crypto/pgp-key-info.js';
 import { looksLikeSshPublicKey, parseSshPublicKey, type SshPublicKey } from '../crypto/ssh-public-key.js';
+import { isSftpctlError } from '../errors.js';
+import { describeFileSystemFault } from '../faults.js';
 import type { FileReader } from '../ports.js';
 import type { ProblemList } from './problems.js';
 import type { Config } from './schema.js';
@@ -168,7 +170,8 @@ async function readSshEntry(
     lines = [entry];
     origin = 'inline key';
   } else {
-    const bytes = await files.read(entry);
+    const bytes = await readKeyFile(files, entry, path, problems);
+    if (bytes === null) return [];
     if (bytes === undefined) {
       problems.error(
         'SSH_KEY_FILE_MISSING',
@@ -212,7 +215,8 @@ async function readPgpEntry(
   facts: KeyFacts,
   leniency: { allowExpired?: boolean } = {},
 ): Promise<PgpKeyInfo | undefined> {
-  const bytes = await options.files.read(file);
+  const bytes = await readKeyFile(options.files, file, path, problems);
+  if (bytes === null) return undefined;
   if (bytes === undefined && role === 'private' && options.privateKeysElsewhere) return undefined;
   if (bytes === undefined) {
     problems.error(
@@ -261,5 +265,30 @@ function checkGrace(
       `Finish it: sftpctl keys rotate <client> --${kind}${kind === 'ssh' ? ' <role>' : ''} --finish`,
       'key',
     );
+  }
+}
+
+/**
+ * A key file's bytes; undefined when it does not exist; null when it exists but cannot be read (a folder, a link loop,
+ * no permission, too large), which is reported at the config field that names it.
+ */
+async function readKeyFile(
+  files: FileReader,
+  entry: string,
+  path: (string | number)[],
+  problems: ProblemList,
+): Promise<Uint8Array | undefined | null> {
+  try {
+    return await files.read(entry);
+  } catch (error) {
+    const fault = isSftpctlError(error) ? error : describeFileSystemFault(error);
+    if (!fault) throw error;
+    problems.error(
+      'KEY_FILE_UNREADABLE',
+      path,
+      `key file "${entry}" cannot be read: ${fault.message}`,
+      fault.hint ?? 'Give the path of a readable key file.',
+    );
+    return null;
   }
 }

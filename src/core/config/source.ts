@@ -1,4 +1,4 @@
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
 
 export type FieldPath = readonly (string | number)[];
 
@@ -14,6 +14,8 @@ export interface YamlSource {
   text: string;
   document: Document.Parsed;
   syntaxErrors: { message: string; location: SourceLocation }[];
+  /** The line and column of a character offset in the text. */
+  position(offset: number): SourceLocation;
   locate(path: FieldPath, at?: 'key' | 'value'): SourceLocation;
 }
 
@@ -62,7 +64,7 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     return position(best);
   };
 
-  return { file, text, document, syntaxErrors, locate };
+  return { file, text, document, syntaxErrors, position, locate };
 }
 
 /** `clients[0].allowedIps[2]` — how a field path is shown to people. */
@@ -72,4 +74,33 @@ export function formatFieldPath(path: FieldPath): string {
     if (!/^[A-Za-z_][\w-]*$/.test(segment)) return `${text}[${JSON.stringify(segment)}]`;
     return text === '' ? segment : `${text}.${segment}`;
   }, '');
+}
+
+/** Aliases a config may expand: plenty for anchors reused by hand, far too few for a "billion laughs" bomb. */
+export const MAX_YAML_ALIASES = 100;
+
+/**
+ * The document as plain data, with alias expansion bounded: a document whose aliases expand past the limit (an
+ * exponential "billion laughs" bomb) is refused at its first alias instead of exhausting memory or time.
+ */
+export function toPlainData(source: {
+  document: Document.Parsed;
+}): { ok: true; value: unknown } | { ok: false; message: string; offset: number } {
+  try {
+    return { ok: true, value: source.document.toJS({ maxAliasCount: MAX_YAML_ALIASES }) as unknown };
+  } catch (error) {
+    if (!(error instanceof ReferenceError) || !/alias/i.test(error.message)) throw error;
+    let offset = 0;
+    visit(source.document, {
+      Alias(_key, node) {
+        offset = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    return {
+      ok: false,
+      message: `YAML aliases here expand past ${MAX_YAML_ALIASES} copies (an alias bomb?); write the values out instead`,
+      offset,
+    };
+  }
 }

@@ -5,7 +5,7 @@ import { closestMatch, type Problem, ProblemList } from './problems.js';
 import { resolveConfig } from './resolve.js';
 import { checkConfigRules } from './rules.js';
 import { type Config, configSchema } from './schema.js';
-import { type FieldPath, parseYamlSource, type YamlSource } from './source.js';
+import { type FieldPath, parseYamlSource, toPlainData, type YamlSource } from './source.js';
 
 export interface ValidationOptions {
   /** Reads key files named by the config; omit to skip key checks (e.g. for a quick structural check). */
@@ -52,7 +52,18 @@ export async function validateConfigText(
     }
     return done();
   }
-  const raw = source.document.toJS({ maxAliasCount: 100 }) as unknown;
+  const plain = toPlainData(source);
+  if (!plain.ok) {
+    problems.items.push({
+      severity: 'error',
+      code: 'YAML_ALIAS_LIMIT',
+      path: [],
+      message: plain.message,
+      location: source.position(plain.offset),
+    });
+    return done();
+  }
+  const raw = plain.value;
   if (raw === null || raw === undefined) {
     problems.error(
       'CONFIG_EMPTY',

@@ -17,6 +17,7 @@
 
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { toPlainData } from '../config/source.js';
 import { SftpctlError } from '../errors.js';
 import {
   BUILT_IN_PRICES,
@@ -132,7 +133,12 @@ export function loadPriceFile(text: string, options: LoadPriceFileOptions = {}):
     ]);
   }
 
-  const data: unknown = doc.toJS();
+  const plain = toPlainData({ document: doc });
+  if (!plain.ok) {
+    const { line, col } = at(plain.offset);
+    throw invalid(fileName, base, [{ line, col, path: '', message: plain.message }]);
+  }
+  const data: unknown = plain.value;
   const parsed = priceFileSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((issue) => describeIssue(issue, doc.contents as Node, at));
