@@ -1,8 +1,8 @@
-import { unlink } from 'node:fs/promises';
+import { lstat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SftpctlError } from '../core/errors.js';
 import { makeDirectory } from './directories.js';
-import { createFileExclusive, exists, writeFileAtomic } from './files.js';
+import { createFileExclusive, writeFileAtomic } from './files.js';
 import { keepOutOfGit } from './git-ignore.js';
 
 /**
@@ -15,7 +15,8 @@ export async function writeKeyPair(
   keys: { privateKey: string; publicKey: string },
 ): Promise<void> {
   for (const path of [paths.privatePath, paths.publicPath]) {
-    if (await exists(path)) {
+    // lstat: a dangling or looping link at the name is something there too.
+    if (await lstat(path).then(() => true, () => false)) {
       throw new SftpctlError(
         'KEY_FILE_EXISTS',
         `${path} already exists; keys are never overwritten.`,
