@@ -16,7 +16,12 @@ export async function writeKeyPair(
 ): Promise<void> {
   for (const path of [paths.privatePath, paths.publicPath]) {
     // lstat: a dangling or looping link at the name is something there too.
-    if (await lstat(path).then(() => true, () => false)) {
+    if (
+      await lstat(path).then(
+        () => true,
+        () => false,
+      )
+    ) {
       throw new SftpctlError(
         'KEY_FILE_EXISTS',
         `${path} already exists; keys are never overwritten.`,
