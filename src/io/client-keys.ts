@@ -1,8 +1,9 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { generatePgpKeyPair } from '../core/crypto/pgp-keygen.js';
 import { generateSshKeyPair } from '../core/crypto/ssh-keygen.js';
-import { exists } from './files.js';
+import { makeDirectory } from './directories.js';
+import { exists, writeFileAtomic } from './files.js';
 import { writeKeyPair } from './key-files.js';
 
 /** Keeps private keys under keys/ out of git while public halves may be committed. */
@@ -40,7 +41,7 @@ export async function generateClientKeys(
   const result: GeneratedClientKeys = { fingerprints: {}, written: [] };
   const rel = (path: string) => relative(configDir, path);
   try {
-    await mkdir(clientDir, { recursive: true });
+    await makeDirectory(clientDir);
     await ensureGitignore(keysDir);
     if (want.pgp) {
       const pair = await generatePgpKeyPair({
@@ -77,9 +78,11 @@ export async function removeGenerated(keys: Pick<GeneratedClientKeys, 'written'>
 async function ensureGitignore(keysDir: string): Promise<void> {
   const path = join(keysDir, '.gitignore');
   if (!(await exists(path))) {
-    await writeFile(path, KEYS_GITIGNORE, { flag: 'wx' }).catch(() => {});
+    await writeFileAtomic(path, KEYS_GITIGNORE, { exclusive: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
     return;
   }
   const text = await readFile(path, 'utf8');
-  if (!text.includes('*.pub.asc')) await writeFile(path, `${text.trimEnd()}\n${KEYS_GITIGNORE}`);
+  if (!text.includes('*.pub.asc')) await writeFileAtomic(path, `${text.trimEnd()}\n${KEYS_GITIGNORE}`);
 }
