@@ -60,7 +60,7 @@ export async function innerMessage(plain: ByteReader, context: Context): Promise
     let total = 0;
     for await (const chunk of source) {
       total += chunk.length;
-      if (total > context.limit) throw decompressionLimitError(context.limit);
+      if (total > context.limit) throw decompressionLimitError(context.limit, context.options.limitSetting);
       yield chunk;
     }
   }

@@ -39,6 +39,7 @@ import {
   unsupportedError,
 } from './pgp-errors.js';
 import { Recorder, viaOpenpgp } from './pgp-fallback.js';
+import { DecryptGuard, InputWatch } from './pgp-guard.js';
 import { StreamHasher } from './pgp-hash.js';
 import { type DecryptionKeys, loadOpenpgp, type OpenPgpModule } from './pgp-keys.js';
 import {
@@ -59,6 +60,8 @@ import {
 import { BufferPool, type Parallelism, SPAWN_AFTER_BYTES } from './pgp-worker.js';
 import type { CompressionName } from './pgp-zlib.js';
 
+export { DEFAULT_STALL_MS } from './pgp-guard.js';
+
 /** Default decompression limit: far above any partner file seen, far below what fills a disk or a Lambda's time. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 16 * 1024 ** 3;
 
@@ -78,6 +81,18 @@ export interface DecryptOptions {
    * false: never.
    */
   parallel?: Parallelism;
+  /**
+   * Absolute deadline for this file (ms since the epoch, or a Date): past it the plaintext stream errors with
+   * PGP_TIMEOUT whoever is slow (the decryption or the consumer). Lambda: its remaining time minus a margin.
+   */
+  deadline?: number | Date;
+  /**
+   * Stall window (ms, default {@link DEFAULT_STALL_MS}): while the consumer waits, the decryption must read input or
+   * produce plaintext within it — else PGP_CORRUPT (it stopped without finishing) or PGP_TIMEOUT (no input came).
+   */
+  stallMs?: number;
+  /** What the decompression-limit error tells the user to raise, e.g. "--max-decompressed" (default: the option). */
+  limitSetting?: string;
 }
 
 export interface DecryptResult {
@@ -142,8 +157,11 @@ export function decryptStream(
     settle = { resolve, reject };
   });
   verified.catch(() => {});
-  const generator = output(ciphertext as AsyncIterable<Uint8Array>, keys, options, settle);
-  const plaintext = Readable.from(generator, { objectMode: false, highWaterMark: OUTPUT_BUFFER });
+  let plaintext: Readable | undefined;
+  const generator = output(ciphertext as AsyncIterable<Uint8Array>, keys, options, settle, (error) =>
+    plaintext?.destroy(error as Error),
+  );
+  plaintext = Readable.from(generator, { objectMode: false, highWaterMark: OUTPUT_BUFFER });
   return { plaintext, verified };
 }
 
@@ -160,6 +178,7 @@ async function* output(
   keys: DecryptionKeys,
   options: DecryptOptions,
   settle: { resolve: (r: DecryptResult) => void; reject: (e: unknown) => void },
+  fail: (error: unknown) => void,
 ): AsyncGenerator<Buffer> {
   const limit = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
   const result: DecryptResult = {
@@ -183,8 +202,15 @@ async function* output(
     options.digests && options.digests.length > 0
       ? new StreamHasher<ChecksumAlgorithm>(checkedAlgorithms(options.digests), options.parallel)
       : undefined;
-  const input = prefetch(source[Symbol.asyncIterator](), READ_AHEAD);
+  const input = new InputWatch(prefetch(source[Symbol.asyncIterator](), READ_AHEAD));
+  const deadline = options.deadline instanceof Date ? options.deadline.getTime() : options.deadline;
   let settled = false;
+  const guard = new DecryptGuard(input, { stallMs: options.stallMs, deadline }, (error) => {
+    if (settled) return;
+    settled = true;
+    settle.reject(error);
+    fail(error);
+  });
   let held: Buffer | undefined;
   let small: Buffer[] = [];
   let smallBytes = 0;
@@ -207,10 +233,14 @@ async function* output(
   };
   try {
     const context: Context = { keys, options, limit, result };
-    for await (const raw of decryptMessage(input, context)) {
+    const messages = decryptMessage(input, context);
+    for (;;) {
+      const next = await guard.step(messages.next());
+      if (next.done) break;
+      const raw = next.value;
       if (raw.length === 0) continue;
       const wait = hasher?.update(raw);
-      if (wait) await wait;
+      if (wait) await guard.step(wait);
       result.plaintextBytes += raw.length;
       const out = take(raw);
       if (out) yield out;
@@ -220,21 +250,26 @@ async function* output(
       if (!options.allowEmpty) throw emptyError('The decrypted file');
       result.empty = true;
     }
-    if (hasher) result.digests = await hasher.digest();
+    if (hasher) result.digests = await guard.step(hasher.digest());
     const rest = smallBytes > 0 ? Buffer.concat(small, smallBytes) : undefined;
     if (held) yield held;
     if (rest) yield rest;
     settled = true;
     settle.resolve(result);
   } catch (error) {
-    settled = true;
-    // Readable.from throws an AbortError into the generator when its consumer destroys it.
-    settle.reject(error instanceof Error && error.name === 'AbortError' ? abortedError('plaintext') : error);
+    if (!settled) {
+      settled = true;
+      // Readable.from throws an AbortError into the generator when its consumer destroys it.
+      settle.reject(error instanceof Error && error.name === 'AbortError' ? abortedError('plaintext') : error);
+    }
     throw error;
   } finally {
+    guard.close();
     hasher?.close();
     if (!settled) settle.reject(abortedError('plaintext'));
-    await input.return?.();
+    // A decryptor the guard gave up on may hold a read of the input forever: close the source without waiting.
+    if (guard.tripped !== undefined) void input.return().catch(() => {});
+    else await input.return();
   }
 }
 
