@@ -111,8 +111,11 @@ export interface DecryptResult {
   keyId: string;
   fingerprint: string;
   cipher: string;
-  /** 'mdc' (SEIPD v1) or 'aead' (SEIPD v2 / AEAD packet). */
-  integrity: 'mdc' | 'aead';
+  /**
+   * What was verified: 'mdc' (SEIPD v1) or 'aead' (SEIPD v2 / AEAD packet); 'none' only for a zero-byte input
+   * accepted with `allowEmpty` (no message, so no check was made).
+   */
+  integrity: 'mdc' | 'aead' | 'none';
   compression: CompressionName | 'unknown';
   armored: boolean;
   /** The message carried signatures (not verified here). */
@@ -191,7 +194,7 @@ async function* output(
     keyId: '',
     fingerprint: '',
     cipher: '',
-    integrity: 'mdc',
+    integrity: 'none',
     compression: 'none',
     armored: false,
     signed: false,
@@ -376,6 +379,7 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
     return;
   }
   if (version !== 1) throw unsupportedError(`an encrypted data packet of version ${version}`);
+  result.integrity = 'mdc';
 
   const sessionKey = await decryptSessionKey(openpgp, ours, context);
   const aes = aesFromId(sessionKey.algorithmId);
