@@ -18,14 +18,7 @@ import { Readable } from 'node:stream';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, unknownAlgorithmError } from '../checksum/algorithms.js';
 import { SftpctlError } from '../errors.js';
 import { dearmor, startsWithBom } from './pgp-armor.js';
-import {
-  type AesAlgorithm,
-  aesFromId,
-  CfbDecryptEngine,
-  CiphertextBlocks,
-  type Pending,
-  SYMMETRIC_IDS,
-} from './pgp-cfb.js';
+import { type Block16Algorithm, block16FromId, CfbDecryptEngine, CiphertextBlocks, type Pending } from './pgp-cfb.js';
 import { innerMessage } from './pgp-content.js';
 import {
   abortedError,
@@ -33,7 +26,6 @@ import {
   HINT_NOT_PUBLISHED,
   integrityError,
   malformedError,
-  openpgpReason,
   pgpError,
   truncatedError,
   unsupportedError,
@@ -49,7 +41,6 @@ import {
   MAX_LEADING_PACKETS,
   type PacketHeader,
   packetBody,
-  packetHeader,
   prefetch,
   readPacketHeader,
   readSmallBody,
@@ -57,6 +48,7 @@ import {
   toBuffer,
   WORK_CHUNK,
 } from './pgp-packets.js';
+import { cipherName, openSessionKey, type Recipient, type SessionKey, WILDCARD } from './pgp-session.js';
 import { BufferPool, type Parallelism, SPAWN_AFTER_BYTES } from './pgp-worker.js';
 import type { CompressionName } from './pgp-zlib.js';
 
@@ -146,7 +138,6 @@ const IN_FLIGHT = 3;
 const OUTPUT_BUFFER = 1 << 20;
 /** Bytes read ahead of the decryption (see prefetch). */
 const READ_AHEAD = 2 << 20;
-const WILDCARD = '0000000000000000';
 const PLAIN_MESSAGE_TAGS = new Set<number>([TAG.literal, TAG.compressed, TAG.onePassSignature, TAG.signature]);
 const KEY_TAGS = new Set<number>([TAG.publicKey, TAG.secretKey, TAG.userId]);
 
@@ -319,7 +310,7 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
   // 2. The session key packets, up to the encrypted data packet. Bytes are recorded for a replay into openpgp.js.
   const recorder = new Recorder(binary);
   const reader = new ByteReader(recorder);
-  const recipients: { keyId: string; packet: Buffer }[] = [];
+  const recipients: Recipient[] = [];
   let passwords = 0;
   let header: PacketHeader;
   for (let index = 0; ; index++) {
@@ -338,7 +329,7 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
       const body = await readSmallBody(reader, header, 'session key packet');
       const keyId = pkeskKeyId(body);
       if (keyId === undefined) throw index === 0 ? notPgp() : malformedError('an unreadable session key packet');
-      recipients.push({ keyId, packet: Buffer.concat([packetHeader(TAG.pkesk, body.length), body]) });
+      recipients.push({ keyId, body });
     } else if (tag === TAG.skesk) {
       await readSmallBody(reader, header, 'password session key packet');
       passwords++;
@@ -372,19 +363,21 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
     // SEIPD v2 (RFC 9580) or the LibrePGP AEAD packet: each chunk carries its own tag, openpgp.js streams it.
     if (header.tag === TAG.aead) await body.byte(); // its version byte
     const cipher = await body.byte();
+    if (cipher === undefined) throw truncatedError('at the start of the encrypted data');
     result.integrity = 'aead';
-    result.cipher = SYMMETRIC_IDS[cipher ?? 0] ?? `algorithm ${cipher}`;
+    result.cipher = cipherName(cipher);
     result.compression = 'unknown';
-    yield* viaOpenpgp(openpgp, recorder.replay(), context, undefined);
+    const sessionKey = await sessionKeyFor(openpgp, ours, context, cipher);
+    yield* viaOpenpgp(openpgp, recorder.replay(), context, sessionKey);
     return;
   }
   if (version !== 1) throw unsupportedError(`an encrypted data packet of version ${version}`);
   result.integrity = 'mdc';
 
-  const sessionKey = await decryptSessionKey(openpgp, ours, context);
-  const aes = aesFromId(sessionKey.algorithmId);
-  result.cipher = SYMMETRIC_IDS[sessionKey.algorithmId] ?? `algorithm ${sessionKey.algorithmId}`;
-  if (aes === undefined) {
+  const sessionKey = await sessionKeyFor(openpgp, ours, context, undefined);
+  const cipher = block16FromId(sessionKey.algorithmId);
+  result.cipher = sessionKey.algorithm;
+  if (cipher === undefined) {
     result.compression = 'unknown';
     yield* viaOpenpgp(openpgp, recorder.replay(), context, sessionKey);
     return;
@@ -394,7 +387,7 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
   const integrity: Integrity = { verified: false, failure: undefined };
   const bodyLength = header.length.kind === 'definite' ? header.length.length : undefined;
   const plain = new ByteReader(
-    seipdV1(body, aes, sessionKey.data, integrity, context.options.parallel, bodyLength),
+    seipdV1(body, cipher, sessionKey.data, integrity, context.options.parallel, bodyLength),
     (where) => malformedError(`the decrypted content ends ${where}`),
   );
   let inner: AsyncGenerator<Buffer> | undefined;
@@ -451,7 +444,7 @@ async function explain(error: unknown, plain: ByteReader, integrity: Integrity):
  */
 async function* seipdV1(
   body: ByteReader,
-  algorithm: AesAlgorithm,
+  algorithm: Block16Algorithm,
   key: Uint8Array,
   integrity: Integrity,
   parallel: Parallelism | undefined,
@@ -546,42 +539,16 @@ function pkeskKeyId(body: Buffer): string | undefined {
   return undefined;
 }
 
-export interface SessionKey {
-  data: Uint8Array;
-  algorithm: string;
-  algorithmId: number;
-}
-
-async function decryptSessionKey(
+async function sessionKeyFor(
   openpgp: OpenPgpModule,
-  recipients: { keyId: string; packet: Buffer }[],
+  recipients: Recipient[],
   context: Context,
+  cipherFromPacket: number | undefined,
 ): Promise<SessionKey> {
-  const reasons: string[] = [];
-  for (const recipient of recipients) {
-    const index = context.keys.keys.findIndex((k) => k.decryptionKeyIds.includes(recipient.keyId));
-    const candidates = index >= 0 ? [index] : context.keys.keys.map((_, i) => i); // anonymous: try all
-    for (const i of candidates) {
-      try {
-        const message = await openpgp.readMessage({ binaryMessage: recipient.packet });
-        const [sessionKey] = await openpgp.decryptSessionKeys({
-          message,
-          decryptionKeys: context.keys.privateKeys[i]!,
-        });
-        if (!sessionKey?.algorithm) throw new Error('no session key');
-        const algorithmId = openpgp.enums.symmetric[sessionKey.algorithm] as number;
-        context.result.keyId = recipient.keyId === WILDCARD ? context.keys.keys[i]!.keyId : recipient.keyId;
-        context.result.fingerprint = context.keys.keys[i]!.fingerprint;
-        return { data: sessionKey.data, algorithm: sessionKey.algorithm, algorithmId };
-      } catch (error) {
-        reasons.push(`${recipient.keyId}: ${openpgpReason(error)}`);
-      }
-    }
-  }
-  if (reasons.length > 0 && reasons.every((r) => /non-preferred symmetric algorithm/i.test(r))) {
-    throw unsupportedError('a cipher that is not among the preferences of the platform key');
-  }
-  throw integrityError(`the session key could not be decrypted (${reasons.join('; ')})`);
+  const opened = await openSessionKey(openpgp, recipients, context.keys, cipherFromPacket);
+  context.result.keyId = opened.keyId;
+  context.result.fingerprint = context.keys.keys[opened.keyIndex]!.fingerprint;
+  return opened.sessionKey;
 }
 
 /** The digests asked for, de-duplicated; a name cast from user input is refused like hash-stream does. */

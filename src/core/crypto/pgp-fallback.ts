@@ -6,7 +6,7 @@
 import type { Buffer } from 'node:buffer';
 import { ReadableStream } from 'node:stream/web';
 import { SftpctlError } from '../errors.js';
-import type { Context, SessionKey } from './pgp-decrypt.js';
+import type { Context } from './pgp-decrypt.js';
 import {
   decompressionLimitError,
   HINT_NOT_PUBLISHED,
@@ -17,6 +17,7 @@ import {
 } from './pgp-errors.js';
 import type { OpenPgpModule } from './pgp-keys.js';
 import { toBuffer } from './pgp-packets.js';
+import type { SessionKey } from './pgp-session.js';
 
 /** Bytes kept for a replay into openpgp.js; the decision to replay is made within the first 2 MiB or so. */
 const MAX_RECORDED_BYTES = 16 * 1024 * 1024;
