@@ -89,6 +89,24 @@ describe('damaged compressed messages from gpg', () => {
   }, 60_000);
 });
 
+describe('the decompression limit', () => {
+  it.each(['bzip2', 'zlib', 'zip'])(
+    '%s: a bomb stops at the limit; the hint names the setting',
+    async (algo) => {
+      const zeros = home.file('zeros.bin', Buffer.alloc(24 << 20));
+      const bomb = home.gpg(['-r', '<guard@example.invalid>', '--compress-algo', algo, '-o', '-', '-e', zeros]);
+      expect(bomb.length).toBeLessThan(1 << 20);
+      const error = await expectFailure(
+        decryptStream(sourceOf(bomb), keys, { maxDecompressedBytes: 4 << 20, limitSetting: 'clients.acme.pgp.limit' }),
+        'PGP_DECOMPRESSION_LIMIT',
+      );
+      expect(error.message).toContain('4 MiB');
+      expect(error.hint).toContain('clients.acme.pgp.limit');
+    },
+    60_000,
+  );
+});
+
 describe('stalls and deadlines', () => {
   /** Delivers `head`, then never another byte (a network read that hangs). */
   function hangingAfter(head: Buffer): Readable {
