@@ -179,6 +179,176 @@ describe('keys', () => {
     }
   });
 
+  it('unlocks protected private keys and names the problem when it cannot', async () => {
+    await expect(readDecryptionKeys([lockedKey])).rejects.toMatchObject({ code: 'PGP_KEY_LOCKED' });
+    const wrong = await readDecryptionKeys([lockedKey], 'wrong').catch((e: unknown) => e);
+    expect(wrong).toMatchObject({ code: 'PGP_PASSPHRASE_WRONG' });
+    expect((wrong as Error).message).not.toContain('wrong'); // never echo the passphrase
+    const unlocked = await readDecryptionKeys([lockedKey], 'correct horse');
+    expect(unlocked.keys[0]!.decryptionKeyIds).toHaveLength(1);
+    await expect(readDecryptionKeys([keys.gpgEcc.publicKey])).rejects.toMatchObject({ code: 'PGP_KEY_NOT_PRIVATE' });
+  });
+});
+
+describe('gpg → sftpctl (ingress)', () => {
+  const cases = (['gpgRsa', 'gpgEcc'] as const).flatMap((key) =>
+    (['zlib', 'zip', 'none'] as const).flatMap((compression) =>
+      [false, true].map((armor) => ({ key, compression, armor })),
+    ),
+  );
+  it.each(cases)('decrypts $key, compression $compression, armor $armor', async ({ key, compression, armor }) => {
+    const message = gpgEncrypt(keys[key], plain, ['--compress-algo', compression, ...(armor ? ['-a'] : [])]);
+    const { data, result } = await decrypt(message, allKeys, { digests: ['sha256'] });
+    expect(sha256(data)).toBe(sha256(plain));
+    expect(result).toMatchObject({
+      engine: 'native',
+      integrity: 'mdc',
+      cipher: 'aes256',
+      compression: compression === 'none' ? 'none' : compression,
+      armored: armor,
+      fileName: 'gpg-input.bin',
+      plaintextBytes: plain.length,
+      signed: false,
+    });
+    expect(result.digests.sha256).toBe(sha256(plain));
+  });
+
+  it('decrypts what gpg streams from a pipe (partial body lengths at every layer)', async () => {
+    for (const compression of ['zlib', 'none']) {
+      const message = gpgEncrypt(keys.gpgEcc, plain, ['--compress-algo', compression], { viaStdin: true });
+      const { data } = await decrypt(message, allKeys, {}, 1000);
+      expect(data.equals(plain)).toBe(true);
+    }
+  });
+
+  it('decrypts signed-and-encrypted messages (signatures are reported, not verified)', async () => {
+    const message = home.gpg(
+      ['-r', '<ecc@example.invalid>', '-u', '<rsa@example.invalid>', '--sign', '--encrypt'],
+      plain,
+    );
+    const { data, result } = await decrypt(message);
+    expect(data.equals(plain)).toBe(true);
+    expect(result.signed).toBe(true);
+  });
+
+  it('decrypts BZip2 natively and hands non-AES ciphers to openpgp.js with the same contract', async () => {
+    const bzip2 = gpgEncrypt(keys.gpgEcc, plain, ['--compress-algo', 'bzip2']);
+    const viaBzip2 = await decrypt(bzip2);
+    expect(viaBzip2.data.equals(plain)).toBe(true);
+    expect(viaBzip2.result).toMatchObject({ engine: 'native', compression: 'bzip2' });
+    const cast5 = gpgEncrypt(keys.gpgRsa, plain, ['--cipher-algo', 'CAST5']);
+    const viaCast5 = await decrypt(cast5);
+    expect(viaCast5.data.equals(plain)).toBe(true);
+    expect(viaCast5.result).toMatchObject({ engine: 'openpgp', cipher: 'cast5' });
+    await expectFailure(decryptStream(sourceOf(flip(bzip2, bzip2.length >> 1)), allKeys), 'PGP_INTEGRITY_FAILED');
+  });
+
+  it('finds the key for hidden recipients and for messages to several recipients', async () => {
+    const hidden = gpgEncrypt(keys.gpgEcc, plain, ['--throw-keyids']);
+    const viaHidden = await decrypt(hidden);
+    expect(viaHidden.data.equals(plain)).toBe(true);
+    expect(viaHidden.result.recipients).toEqual(['0000000000000000']);
+    const several = gpgEncrypt(keys.gpgEcc, plain, ['-r', '<rsa@example.invalid>']);
+    const rsaOnly = await readDecryptionKeys([keys.gpgRsa.privateKey]);
+    const viaSeveral = await decrypt(several, rsaOnly);
+    expect(viaSeveral.data.equals(plain)).toBe(true);
+    expect(viaSeveral.result.recipients).toHaveLength(2);
+    expect(rsaOnly.keys[0]!.decryptionKeyIds).toContain(viaSeveral.result.keyId);
+  });
+
+  it('decrypts with the second key of a rotation when the message is for it', async () => {
+    const rotation = await readDecryptionKeys([keys.gpgRsa.privateKey, keys.gpgEcc.privateKey]);
+    const { data, result } = await decrypt(gpgEncrypt(keys.gpgEcc, plain));
+    expect(data.equals(plain)).toBe(true);
+    const viaRotation = await decrypt(gpgEncrypt(keys.gpgEcc, plain), rotation);
+    expect(viaRotation.data.equals(plain)).toBe(true);
+    expect(rotation.keys[1]!.decryptionKeyIds).toContain(viaRotation.result.keyId);
+    expect(viaRotation.result.fingerprint).toBe(rotation.keys[1]!.fingerprint);
+    expect(result.keyId).toBe(viaRotation.result.keyId);
+  });
+});
+
+describe('sftpctl → gpg (egress)', () => {
+  const cases = (['gpgRsa', 'gpgEcc', 'opgpEcc', 'opgpRsa'] as const).flatMap((key) =>
+    [false, true].map((armor) => ({ key, armor })),
+  );
+  it.each(cases)('gpg decrypts what we encrypt to $key (armor $armor)', async ({ key, armor }) => {
+    const recipient = await readRecipientKey(keys[key].publicKey);
+    const { data, result } = await encrypt(plain, recipient, { armor, fileName: 'report.csv', digests: ['sha256'] });
+    expect(gpgDecrypt(data).equals(plain)).toBe(true);
+    expect(result).toMatchObject({ plaintextBytes: plain.length, ciphertextBytes: data.length, armored: armor });
+    expect(result.digests.sha256).toBe(sha256(plain));
+    if (armor)
+      expect(data.toString('latin1')).toMatch(
+        /^-----BEGIN PGP MESSAGE-----\n\n[\s\S]+\n=[\w+/]{4}\n-----END PGP MESSAGE-----\n$/,
+      );
+  });
+
+  it('writes SEIPD v1 with an MDC, AES-256, no AEAD, no compression unless asked', async () => {
+    const recipient = await readRecipientKey(keys.gpgEcc.publicKey);
+    const { data } = await encrypt(Buffer.from('hello'), recipient, { fileName: 'hello.txt' });
+    const listing = home.gpg(['--list-packets', '--show-session-key'], data).toString();
+    expect(listing).toContain(':pubkey enc packet: version 3');
+    expect(listing).toContain('mdc_method: 2');
+    expect(listing).toContain('name="hello.txt"');
+    expect(listing).not.toMatch(/aead|compressed packet/i);
+    const zipped = await encrypt(plain, recipient, { compression: 'zlib' });
+    expect(home.gpg(['--list-packets'], zipped.data).toString()).toContain(':compressed packet: algo=2');
+    expect(gpgDecrypt(zipped.data).equals(plain)).toBe(true);
+  });
+
+  it('round-trips through our own decrypt, empty and tiny files included', async () => {
+    const recipient = await readRecipientKey(keys.opgpEcc.publicKey);
+    for (const size of [0, 1, 15, 16, 17, 511, 512, 513, MiB, MiB + 1]) {
+      const data = randomData(size);
+      const message = await encrypt(data, recipient);
+      const back = await decrypt(message.data, allKeys, { allowEmpty: true }, 4096);
+      expect(back.data.equals(data), `size ${size}`).toBe(true);
+      if (size === 0) expect(gpgDecrypt(message.data).length).toBe(0);
+    }
+  });
+
+  it('gives the same bytes when AES runs on the worker thread', async () => {
+    const recipient = await readRecipientKey(keys.gpgRsa.publicKey);
+    const big = randomData(5 * MiB + 3);
+    const message = await encrypt(big, recipient, { parallel: true });
+    expect(gpgDecrypt(message.data).equals(big)).toBe(true);
+    const back = await decrypt(message.data, allKeys, { parallel: true });
+    expect(back.data.equals(big)).toBe(true);
+    await expectFailure(
+      decryptStream(sourceOf(flip(message.data, message.data.length >> 1)), allKeys, { parallel: true }),
+      'PGP_INTEGRITY_FAILED',
+    );
+  });
+});
+
+describe('long messages (the MDC hashed on the worker thread)', () => {
+  // 'auto' moves a decryption's SHA-1 to the worker on 2+ cores once a message passes a few MiB: whatever thread
+  // hashes, every byte counts, and a change anywhere — early, late, in the MDC itself — fails the message.
+  let data: Buffer;
+  let message: Buffer;
+  beforeAll(() => {
+    data = randomData(20 * MiB + 333);
+    message = gpgEncrypt(keys.gpgEcc, data, ['--compress-algo', 'none']);
+  });
+
+  it('decrypts, with the same bytes and checksums whichever thread hashes', async () => {
+    for (const parallel of ['auto', false, true] as const) {
+      const back = await decrypt(message, allKeys, { parallel, digests: ['sha256'] }, MiB + 7);
+      expect(back.data.equals(data), `parallel ${parallel}`).toBe(true);
+      expect(back.result.digests.sha256).toBe(sha256(data));
+      expect(back.result.integrity).toBe('mdc');
+    }
+  });
+
+  it('fails on a change near the start, near the end and in the MDC', async () => {
+    for (const at of [200, message.length - 30 * 1024, message.length - 30, message.length - 1]) {
+      await expectFailure(decryptStream(sourceOf(flip(message, at), MiB), allKeys), 'PGP_INTEGRITY_FAILED');
+    }
+  });
+});
+
+describe('openpgp.js messages', () => {
   it('decrypts SEIPD v1 and SEIPD v2 (AEAD) messages made by openpgp.js', async () => {
     // openpgp.js writes SEIPD v2 only to keys that advertise it: one made with aeadProtect does.
     const aeadPair = await openpgp.generateKey({
