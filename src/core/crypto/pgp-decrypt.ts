@@ -4,7 +4,7 @@
  * The common case — what GnuPG and openpgp.js write by default: PKESK(s) + SEIPD v1 (AES, MDC) holding an optionally
  * ZIP/ZLIB-compressed literal, optionally one-pass-signed — runs on a native path: packets parsed here, the session
  * key decrypted by openpgp.js, AES-CFB via AES-ECB + XOR on node:crypto (see pgp-cfb.ts), SHA-1 MDC on node:crypto,
- * inflate on node:zlib. Everything else (SEIPD v2 / AEAD, BZip2, non-AES ciphers) is replayed into openpgp.js with
+ * inflate on node:zlib, BZip2 and Camellia too. Everything else (SEIPD v2 / AEAD, Twofish/Blowfish/CAST5/3DES) is replayed into openpgp.js with
  * unauthenticated streaming on; both paths have the same contract and error codes.
  *
  * The contract: the plaintext stream can be consumed with constant memory; it ERRORS instead of ending when the
