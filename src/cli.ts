@@ -201,6 +201,11 @@ program
   .description('decrypt a PGP file (streaming; the output appears only once the integrity check passed)')
   .requiredOption('--key <key-file>', 'the private key (passphrase from $SFTPCTL_PASSPHRASE or asked)')
   .option('--out <file>', 'output (default: <file> without .gpg/.pgp/.asc); never overwritten')
+  .option(
+    '--max-decompressed <size>',
+    'what a compressed message may expand to (default 16GiB; never above free space)',
+  )
+  .option('--timeout <seconds>', 'give up (and leave nothing behind) when the decryption takes longer')
   .action(async function (this: Command, file: string) {
     const options = this.opts<import('./commands/decrypt.js').DecryptOptions>();
     await run(this, async (context) => (await import('./commands/decrypt.js')).decrypt(file, options, context));

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, extname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { pgpKeyProblems, readPgpKeyInfo } from '../core/crypto/pgp-key-info.js';
 import { readDecryptionKeys, readRecipientKey } from '../core/crypto/pgp-keys.js';
 import { SftpctlError, UsageError } from '../core/errors.js';
@@ -66,4 +66,56 @@ export async function sourceFile(
   const absolute = resolve(cwd, path);
   if (!(await exists(absolute))) throw new UsageError('FILE_NOT_FOUND', `${path} does not exist.`, 'Check the path.');
   return { path: absolute, open: () => createReadStream(absolute, { highWaterMark: 1 << 20 }) };
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
+};
+
+/** `16GiB`, `500 MB`, `2g`, `1048576` → bytes; a clear usage error otherwise. */
+export function parseByteSize(value: string, flag: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+  const bytes = match && unit !== undefined ? Math.floor(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new UsageError(
+      'INVALID_SIZE',
+      `${flag} ${value} is not a size.`,
+      'Give a positive number of bytes with an optional unit: 512MiB, 16GiB, 2TB.',
+    );
+  }
+  return bytes;
+}
+
+/** `90`, `1.5` (seconds) → ms; a clear usage error otherwise. */
+export function parseSeconds(value: string, flag: string): number {
+  const seconds = Number(value);
+  if (!/^\s*\d+(?:\.\d+)?\s*$/.test(value) || !(seconds > 0)) {
+    throw new UsageError('INVALID_DURATION', `${flag} ${value} is not a number of seconds.`, 'Give e.g. 600.');
+  }
+  return Math.round(seconds * 1000);
+}
+
+/** Bytes the current user may still write in the folder holding `path` (statfs); undefined when unknown. */
+export async function freeSpaceFor(path: string): Promise<number | undefined> {
+  try {
+    const { statfs } = await import('node:fs/promises');
+    const fs = await statfs(dirname(path));
+    return fs.bavail * fs.bsize;
+  } catch {
+    return undefined;
+  }
 }

@@ -178,3 +178,89 @@ describe('verify checksum --decrypt-key', () => {
     });
   });
 });
+
+describe('decrypt: empty files, damaged compression, the decompression limit', () => {
+  it('a zero-byte file: an empty output and no claim of a check that was not made', async () => {
+    await withTempDir(async (dir) => {
+      await setup(dir);
+      await writeFile(join(dir, 'empty.gpg'), '');
+      const result = await runCli(['decrypt', 'empty.gpg', '--key', 'key.asc'], { cwd: dir });
+      expect(result.code, result.stderr).toBe(0);
+      const said = result.stdout + result.stderr;
+      expect(said).not.toMatch(/(MDC|AEAD|NONE) verified/i);
+      expect(said).toMatch(/nothing was decrypted or verified/);
+      expect(await readFile(join(dir, 'empty'))).toHaveLength(0);
+    });
+  });
+
+  it('an empty message made by gpg: its MDC was checked, and the CLI says so', async () => {
+    await withTempDir(async (dir) => {
+      await setup(dir);
+      await writeFile(join(dir, 'zero.csv'), '');
+      gpg('-r', fingerprint, '-o', join(dir, 'zero.csv.gpg'), '--encrypt', join(dir, 'zero.csv'));
+      const result = await runCli(['decrypt', 'zero.csv.gpg', '--key', 'key.asc', '--out', 'zero.out'], { cwd: dir });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout + result.stderr).toMatch(/0 bytes, MDC verified/);
+    });
+  });
+
+  it('a damaged bzip2 message fails (never exits 0 with nothing written) and leaves nothing behind', async () => {
+    await withTempDir(async (dir) => {
+      await setup(dir);
+      const lines = Array.from({ length: 60_000 }, (_, i) => `${i};${randomBytes(8).toString('hex')}\n`).join('');
+      await writeFile(join(dir, 'lines.csv'), lines);
+      gpg('-r', fingerprint, '--compress-algo', 'bzip2', '-o', join(dir, 'b.gpg'), '--encrypt', join(dir, 'lines.csv'));
+      const bytes = await readFile(join(dir, 'b.gpg'));
+      bytes[200]! ^= 0x55;
+      await writeFile(join(dir, 'b.gpg'), bytes);
+      const before = (await readdir(dir)).sort();
+      const result = await runCli(['decrypt', 'b.gpg', '--key', 'key.asc', '--timeout', '5'], { cwd: dir });
+      expect(result.code, result.stdout).toBe(1);
+      expect(result.stderr).toMatch(/PGP_(CORRUPT|TIMEOUT|INTEGRITY_FAILED)/);
+      expect((await readdir(dir)).sort()).toEqual(before);
+    });
+  }, 60_000);
+
+  it('--max-decompressed stops a compression bomb; the hint names the flag', async () => {
+    await withTempDir(async (dir) => {
+      await setup(dir);
+      await writeFile(join(dir, 'zeros.bin'), Buffer.alloc(8 << 20));
+      gpg(
+        '-r',
+        fingerprint,
+        '--compress-algo',
+        'zlib',
+        '-o',
+        join(dir, 'bomb.gpg'),
+        '--encrypt',
+        join(dir, 'zeros.bin'),
+      );
+      const before = (await readdir(dir)).sort();
+      const result = await runCli(['decrypt', 'bomb.gpg', '--key', 'key.asc', '--max-decompressed', '1MiB'], {
+        cwd: dir,
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/PGP_DECOMPRESSION_LIMIT/);
+      expect(result.stderr).toMatch(/--max-decompressed \(now 1 MiB\)/);
+      expect((await readdir(dir)).sort()).toEqual(before);
+      const enough = await runCli(['decrypt', 'bomb.gpg', '--key', 'key.asc', '--max-decompressed', '9MiB'], {
+        cwd: dir,
+      });
+      expect(enough.code, enough.stderr).toBe(0);
+    });
+  });
+
+  it.each([
+    ['--max-decompressed', 'lots'],
+    ['--max-decompressed', '0'],
+    ['--timeout', 'soon'],
+  ])('%s %s is a usage error', async (flag, value) => {
+    await withTempDir(async (dir) => {
+      await setup(dir);
+      const result = await runCli(['decrypt', 'x.gpg', '--key', 'key.asc', flag, value], { cwd: dir });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(flag);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    });
+  });
+});

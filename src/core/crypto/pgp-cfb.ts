@@ -11,7 +11,7 @@
  * in order.
  */
 import { Buffer } from 'node:buffer';
-import { type Cipher, createCipheriv } from 'node:crypto';
+import { type Cipher, createCipheriv, getCiphers } from 'node:crypto';
 import { type BufferPool, cryptoWorker, exclusiveBuffer, OffloadPolicy, type Parallelism } from './pgp-worker.js';
 import { xorJs } from './pgp-xor.js';
 
@@ -41,10 +41,29 @@ export function aesFromId(id: number): AesAlgorithm | undefined {
   return name === 'aes128' || name === 'aes192' || name === 'aes256' ? name : undefined;
 }
 
+/** 128-bit block ciphers node:crypto (OpenSSL 3) has in ECB: the native CFB decryption runs them all. */
+export type Block16Algorithm = AesAlgorithm | 'camellia128' | 'camellia192' | 'camellia256';
+
+export const BLOCK16_KEY_BYTES: Record<Block16Algorithm, number> = {
+  ...AES_KEY_BYTES,
+  camellia128: 16,
+  camellia192: 24,
+  camellia256: 32,
+};
+
+/** The native decryption's cipher for an OpenPGP id, when this Node's OpenSSL has it (Camellia may be absent). */
+export function block16FromId(id: number): Block16Algorithm | undefined {
+  const name = SYMMETRIC_IDS[id];
+  if (name === undefined || !(name in BLOCK16_KEY_BYTES)) return undefined;
+  const algorithm = name as Block16Algorithm;
+  return getCiphers().includes(cipherName(algorithm, 'ecb')) ? algorithm : undefined;
+}
+
 const BLOCK = 16;
 
-function cipherName(algorithm: AesAlgorithm, mode: 'cfb' | 'ecb'): string {
-  return `aes-${AES_KEY_BYTES[algorithm] * 8}-${mode}`;
+function cipherName(algorithm: Block16Algorithm, mode: 'cfb' | 'ecb'): string {
+  const family = algorithm.startsWith('camellia') ? 'camellia' : 'aes';
+  return `${family}-${BLOCK16_KEY_BYTES[algorithm] * 8}-${mode}`;
 }
 
 /** A result now (inline) or later (worker); consume in order. */
@@ -175,7 +194,7 @@ export class CfbDecryptEngine {
   private sid: number | undefined;
 
   constructor(
-    private readonly algorithm: AesAlgorithm,
+    private readonly algorithm: Block16Algorithm,
     private readonly key: Uint8Array,
     private readonly pool: BufferPool,
     parallel?: Parallelism,

@@ -1,9 +1,11 @@
 /**
  * The decrypted content of an encrypted message, parsed as it streams: optional one-pass signatures, an optional
  * ZIP/ZLIB compressed packet (inflated on node:zlib under the decompression limit), one literal data packet, trailing
- * signatures. BZip2 and unknown layouts are reported back (undefined) so the caller can hand the message to openpgp.js.
+ * signatures. BZip2 is inflated by pgp-bzip2.ts; unknown layouts are reported back (undefined) so the caller can hand
+ * the message to openpgp.js.
  */
 import type { Buffer } from 'node:buffer';
+import { bunzip2 } from './pgp-bzip2.js';
 import type { Context } from './pgp-decrypt.js';
 import { decompressionLimitError, malformedError, unsupportedError } from './pgp-errors.js';
 import {
@@ -36,11 +38,14 @@ export async function innerMessage(plain: ByteReader, context: Context): Promise
     const id = await compressed.byte();
     const name = id === undefined ? undefined : compressionName(id);
     if (id === undefined) throw malformedError('an empty compressed data packet');
-    if (name === 'bzip2') return undefined;
     if (name === undefined) throw unsupportedError(`compression algorithm ${id}`);
     context.result.compression = name;
     const decompressed =
-      name === 'none' ? compressed.rest() : limited(throughZlib(compressed.rest(), createDecompressor(id as 1 | 2)));
+      name === 'none'
+        ? compressed.rest()
+        : name === 'bzip2'
+          ? limited(bunzip2(compressed.rest()))
+          : limited(throughZlib(compressed.rest(), createDecompressor(id as 1 | 2)));
     const inner = new ByteReader(decompressed, (where) => malformedError(`the decompressed content ends ${where}`));
     const literal = await literalPacket(inner, await skipLeading(inner, await readPacketHeader(inner, bad), context));
     return (async function* () {
@@ -60,7 +65,7 @@ export async function innerMessage(plain: ByteReader, context: Context): Promise
     let total = 0;
     for await (const chunk of source) {
       total += chunk.length;
-      if (total > context.limit) throw decompressionLimitError(context.limit);
+      if (total > context.limit) throw decompressionLimitError(context.limit, context.options.limitSetting);
       yield chunk;
     }
   }

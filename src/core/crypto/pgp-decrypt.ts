@@ -4,7 +4,7 @@
  * The common case — what GnuPG and openpgp.js write by default: PKESK(s) + SEIPD v1 (AES, MDC) holding an optionally
  * ZIP/ZLIB-compressed literal, optionally one-pass-signed — runs on a native path: packets parsed here, the session
  * key decrypted by openpgp.js, AES-CFB via AES-ECB + XOR on node:crypto (see pgp-cfb.ts), SHA-1 MDC on node:crypto,
- * inflate on node:zlib. Everything else (SEIPD v2 / AEAD, BZip2, non-AES ciphers) is replayed into openpgp.js with
+ * inflate on node:zlib, BZip2 and Camellia too. Everything else (SEIPD v2 / AEAD, Twofish/Blowfish/CAST5/3DES) is replayed into openpgp.js with
  * unauthenticated streaming on; both paths have the same contract and error codes.
  *
  * The contract: the plaintext stream can be consumed with constant memory; it ERRORS instead of ending when the
@@ -18,14 +18,7 @@ import { Readable } from 'node:stream';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, unknownAlgorithmError } from '../checksum/algorithms.js';
 import { SftpctlError } from '../errors.js';
 import { dearmor, startsWithBom } from './pgp-armor.js';
-import {
-  type AesAlgorithm,
-  aesFromId,
-  CfbDecryptEngine,
-  CiphertextBlocks,
-  type Pending,
-  SYMMETRIC_IDS,
-} from './pgp-cfb.js';
+import { type Block16Algorithm, block16FromId, CfbDecryptEngine, CiphertextBlocks, type Pending } from './pgp-cfb.js';
 import { innerMessage } from './pgp-content.js';
 import {
   abortedError,
@@ -33,12 +26,12 @@ import {
   HINT_NOT_PUBLISHED,
   integrityError,
   malformedError,
-  openpgpReason,
   pgpError,
   truncatedError,
   unsupportedError,
 } from './pgp-errors.js';
 import { Recorder, viaOpenpgp } from './pgp-fallback.js';
+import { DecryptGuard, InputWatch } from './pgp-guard.js';
 import { StreamHasher } from './pgp-hash.js';
 import { type DecryptionKeys, loadOpenpgp, type OpenPgpModule } from './pgp-keys.js';
 import {
@@ -48,7 +41,6 @@ import {
   MAX_LEADING_PACKETS,
   type PacketHeader,
   packetBody,
-  packetHeader,
   prefetch,
   readPacketHeader,
   readSmallBody,
@@ -56,8 +48,11 @@ import {
   toBuffer,
   WORK_CHUNK,
 } from './pgp-packets.js';
+import { cipherName, openSessionKey, type Recipient, type SessionKey, WILDCARD } from './pgp-session.js';
 import { BufferPool, type Parallelism, SPAWN_AFTER_BYTES } from './pgp-worker.js';
 import type { CompressionName } from './pgp-zlib.js';
+
+export { DEFAULT_STALL_MS } from './pgp-guard.js';
 
 /** Default decompression limit: far above any partner file seen, far below what fills a disk or a Lambda's time. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 16 * 1024 ** 3;
@@ -78,6 +73,18 @@ export interface DecryptOptions {
    * false: never.
    */
   parallel?: Parallelism;
+  /**
+   * Absolute deadline for this file (ms since the epoch, or a Date): past it the plaintext stream errors with
+   * PGP_TIMEOUT whoever is slow (the decryption or the consumer). Lambda: its remaining time minus a margin.
+   */
+  deadline?: number | Date;
+  /**
+   * Stall window (ms, default {@link DEFAULT_STALL_MS}): while the consumer waits, the decryption must read input or
+   * produce plaintext within it — else PGP_CORRUPT (it stopped without finishing) or PGP_TIMEOUT (no input came).
+   */
+  stallMs?: number;
+  /** What the decompression-limit error tells the user to raise, e.g. "--max-decompressed" (default: the option). */
+  limitSetting?: string;
 }
 
 export interface DecryptResult {
@@ -96,8 +103,11 @@ export interface DecryptResult {
   keyId: string;
   fingerprint: string;
   cipher: string;
-  /** 'mdc' (SEIPD v1) or 'aead' (SEIPD v2 / AEAD packet). */
-  integrity: 'mdc' | 'aead';
+  /**
+   * What was verified: 'mdc' (SEIPD v1) or 'aead' (SEIPD v2 / AEAD packet); 'none' only for a zero-byte input
+   * accepted with `allowEmpty` (no message, so no check was made).
+   */
+  integrity: 'mdc' | 'aead' | 'none';
   compression: CompressionName | 'unknown';
   armored: boolean;
   /** The message carried signatures (not verified here). */
@@ -128,7 +138,6 @@ const IN_FLIGHT = 3;
 const OUTPUT_BUFFER = 1 << 20;
 /** Bytes read ahead of the decryption (see prefetch). */
 const READ_AHEAD = 2 << 20;
-const WILDCARD = '0000000000000000';
 const PLAIN_MESSAGE_TAGS = new Set<number>([TAG.literal, TAG.compressed, TAG.onePassSignature, TAG.signature]);
 const KEY_TAGS = new Set<number>([TAG.publicKey, TAG.secretKey, TAG.userId]);
 
@@ -142,8 +151,11 @@ export function decryptStream(
     settle = { resolve, reject };
   });
   verified.catch(() => {});
-  const generator = output(ciphertext as AsyncIterable<Uint8Array>, keys, options, settle);
-  const plaintext = Readable.from(generator, { objectMode: false, highWaterMark: OUTPUT_BUFFER });
+  let plaintext: Readable | undefined;
+  const generator = output(ciphertext as AsyncIterable<Uint8Array>, keys, options, settle, (error) =>
+    plaintext?.destroy(error as Error),
+  );
+  plaintext = Readable.from(generator, { objectMode: false, highWaterMark: OUTPUT_BUFFER });
   return { plaintext, verified };
 }
 
@@ -160,6 +172,7 @@ async function* output(
   keys: DecryptionKeys,
   options: DecryptOptions,
   settle: { resolve: (r: DecryptResult) => void; reject: (e: unknown) => void },
+  fail: (error: unknown) => void,
 ): AsyncGenerator<Buffer> {
   const limit = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
   const result: DecryptResult = {
@@ -172,7 +185,7 @@ async function* output(
     keyId: '',
     fingerprint: '',
     cipher: '',
-    integrity: 'mdc',
+    integrity: 'none',
     compression: 'none',
     armored: false,
     signed: false,
@@ -183,8 +196,15 @@ async function* output(
     options.digests && options.digests.length > 0
       ? new StreamHasher<ChecksumAlgorithm>(checkedAlgorithms(options.digests), options.parallel)
       : undefined;
-  const input = prefetch(source[Symbol.asyncIterator](), READ_AHEAD);
+  const input = new InputWatch(prefetch(source[Symbol.asyncIterator](), READ_AHEAD));
+  const deadline = options.deadline instanceof Date ? options.deadline.getTime() : options.deadline;
   let settled = false;
+  const guard = new DecryptGuard(input, { stallMs: options.stallMs, deadline }, (error) => {
+    if (settled) return;
+    settled = true;
+    settle.reject(error);
+    fail(error);
+  });
   let held: Buffer | undefined;
   let small: Buffer[] = [];
   let smallBytes = 0;
@@ -207,10 +227,14 @@ async function* output(
   };
   try {
     const context: Context = { keys, options, limit, result };
-    for await (const raw of decryptMessage(input, context)) {
+    const messages = decryptMessage(input, context);
+    for (;;) {
+      const next = await guard.step(messages.next());
+      if (next.done) break;
+      const raw = next.value;
       if (raw.length === 0) continue;
       const wait = hasher?.update(raw);
-      if (wait) await wait;
+      if (wait) await guard.step(wait);
       result.plaintextBytes += raw.length;
       const out = take(raw);
       if (out) yield out;
@@ -220,21 +244,26 @@ async function* output(
       if (!options.allowEmpty) throw emptyError('The decrypted file');
       result.empty = true;
     }
-    if (hasher) result.digests = await hasher.digest();
+    if (hasher) result.digests = await guard.step(hasher.digest());
     const rest = smallBytes > 0 ? Buffer.concat(small, smallBytes) : undefined;
     if (held) yield held;
     if (rest) yield rest;
     settled = true;
     settle.resolve(result);
   } catch (error) {
-    settled = true;
-    // Readable.from throws an AbortError into the generator when its consumer destroys it.
-    settle.reject(error instanceof Error && error.name === 'AbortError' ? abortedError('plaintext') : error);
+    if (!settled) {
+      settled = true;
+      // Readable.from throws an AbortError into the generator when its consumer destroys it.
+      settle.reject(error instanceof Error && error.name === 'AbortError' ? abortedError('plaintext') : error);
+    }
     throw error;
   } finally {
+    guard.close();
     hasher?.close();
     if (!settled) settle.reject(abortedError('plaintext'));
-    await input.return?.();
+    // A decryptor the guard gave up on may hold a read of the input forever: close the source without waiting.
+    if (guard.tripped !== undefined) void input.return().catch(() => {});
+    else await input.return();
   }
 }
 
@@ -281,7 +310,7 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
   // 2. The session key packets, up to the encrypted data packet. Bytes are recorded for a replay into openpgp.js.
   const recorder = new Recorder(binary);
   const reader = new ByteReader(recorder);
-  const recipients: { keyId: string; packet: Buffer }[] = [];
+  const recipients: Recipient[] = [];
   let passwords = 0;
   let header: PacketHeader;
   for (let index = 0; ; index++) {
@@ -300,7 +329,7 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
       const body = await readSmallBody(reader, header, 'session key packet');
       const keyId = pkeskKeyId(body);
       if (keyId === undefined) throw index === 0 ? notPgp() : malformedError('an unreadable session key packet');
-      recipients.push({ keyId, packet: Buffer.concat([packetHeader(TAG.pkesk, body.length), body]) });
+      recipients.push({ keyId, body });
     } else if (tag === TAG.skesk) {
       await readSmallBody(reader, header, 'password session key packet');
       passwords++;
@@ -334,18 +363,21 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
     // SEIPD v2 (RFC 9580) or the LibrePGP AEAD packet: each chunk carries its own tag, openpgp.js streams it.
     if (header.tag === TAG.aead) await body.byte(); // its version byte
     const cipher = await body.byte();
+    if (cipher === undefined) throw truncatedError('at the start of the encrypted data');
     result.integrity = 'aead';
-    result.cipher = SYMMETRIC_IDS[cipher ?? 0] ?? `algorithm ${cipher}`;
+    result.cipher = cipherName(cipher);
     result.compression = 'unknown';
-    yield* viaOpenpgp(openpgp, recorder.replay(), context, undefined);
+    const sessionKey = await sessionKeyFor(openpgp, ours, context, cipher);
+    yield* viaOpenpgp(openpgp, recorder.replay(), context, sessionKey);
     return;
   }
   if (version !== 1) throw unsupportedError(`an encrypted data packet of version ${version}`);
+  result.integrity = 'mdc';
 
-  const sessionKey = await decryptSessionKey(openpgp, ours, context);
-  const aes = aesFromId(sessionKey.algorithmId);
-  result.cipher = SYMMETRIC_IDS[sessionKey.algorithmId] ?? `algorithm ${sessionKey.algorithmId}`;
-  if (aes === undefined) {
+  const sessionKey = await sessionKeyFor(openpgp, ours, context, undefined);
+  const cipher = block16FromId(sessionKey.algorithmId);
+  result.cipher = sessionKey.algorithm;
+  if (cipher === undefined) {
     result.compression = 'unknown';
     yield* viaOpenpgp(openpgp, recorder.replay(), context, sessionKey);
     return;
@@ -355,7 +387,7 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
   const integrity: Integrity = { verified: false, failure: undefined };
   const bodyLength = header.length.kind === 'definite' ? header.length.length : undefined;
   const plain = new ByteReader(
-    seipdV1(body, aes, sessionKey.data, integrity, context.options.parallel, bodyLength),
+    seipdV1(body, cipher, sessionKey.data, integrity, context.options.parallel, bodyLength),
     (where) => malformedError(`the decrypted content ends ${where}`),
   );
   let inner: AsyncGenerator<Buffer> | undefined;
@@ -412,7 +444,7 @@ async function explain(error: unknown, plain: ByteReader, integrity: Integrity):
  */
 async function* seipdV1(
   body: ByteReader,
-  algorithm: AesAlgorithm,
+  algorithm: Block16Algorithm,
   key: Uint8Array,
   integrity: Integrity,
   parallel: Parallelism | undefined,
@@ -507,42 +539,16 @@ function pkeskKeyId(body: Buffer): string | undefined {
   return undefined;
 }
 
-export interface SessionKey {
-  data: Uint8Array;
-  algorithm: string;
-  algorithmId: number;
-}
-
-async function decryptSessionKey(
+async function sessionKeyFor(
   openpgp: OpenPgpModule,
-  recipients: { keyId: string; packet: Buffer }[],
+  recipients: Recipient[],
   context: Context,
+  cipherFromPacket: number | undefined,
 ): Promise<SessionKey> {
-  const reasons: string[] = [];
-  for (const recipient of recipients) {
-    const index = context.keys.keys.findIndex((k) => k.decryptionKeyIds.includes(recipient.keyId));
-    const candidates = index >= 0 ? [index] : context.keys.keys.map((_, i) => i); // anonymous: try all
-    for (const i of candidates) {
-      try {
-        const message = await openpgp.readMessage({ binaryMessage: recipient.packet });
-        const [sessionKey] = await openpgp.decryptSessionKeys({
-          message,
-          decryptionKeys: context.keys.privateKeys[i]!,
-        });
-        if (!sessionKey?.algorithm) throw new Error('no session key');
-        const algorithmId = openpgp.enums.symmetric[sessionKey.algorithm] as number;
-        context.result.keyId = recipient.keyId === WILDCARD ? context.keys.keys[i]!.keyId : recipient.keyId;
-        context.result.fingerprint = context.keys.keys[i]!.fingerprint;
-        return { data: sessionKey.data, algorithm: sessionKey.algorithm, algorithmId };
-      } catch (error) {
-        reasons.push(`${recipient.keyId}: ${openpgpReason(error)}`);
-      }
-    }
-  }
-  if (reasons.length > 0 && reasons.every((r) => /non-preferred symmetric algorithm/i.test(r))) {
-    throw unsupportedError('a cipher that is not among the preferences of the platform key');
-  }
-  throw integrityError(`the session key could not be decrypted (${reasons.join('; ')})`);
+  const opened = await openSessionKey(openpgp, recipients, context.keys, cipherFromPacket);
+  context.result.keyId = opened.keyId;
+  context.result.fingerprint = context.keys.keys[opened.keyIndex]!.fingerprint;
+  return opened.sessionKey;
 }
 
 /** The digests asked for, de-duplicated; a name cast from user input is refused like hash-stream does. */

@@ -23,6 +23,10 @@ export const PGP_ERROR_CODES = [
   'PGP_DECOMPRESSION_LIMIT',
   /** Zero-byte input, or a message whose plaintext is empty, where that is not allowed. */
   'PGP_EMPTY_INPUT',
+  /** The decryptor (e.g. a decompressor fed damaged data) stopped reading its input without finishing. */
+  'PGP_CORRUPT',
+  /** The per-file deadline passed, or the input stopped arriving (see DecryptOptions.deadline / stallMs). */
+  'PGP_TIMEOUT',
   /** The consumer closed the plaintext/ciphertext stream before its end. */
   'PGP_STREAM_ABORTED',
   // Keys
@@ -83,11 +87,35 @@ export function unsupportedError(what: string): SftpctlError {
   );
 }
 
-export function decompressionLimitError(limit: number): SftpctlError {
+/** What to change to raise the decompression limit, when the caller does not say (DecryptOptions.limitSetting). */
+export const DEFAULT_LIMIT_SETTING = 'the maxDecompressedBytes option';
+
+export function decompressionLimitError(
+  limit: number,
+  setting: string = DEFAULT_LIMIT_SETTING,
+  cause?: unknown,
+): SftpctlError {
   return pgpError(
     'PGP_DECOMPRESSION_LIMIT',
-    `The message decompresses to more than ${formatBytes(limit)}, the configured limit (possibly a compression bomb).`,
-    `${HINT_NOT_PUBLISHED} If the file is genuine, raise the decompression limit; otherwise treat the upload as hostile.`,
+    `The message decompresses to more than ${formatBytes(limit)}, the limit (possibly a compression bomb).`,
+    `${HINT_NOT_PUBLISHED} If the file is genuine, raise ${setting}; otherwise treat the upload as hostile.`,
+    cause,
+  );
+}
+
+export function corruptError(what: string): SftpctlError {
+  return pgpError(
+    'PGP_CORRUPT',
+    `The OpenPGP message is corrupt: ${what}. The file was damaged or altered after it was encrypted.`,
+    `${HINT_NOT_PUBLISHED} Ask the sender to upload it again; if it fails again, the transfer path alters files.`,
+  );
+}
+
+export function timeoutError(what: string): SftpctlError {
+  return pgpError(
+    'PGP_TIMEOUT',
+    `The decryption was stopped: ${what}.`,
+    `${HINT_NOT_PUBLISHED} Nothing of the plaintext was kept; try again (a retry starts from the beginning), or allow more time for large files.`,
   );
 }
 
@@ -109,6 +137,8 @@ export function formatBytes(n: number): string {
   if (n >= 1024 ** 3 && n % 1024 ** 3 === 0) return `${n / 1024 ** 3} GiB`;
   if (n >= 1024 ** 2 && n % 1024 ** 2 === 0) return `${n / 1024 ** 2} MiB`;
   if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
   return `${n} bytes`;
 }
 

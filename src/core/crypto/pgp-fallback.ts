@@ -1,15 +1,23 @@
 /**
- * The formats the native path leaves to openpgp.js — SEIPD v2 / AEAD, BZip2, non-AES ciphers — replayed from the
+ * The formats the native path leaves to openpgp.js — SEIPD v2 / AEAD, Twofish/Blowfish/CAST5/3DES — replayed from the
  * bytes read so far into openpgp.js's streaming decryption (unauthenticated streaming on, so SEIPD v1 streams; the
  * MDC / AEAD tag is still checked at the end and an error then fails the stream), behind the same error codes.
  */
 import type { Buffer } from 'node:buffer';
 import { ReadableStream } from 'node:stream/web';
 import { SftpctlError } from '../errors.js';
-import type { Context, SessionKey } from './pgp-decrypt.js';
-import { HINT_NOT_PUBLISHED, integrityError, malformedError, openpgpReason, pgpError } from './pgp-errors.js';
+import type { Context } from './pgp-decrypt.js';
+import {
+  decompressionLimitError,
+  HINT_NOT_PUBLISHED,
+  integrityError,
+  malformedError,
+  openpgpReason,
+  pgpError,
+} from './pgp-errors.js';
 import type { OpenPgpModule } from './pgp-keys.js';
 import { toBuffer } from './pgp-packets.js';
+import type { SessionKey } from './pgp-session.js';
 
 /** Bytes kept for a replay into openpgp.js; the decision to replay is made within the first 2 MiB or so. */
 const MAX_RECORDED_BYTES = 16 * 1024 * 1024;
@@ -65,12 +73,12 @@ export async function* viaOpenpgp(
     }
     data = decrypted.data as unknown as AsyncIterable<Uint8Array>;
   } catch (error) {
-    throw fromOpenpgp(error);
+    throw fromOpenpgp(error, context);
   }
   try {
     for await (const chunk of data) yield toBuffer(chunk);
   } catch (error) {
-    const mapped = fromOpenpgp(error);
+    const mapped = fromOpenpgp(error, context);
     // SEIPD v1 content streams before its MDC is checked: a broken inner structure (a BZip2 CRC, a packet header)
     // is what tampering looks like there, and the MDC verdict can no longer be had. AEAD chunks are authenticated.
     if (result.integrity === 'mdc' && mapped instanceof SftpctlError && mapped.code === 'PGP_MALFORMED') {
@@ -81,16 +89,11 @@ export async function* viaOpenpgp(
 }
 
 /** Maps openpgp.js errors (plain Errors) to our codes. */
-function fromOpenpgp(error: unknown): unknown {
+function fromOpenpgp(error: unknown, context: Context): unknown {
   if (error instanceof SftpctlError) return error;
   const reason = openpgpReason(error);
   if (/Maximum decompressed message size exceeded|too much data|size exceeded/i.test(reason)) {
-    return pgpError(
-      'PGP_DECOMPRESSION_LIMIT',
-      'The message decompresses to more than the configured limit (possibly a compression bomb).',
-      `${HINT_NOT_PUBLISHED} If the file is genuine, raise the decompression limit.`,
-      error,
-    );
+    return decompressionLimitError(context.limit, context.options.limitSetting, error);
   }
   if (/Modification detected|tag mismatch|unable to authenticate|integrity/i.test(reason)) {
     return integrityError(reason, error);

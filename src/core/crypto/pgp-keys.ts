@@ -176,7 +176,8 @@ export async function readDecryptionKeys(
           'Give the private key (`gpg --armor --export-secret-keys <fingerprint>`).',
         );
       }
-      if (keyVersion(key) !== 4) throw v6Error(key, 'private key');
+      // v6 (RFC 9580) private keys are accepted for decryption: openpgp.js opens their v6 session key packets and
+      // SEIPD v2 messages. Only what we hand to partners (recipients, generated keys) must stay v4.
       const unlocked = await unlock(openpgp, key as PrivateKey, fingerprint, pass);
       let decryptionKeyIds: string[];
       try {
