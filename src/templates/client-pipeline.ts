@@ -2,7 +2,8 @@ import { clientStackName, functionLogGroupName } from '../core/config/naming.js'
 import { getAtt, type Intrinsic, ref, type TemplateBuilder } from './cfn.js';
 
 /** Function settings shared by ingress and egress. */
-export const FUNCTION_RUNTIME = 'nodejs22.x';
+/** The newest Node.js runtime Lambda offers (Node 24 LTS, supported to 2028); the bundles carry their own AWS SDK. */
+export const FUNCTION_RUNTIME = 'nodejs24.x';
 export const FUNCTION_ARCHITECTURE = 'arm64';
 /** Seconds; PGP streams run at 130-160 MB/s, so 15 minutes carries files of many GB. */
 export const FUNCTION_TIMEOUT = 900;

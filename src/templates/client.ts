@@ -8,6 +8,7 @@ import {
 } from '../core/config/naming.js';
 import { userNameOf } from '../core/config/resolve.js';
 import type { Client } from '../core/config/schema.js';
+import { functionS3Statements } from '../core/permissions.js';
 import { S3_ACCESS_LOG_PREFIX } from './assets.js';
 import { addSecureBucket } from './buckets.js';
 import { getAtt, type Intrinsic, ref, TemplateBuilder } from './cfn.js';
@@ -97,7 +98,6 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
     });
     arns[purpose] = bucket.arn;
   }
-  const objects = (purpose: BucketPurpose) => `${arns[purpose]}/*`;
   const extensions = client.encryptedExtensions.join(',');
   const secrets = secretNames(project, envName, client.name);
   /** What the ingress and egress functions share: naming, sizing, logs, the client key and where their code is. */
@@ -134,21 +134,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
       },
     });
     const statements: IamPolicyStatement[] = [
-      { Sid: 'ListClientBuckets', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [arns.upload, arns.raw] },
-      {
-        // Originals are read and tagged processed/quarantined, never deleted.
-        Sid: 'ReadAndTagUploads',
-        Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'],
-        Resource: [objects('upload')],
-      },
-      {
-        // Delete: a copy published before its checksum sidecar arrived is taken back when the sidecar disagrees.
-        Sid: 'PublishRaw',
-        Effect: 'Allow',
-        Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
-        Resource: [objects('raw')],
-      },
+      ...functionS3Statements('ingress', (bucket) => arns[bucket]),
       {
         Sid: 'ReadIngressPrivateKeys',
         Effect: 'Allow',
@@ -226,19 +212,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
       },
     });
     const statements: IamPolicyStatement[] = [
-      { Sid: 'ListClientBuckets', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [arns.export, arns.download] },
-      {
-        Sid: 'ReadAndTagExports',
-        Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'],
-        Resource: [objects('export')],
-      },
-      {
-        Sid: 'PublishDownloads',
-        Effect: 'Allow',
-        Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
-        Resource: [objects('download')],
-      },
+      ...functionS3Statements('egress', (bucket) => arns[bucket]),
       {
         Sid: 'ReadPartnerPublicKey',
         Effect: 'Allow',

@@ -229,14 +229,14 @@ describe('rendered stacks of the example config', async () => {
       }
     });
 
-    it('runs nodejs22.x on arm64 with the configured memory, code from parameters and an explicit log group', () => {
+    it('runs nodejs24.x on arm64 with the configured memory, code from parameters and an explicit log group', () => {
       for (const [prefix, handler] of [
         ['Ingress', 'ingress.handler'],
         ['Egress', 'egress.handler'],
       ] as const) {
         const fn = props(bank, `${prefix}Function`);
         expect(fn).toMatchObject({
-          Runtime: 'nodejs22.x',
+          Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
           Handler: handler,
           MemorySize: 1024,
