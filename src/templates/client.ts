@@ -11,8 +11,8 @@ import type { Client } from '../core/config/schema.js';
 import { functionS3Statements } from '../core/permissions.js';
 import { S3_ACCESS_LOG_PREFIX } from './assets.js';
 import { addSecureBucket } from './buckets.js';
-import { getAtt, type Intrinsic, ref, TemplateBuilder } from './cfn.js';
-import { addPipeline, FUNCTION_ENV, type IamPolicyStatement } from './client-pipeline.js';
+import { getAtt, type Intrinsic, ref, s3BucketArn, sub, TemplateBuilder } from './cfn.js';
+import { addPipeline, denyInsecureTransport, FUNCTION_ENV, type IamPolicyStatement } from './client-pipeline.js';
 import { addTransferUser } from './client-users.js';
 import { type EnvContext, OUTPUTS } from './context.js';
 import { addKey, logsStatement, serviceSendsToQueueStatement } from './kms.js';
@@ -58,7 +58,13 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
     { from: 'output', stack: ctx.stacks.assets, output: OUTPUTS.assets.accessLogBucket },
   );
   let codeBucket: Intrinsic | undefined;
+  let alarmTopic: Intrinsic | undefined;
   if (ingress || egress) {
+    alarmTopic = builder.parameter(
+      'AlarmTopicArn',
+      { Type: 'String', Description: 'SNS topic every alarm notifies (assets stack output)', MinLength: 20 },
+      { from: 'output', stack: ctx.stacks.assets, output: OUTPUTS.assets.alarmTopicArn },
+    );
     codeBucket = builder.parameter(
       'CodeBucket',
       { Type: 'String', Description: 'Bucket holding the function bundles (assets stack output)', MinLength: 3 },
@@ -73,8 +79,25 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
     partition,
     statements: [
       logsStatement(partition, clientLogGroupPrefix(project, envName, client.name)),
-      ...(ingress ? [serviceSendsToQueueStatement('EventBridgeSendsToIngressQueue', 'events.amazonaws.com')] : []),
-      ...(egress ? [serviceSendsToQueueStatement('S3NotifiesEgressQueue', 's3.amazonaws.com')] : []),
+      ...(ingress
+        ? [
+            serviceSendsToQueueStatement('EventBridgeSendsToIngressQueue', 'events.amazonaws.com', {
+              // The rule's name is generated, and naming its ARN here would make the key depend on the rule, which
+              // depends on the queue, which depends on the key: the account's rules in this region, and the queue
+              // policy names the one rule that may send.
+              ArnLike: { 'aws:SourceArn': sub(`arn:${partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/*`) },
+            }),
+          ]
+        : []),
+      ...(egress
+        ? [
+            serviceSendsToQueueStatement('S3NotifiesEgressQueue', 's3.amazonaws.com', {
+              ArnEquals: {
+                'aws:SourceArn': s3BucketArn(partition, bucketName(project, envName, client.name, 'export')),
+              },
+            }),
+          ]
+        : []),
     ],
   });
   const keyArn = getAtt(key, 'Arn');
@@ -111,6 +134,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
       memory: client.memory,
       logRetentionDays: env.logRetentionDays,
       keyId: key,
+      alarmTopic: alarmTopic!,
       code: {
         bucket: codeBucket!,
         key: builder.parameter(
@@ -190,6 +214,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
               Resource: [getAtt(pipeline.queue, 'Arn'), getAtt(pipeline.deadLetterQueue, 'Arn')],
               Condition: { ArnEquals: { 'aws:SourceArn': getAtt('IngressRule', 'Arn') } },
             },
+            denyInsecureTransport([pipeline.queue, pipeline.deadLetterQueue]),
           ],
         },
       },
@@ -235,7 +260,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
     builder.add('EgressQueuePolicy', {
       Type: 'AWS::SQS::QueuePolicy',
       Properties: {
-        Queues: [ref(pipeline.queue)],
+        Queues: [ref(pipeline.queue), ref(pipeline.deadLetterQueue)],
         PolicyDocument: {
           Version: '2012-10-17',
           Statement: [
@@ -250,6 +275,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
                 StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
               },
             },
+            denyInsecureTransport([pipeline.queue, pipeline.deadLetterQueue]),
           ],
         },
       },

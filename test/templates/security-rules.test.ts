@@ -234,6 +234,18 @@ const cases: Case[] = [
     bad: (t) => delete r(t, 'EgressQueuePolicy').PolicyDocument.Statement[0].Condition,
   },
   {
+    rule: 'SQS_TLS_ONLY',
+    kind: 'client',
+    resource: 'EgressDeadLetterQueue',
+    bad: (t) => r(t, 'EgressQueuePolicy').Queues.pop(),
+  },
+  {
+    rule: 'ALARM_HAS_ACTION',
+    kind: 'client',
+    resource: 'IngressFailuresAlarm',
+    bad: (t) => delete r(t, 'IngressFailuresAlarm').AlarmActions,
+  },
+  {
     rule: 'SECRET_CMK',
     kind: 'client',
     resource: 'PartnerPublicKeySecret',

@@ -317,14 +317,45 @@ describe('rendered stacks of the example config', async () => {
       expect(trust.Condition.ArnLike['aws:SourceArn']['Fn::Sub'][0]).toMatch(/:user\/\$\{ServerId\}\/\*$/);
     });
 
-    it('alarms on dead letters and function errors', () => {
-      const alarms = ofType(bank, 'AWS::CloudWatch::Alarm').map(([id]) => id);
-      expect(alarms.sort()).toEqual([
+    it('alarms on dead letters, function errors and the first failed file, each notifying the alarm topic', () => {
+      const alarms = ofType(bank, 'AWS::CloudWatch::Alarm');
+      expect(alarms.map(([id]) => id).sort()).toEqual([
         'EgressDeadLetterAlarm',
         'EgressErrorsAlarm',
+        'EgressFailuresAlarm',
         'IngressDeadLetterAlarm',
         'IngressErrorsAlarm',
+        'IngressFailuresAlarm',
       ]);
+      for (const [id, alarm] of alarms)
+        expect({ id, ...alarm.Properties }).toMatchObject({
+          id,
+          ActionsEnabled: true,
+          AlarmActions: [{ Ref: 'AlarmTopicArn' }],
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+        });
+      expect(props(bank, 'IngressFailuresMetricFilter')).toMatchObject({
+        LogGroupName: { Ref: 'IngressLogGroup' },
+        FilterPattern: '{ ($.event = "failed") || ($.message.event = "failed") }',
+      });
+    });
+
+    it('makes every queue TLS-only, the dead-letter queues included', () => {
+      const queues = ofType(bank, 'AWS::SQS::Queue').map(([id]) => id);
+      expect(queues).toHaveLength(4);
+      const denied = ofType(bank, 'AWS::SQS::QueuePolicy').flatMap(([, policy]) =>
+        // biome-ignore lint/suspicious/noExplicitAny: template JSON
+        (policy.Properties.PolicyDocument.Statement as any[])
+          .filter(
+            (statement) =>
+              statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false',
+          )
+          // biome-ignore lint/suspicious/noExplicitAny: template JSON
+          .flatMap((statement) => (statement.Resource as any[]).map((resource) => resource['Fn::GetAtt'][0])),
+      );
+      expect(denied.sort()).toEqual(queues.sort());
     });
 
     it('leaves out the egress chain of a client without a download user', () => {

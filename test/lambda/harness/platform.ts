@@ -133,6 +133,7 @@ export async function startPlatform(options: { configText?: string } = {}) {
     ServerId: SERVER_ID,
     AccessLogBucketName: 'acme-dev-access-logs',
     CodeBucket: 'acme-dev-assets',
+    AlarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:acme-dev-alarms`,
     IngressCodeKey: 'functions/ingress.zip',
     EgressCodeKey: 'functions/egress.zip',
   });
