@@ -345,9 +345,9 @@ describe('rendered stacks of the example config', async () => {
     it('makes every queue TLS-only, the dead-letter queues included', () => {
       const queues = ofType(bank, 'AWS::SQS::Queue').map(([id]) => id);
       expect(queues).toHaveLength(4);
-      const denied = ofType(bank, 'AWS::SQS::QueuePolicy').flatMap(([, policy]) =>
+      const denied = ofType(bank, 'AWS::SQS::QueuePolicy').flatMap(([id]) =>
         // biome-ignore lint/suspicious/noExplicitAny: template JSON
-        (policy.Properties.PolicyDocument.Statement as any[])
+        (props(bank, id).PolicyDocument.Statement as any[])
           .filter(
             (statement) =>
               statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false',
