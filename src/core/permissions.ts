@@ -157,7 +157,7 @@ export type ObjectStoreUse =
   | { operation: Exclude<ObjectStoreOperation, 'copy'>; bucket: ClientBucket }
   | { operation: 'copy'; from: ClientBucket; to: ClientBucket };
 
-export type PipelineFunction = 'ingress' | 'egress';
+export type PipelineFunction = 'ingress' | 'egress' | 'sweeper';
 
 const on = (bucket: ClientBucket, ...operations: Exclude<ObjectStoreOperation, 'copy'>[]): ObjectStoreUse[] =>
   operations.map((operation) => ({ operation, bucket }));
@@ -166,7 +166,7 @@ const on = (bucket: ClientBucket, ...operations: Exclude<ObjectStoreOperation, '
  * Every ObjectStore operation each function makes (core/pipeline/ingest.ts and egress.ts). Ingress reads and tags
  * partner originals (never deletes them), publishes decrypted files and quarantine records to raw, copies a verified
  * checksum sidecar from upload to raw, and takes a raw copy back when a late sidecar disagrees. Egress reads and tags
- * exports and publishes the encrypted file and its sidecar to download.
+ * exports and publishes the encrypted file and its sidecar to download. The sweeper lists uploads and reads their tags.
  */
 export const FUNCTION_OBJECT_STORE_USES: Readonly<Record<PipelineFunction, readonly ObjectStoreUse[]>> = {
   ingress: [
@@ -175,6 +175,8 @@ export const FUNCTION_OBJECT_STORE_USES: Readonly<Record<PipelineFunction, reado
     { operation: 'copy', from: 'upload', to: 'raw' },
   ],
   egress: [...on('export', 'head', 'get', 'getTags', 'putTags'), ...on('download', 'head', 'put')],
+  // Lists the upload bucket and reads the tags of old objects: an object no function marked lost its event.
+  sweeper: on('upload', 'list', 'getTags'),
 };
 
 /** True when `use` is among `uses` (same operation, same bucket or buckets). */

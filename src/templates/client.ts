@@ -13,6 +13,7 @@ import { S3_ACCESS_LOG_PREFIX } from './assets.js';
 import { addSecureBucket } from './buckets.js';
 import { getAtt, type Intrinsic, ref, s3BucketArn, sub, TemplateBuilder } from './cfn.js';
 import { addPipeline, denyInsecureTransport, FUNCTION_ENV, type IamPolicyStatement } from './client-pipeline.js';
+import { addSweeper } from './client-sweeper.js';
 import { addTransferUser } from './client-users.js';
 import { type EnvContext, OUTPUTS } from './context.js';
 import { addKey, logsStatement, serviceSendsToQueueStatement } from './kms.js';
@@ -219,6 +220,18 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
         },
       },
     });
+    const sweeper = addSweeper(builder, {
+      project,
+      env: envName,
+      client: client.name,
+      logRetentionDays: env.logRetentionDays,
+      keyId: key,
+      code: { bucket: codeBucket!, key: ref('IngressCodeKey') },
+      uploadBucket: { name: names.upload, arn: arns.upload },
+      ingressQueue: pipeline.queue,
+      alarmTopic: alarmTopic!,
+    });
+    builder.output('SweeperFunctionName', 'Upload sweeper function', ref(sweeper));
     builder.output('IngressFunctionName', 'Ingress function', ref(pipeline.fn));
     builder.output('IngressQueueUrl', 'Ingress queue', ref(pipeline.queue));
     builder.output('IngressDeadLetterQueueUrl', 'Ingress dead-letter queue', ref(pipeline.deadLetterQueue));

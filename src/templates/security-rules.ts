@@ -855,7 +855,7 @@ export const SUPPRESSIONS: readonly Suppression[] = [
     resourceType: 'AWS::Lambda::Function',
     stackKinds: ['client'],
     reason:
-      'Invoked only by an SQS event source mapping: failed messages return to the queue and move to its dead-letter queue after 3 receives (LAMBDA_SQS_EVENT_SOURCE); DeadLetterConfig covers asynchronous invocations only.',
+      'Ingress and egress are invoked only by an SQS event source mapping: failed messages return to the queue and move to its dead-letter queue after 3 receives (LAMBDA_SQS_EVENT_SOURCE); DeadLetterConfig covers asynchronous invocations only. The sweeper is invoked by its schedule with no payload worth keeping: a failed run is alarmed (SweeperErrorsAlarm) and the next run, 5 minutes later, does the same work.',
   },
   {
     rule: 'LAMBDA_IN_VPC',

@@ -23,7 +23,9 @@ const has = (ctx: KoaContext, name: string) => name in ctx.query;
 /** `/bucket/key…` of a path-style request, decoded; key is undefined for a bucket request. */
 function target(path: string): { bucket: string; key: string | undefined } {
   const [, bucket = '', ...rest] = path.split('/');
-  return { bucket: decodeURIComponent(bucket), key: rest.length ? rest.map(decodeURIComponent).join('/') : undefined };
+  const key = rest.map(decodeURIComponent).join('/');
+  // `/bucket` and `/bucket/` are both bucket requests (the SDK lists with the trailing slash).
+  return { bucket: decodeURIComponent(bucket), key: key === '' ? undefined : key };
 }
 
 /** `x-amz-copy-source`: `bucket/key` (optionally `/bucket/key`, `?versionId=`), URL-encoded. */

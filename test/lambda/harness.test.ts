@@ -310,6 +310,46 @@ describe('egress with real bundles and enforced IAM', () => {
   });
 });
 
+describe('the sweeper (ingress bundle, scheduled) with enforced IAM', () => {
+  it('a lost upload-completed event: the sweep re-queues the file, ingress processes it, the next sweep finds nothing', async () => {
+    const p = world.platform;
+    // Delivered normally: processed and tagged, so never swept.
+    await upload('seen.csv.gpg', world.encrypt(PLAIN));
+    // Its event was lost: only the object exists. A folder marker is not a partner file.
+    await p.put('upload', 'lost report.csv.gpg', world.encrypt(PLAIN));
+    await p.put('upload', 'in/', '');
+    const sweep = await p.sweep();
+    expect(sweep.error).toBeUndefined();
+    expect(sweep.response).toEqual({ found: 1 });
+    expect(sweep.logs).toContainEqual(
+      expect.objectContaining({ event: 'swept', found: 1, keys: ['lost report.csv.gpg'] }),
+    );
+    expect(sweep.requeued).toHaveLength(1);
+    const processedAgain = await p.invoke(
+      'IngressFunction',
+      sweep.requeued.map((body) => ({ body })),
+    );
+    expect(processedAgain.response).toEqual(noFailures);
+    expect(p.denied()).toEqual([]);
+    expect(p.sqs.calls.every((call) => call.allowed && call.principal === 'SweeperFunctionRole')).toBe(true);
+    const state = await p.state();
+    expect(Object.keys(state.raw).sort()).toEqual(['lost report.csv', 'seen.csv']);
+    expect(state.raw['lost report.csv']).toEqual(text(PLAIN));
+    expect(state.upload['lost report.csv.gpg']?.tags).toEqual(processed);
+    expect((await p.sweep()).response).toEqual({ found: 0 });
+  });
+
+  it('quarantined and waiting uploads are marked, so the sweep leaves them alone', async () => {
+    const p = world.platform;
+    await upload('bad.csv.gpg', world.encrypt(PLAIN, 'stranger'));
+    await upload('later.csv.sha256', world.sidecar(PLAIN, 'later.csv'));
+    const sweep = await p.sweep();
+    expect(sweep.response).toEqual({ found: 0 });
+    expect(sweep.requeued).toEqual([]);
+    expect(p.denied()).toEqual([]);
+  });
+});
+
 describe('the harness catches a role that lacks what the pipeline calls', () => {
   it('without s3:PutObjectTagging in raw (the role before issue 13), a sidecar-first upload fails and the denial is named', async () => {
     const p = world.platform;

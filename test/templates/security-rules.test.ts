@@ -422,7 +422,11 @@ describe('suppressions', () => {
   it('reports suppressed findings with their reason instead of hiding them', () => {
     const findings = findingsOf(fresh('client'), 'client', SUPPRESSIONS);
     const dlq = findings.filter((finding) => finding.rule === 'LAMBDA_DLQ');
-    expect(dlq.map((finding) => finding.resource).sort()).toEqual(['EgressFunction', 'IngressFunction']);
+    expect(dlq.map((finding) => finding.resource).sort()).toEqual([
+      'EgressFunction',
+      'IngressFunction',
+      'SweeperFunction',
+    ]);
     for (const finding of dlq) expect(finding.suppressed).toMatch(/SQS event source mapping/);
   });
 

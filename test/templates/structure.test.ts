@@ -326,6 +326,8 @@ describe('rendered stacks of the example config', async () => {
         'IngressDeadLetterAlarm',
         'IngressErrorsAlarm',
         'IngressFailuresAlarm',
+        'SweeperErrorsAlarm',
+        'SweeperFindsAlarm',
       ]);
       for (const [id, alarm] of alarms)
         expect({ id, ...alarm.Properties }).toMatchObject({
@@ -340,6 +342,38 @@ describe('rendered stacks of the example config', async () => {
         LogGroupName: { Ref: 'IngressLogGroup' },
         FilterPattern: '{ ($.event = "failed") || ($.message.event = "failed") }',
       });
+    });
+
+    it('sweeps every client with an upload user on a schedule, with a role derived from its declared operations', () => {
+      for (const stack of [bank, freight]) {
+        expect(props(stack, 'SweeperFunction')).toMatchObject({
+          Handler: 'ingress.sweep',
+          Code: { S3Key: { Ref: 'IngressCodeKey' } },
+          Runtime: 'nodejs24.x',
+        });
+        expect(props(stack, 'SweeperSchedule')).toMatchObject({
+          ScheduleExpression: 'rate(5 minutes)',
+          State: 'ENABLED',
+          Targets: [{ Arn: { 'Fn::GetAtt': ['SweeperFunction', 'Arn'] } }],
+        });
+        expect(props(stack, 'SweeperInvokePermission')).toMatchObject({
+          Principal: 'events.amazonaws.com',
+          SourceArn: { 'Fn::GetAtt': ['SweeperSchedule', 'Arn'] },
+        });
+        const statements = props(stack, 'SweeperFunctionRole').Policies[0].PolicyDocument.Statement;
+        // biome-ignore lint/suspicious/noExplicitAny: template JSON
+        const actions = statements.flatMap((statement: any) => statement.Action).sort();
+        expect(actions).toEqual([
+          'kms:Decrypt',
+          'kms:GenerateDataKey',
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+          's3:GetObjectTagging',
+          's3:ListBucket',
+          'sqs:SendMessage',
+        ]);
+        expect(props(stack, 'SweeperFindsAlarm')).toMatchObject({ AlarmActions: [{ Ref: 'AlarmTopicArn' }] });
+      }
     });
 
     it('makes every queue TLS-only, the dead-letter queues included', () => {

@@ -16,6 +16,7 @@ import {
 import { validateConfigText } from '../../../src/core/config/validate.js';
 import { synthesize } from '../../../src/templates/synthesize.js';
 import { startFakeSecretsManager } from '../../helpers/fake-secrets-manager.js';
+import { startFakeSqs } from '../../helpers/fake-sqs.js';
 import type { PolicyDocument } from '../../helpers/iam-policy.js';
 import { enforcePolicies, type S3Check } from '../../helpers/s3-authorizer.js';
 import { startS3rver } from '../../helpers/s3rver.js';
@@ -121,7 +122,9 @@ class Container {
  * policies enforced on every S3 call, its secrets in a fake Secrets Manager, and its functions as the real built
  * bundles (dist/lambda/*.zip, unzipped) with the template's own environment, each in a warm container.
  */
-export async function startPlatform(options: { configText?: string } = {}) {
+export async function startPlatform(
+  options: { configText?: string; environment?: Record<string, Record<string, string>> } = {},
+) {
   if (!existsSync(join(ROOT, 'dist/lambda/manifest.json'))) {
     execFileSync(process.execPath, ['scripts/build-lambda.mjs', '--quiet'], { cwd: ROOT, stdio: 'ignore' });
   }
@@ -129,14 +132,19 @@ export async function startPlatform(options: { configText?: string } = {}) {
   if (!config) throw new Error(`harness config invalid: ${JSON.stringify(errors)}`);
   const stack = synthesize(config, 'dev', { format: 'json' }).stacks.find((entry) => entry.kind === 'client')!;
   const template = stack.template as unknown as { Resources: Resources };
-  const { resolve, ref } = resolver(template, {
-    ServerId: SERVER_ID,
-    AccessLogBucketName: 'acme-dev-access-logs',
-    CodeBucket: 'acme-dev-assets',
-    AlarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:acme-dev-alarms`,
-    IngressCodeKey: 'functions/ingress.zip',
-    EgressCodeKey: 'functions/egress.zip',
-  });
+  const endpoints: { sqs?: string } = {};
+  const { resolve, ref } = resolver(
+    template,
+    {
+      ServerId: SERVER_ID,
+      AccessLogBucketName: 'acme-dev-access-logs',
+      CodeBucket: 'acme-dev-assets',
+      AlarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:acme-dev-alarms`,
+      IngressCodeKey: 'functions/ingress.zip',
+      EgressCodeKey: 'functions/egress.zip',
+    },
+    endpoints,
+  );
   const resources = template.Resources;
   const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
 
@@ -166,6 +174,8 @@ export async function startPlatform(options: { configText?: string } = {}) {
   });
   const secretsManager = await startFakeSecretsManager((principal) => policies.get(principal));
   for (const [id] of ofType('AWS::SecretsManager::Secret')) secretsManager.secrets.set(ref(id), undefined);
+  const sqs = await startFakeSqs((principal) => policies.get(principal), REGION);
+  endpoints.sqs = sqs.endpoint;
 
   const work = await mkdtemp(join(tmpdir(), 'sftpctl-harness-'));
   const manifest = JSON.parse(await readFile(join(ROOT, 'dist/lambda/manifest.json'), 'utf8')) as Record<
@@ -199,6 +209,8 @@ export async function startPlatform(options: { configText?: string } = {}) {
         AWS_SESSION_TOKEN: role,
         AWS_ENDPOINT_URL_S3: s3rver.endpoint,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+        ...options.environment?.[id],
         AWS_LAMBDA_FUNCTION_NAME: id,
         TZ: 'UTC',
       });
@@ -281,6 +293,23 @@ export async function startPlatform(options: { configText?: string } = {}) {
       });
     },
 
+    sqs,
+
+    /** One scheduled run of the upload sweeper (the ingress bundle's `sweep` export); returns what it re-queued. */
+    async sweep(): Promise<Invocation & { requeued: string[] }> {
+      const container = containers.get('SweeperFunction');
+      if (!container) throw new Error('SweeperFunction is not in the template');
+      const result = await container.invoke({
+        version: '0',
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: ACCOUNT,
+        region: REGION,
+        detail: {},
+      });
+      return { ...result, requeued: sqs.take(queueArn('IngressFunction')) };
+    },
+
     /** One SQS batch to a function, as its event source mapping delivers it. */
     async invoke(
       fn: 'IngressFunction' | 'EgressFunction',
@@ -360,6 +389,7 @@ export async function startPlatform(options: { configText?: string } = {}) {
       admin.destroy();
       await s3rver.stop();
       await secretsManager.stop();
+      await sqs.stop();
       await rm(work, { recursive: true, force: true });
     },
   };

@@ -9,7 +9,11 @@ export const REGION = 'eu-west-2';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 
-export function resolver(template: { Resources: Resources }, parameters: Record<string, string>) {
+export function resolver(
+  template: { Resources: Resources },
+  parameters: Record<string, string>,
+  endpoints: { sqs?: string } = {},
+) {
   const resources = template.Resources;
   const pseudo: Record<string, string> = {
     'AWS::AccountId': ACCOUNT,
@@ -31,7 +35,8 @@ export function resolver(template: { Resources: Resources }, parameters: Record<
       case 'AWS::SecretsManager::Secret':
         return `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${String(props.Name).replace(/^\//, '')}-AbCdEf`;
       case 'AWS::SQS::Queue':
-        return `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${id}`;
+        // The SDK sends queue calls to the queue URL's host: in the harness, the fake SQS endpoint.
+        return `${endpoints.sqs ?? `https://sqs.${REGION}.amazonaws.com`}/${ACCOUNT}/${id}`;
       case 'AWS::Logs::LogGroup':
         return String(props.LogGroupName);
       case 'AWS::Lambda::Function':
