@@ -47,10 +47,11 @@ function needs(use: ObjectStoreUse): { action: string; resource: string }[] {
 }
 
 describe('function roles are derived from the operations the pipeline makes', () => {
-  for (const fn of ['ingress', 'egress'] as const) {
+  const ROLES = { ingress: 'IngressFunctionRole', egress: 'EgressFunctionRole', sweeper: 'SweeperFunctionRole' };
+  for (const fn of ['ingress', 'egress', 'sweeper'] as const) {
     it(`${fn}: every declared ObjectStore operation is allowed by the rendered role`, async () => {
       const stack = await clientStack();
-      const policies = rolePolicies(stack.template, fn === 'ingress' ? 'IngressFunctionRole' : 'EgressFunctionRole');
+      const policies = rolePolicies(stack.template, ROLES[fn]);
       for (const use of FUNCTION_OBJECT_STORE_USES[fn])
         for (const need of needs(use))
           expect({ use, ...need, allowed: evaluate(policies, need).allowed }).toMatchObject({ allowed: true });
@@ -82,8 +83,9 @@ describe('function roles are derived from the operations the pipeline makes', ()
 
   it('grants no S3 action that no declared operation needs (least privilege, no wildcard)', async () => {
     const stack = await clientStack();
-    for (const fn of ['ingress', 'egress'] as const) {
-      const policies = rolePolicies(stack.template, fn === 'ingress' ? 'IngressFunctionRole' : 'EgressFunctionRole');
+    const roles = { ingress: 'IngressFunctionRole', egress: 'EgressFunctionRole', sweeper: 'SweeperFunctionRole' };
+    for (const fn of ['ingress', 'egress', 'sweeper'] as const) {
+      const policies = rolePolicies(stack.template, roles[fn]);
       const granted = policies
         .flatMap((policy) => policy.Statement)
         .flatMap((statement) => [statement.Action ?? []].flat())
