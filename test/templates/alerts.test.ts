@@ -25,8 +25,8 @@ describe('alerts: every alarm reaches the environment topic and its subscribers'
       ['email', 'oncall@example.com'],
       ['https', 'https://hooks.example.com/sftpctl'],
     ]);
-    const statements = (assets.Resources.AlarmTopicPolicy?.Properties.PolicyDocument as { Statement: unknown[] })
-      .Statement;
+    const policy = assets.Resources.AlarmTopicPolicy!.Properties.PolicyDocument as { Statement: unknown[] };
+    const statements = policy.Statement;
     expect(statements).toContainEqual(
       expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
     );
