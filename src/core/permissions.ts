@@ -101,3 +101,150 @@ export function iamStatementsFor(role: SftpRole, bucketArn: string, keyArn: ArnV
   }
   return statements;
 }
+
+/*
+ * ─── The functions' side of the same model ───────────────────────────────────────────────────────────────────────
+ *
+ * The pipeline reaches S3 only through the ObjectStore port. `S3_OPERATION_ACTIONS` says what S3 checks for each port
+ * operation as the S3 adapter (src/aws/s3-object-store.ts) carries it out; `FUNCTION_OBJECT_STORE_USES` says which
+ * operations each function makes on which of its client's buckets. The function roles in the templates are derived
+ * from both (`functionS3Statements`), and the Lambda wraps its store in a guard built from the same uses
+ * (src/lambda/guarded-store.ts): an operation a function does not declare fails at once, in every test that runs the
+ * handler, with a message naming the line to add here. So a new S3 call cannot ship without its permission.
+ */
+
+/** The ObjectStore port's operations (its method names). */
+export const OBJECT_STORE_OPERATIONS = ['get', 'head', 'put', 'copy', 'delete', 'getTags', 'putTags', 'list'] as const;
+export type ObjectStoreOperation = (typeof OBJECT_STORE_OPERATIONS)[number];
+
+/** S3 actions on a bucket (`arn:…:s3:::name`) and on its objects (`arn:…:s3:::name/*`). */
+export interface S3Grant {
+  bucket: readonly string[];
+  object: readonly string[];
+}
+
+/**
+ * What S3 authorises for each port operation, on the bucket the operation addresses (`target`; for a copy, the
+ * destination) and, for a copy, on the source. Each line names the S3 calls the adapter makes:
+ * - get/head: GetObject/HeadObject (both authorised by s3:GetObject). Without s3:ListBucket on the bucket S3 answers a
+ *   missing key with 403 instead of 404, and the adapter's "not there" (undefined) becomes an access error.
+ * - put: PutObject, or CreateMultipartUpload/UploadPart/CompleteMultipartUpload (s3:PutObject) and, on failure,
+ *   AbortMultipartUpload.
+ * - copy: HeadObject of the source, then CopyObject (or UploadPartCopy above 5 GiB). CopyObject copies the source's
+ *   tags by default (`TaggingDirective: COPY`): s3:GetObjectTagging on the source, s3:PutObjectTagging on the
+ *   destination, or a tagged source (a sidecar tagged while it waited for its file) cannot be copied.
+ * - delete: DeleteObject. getTags/putTags: Get/PutObjectTagging. list: ListObjectsV2 (s3:ListBucket).
+ */
+export const S3_OPERATION_ACTIONS: Readonly<Record<ObjectStoreOperation, { target: S3Grant; source?: S3Grant }>> = {
+  get: { target: { bucket: ['s3:ListBucket'], object: ['s3:GetObject'] } },
+  head: { target: { bucket: ['s3:ListBucket'], object: ['s3:GetObject'] } },
+  put: { target: { bucket: [], object: ['s3:AbortMultipartUpload', 's3:PutObject'] } },
+  copy: {
+    target: { bucket: [], object: ['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectTagging'] },
+    source: { bucket: ['s3:ListBucket'], object: ['s3:GetObject', 's3:GetObjectTagging'] },
+  },
+  delete: { target: { bucket: [], object: ['s3:DeleteObject'] } },
+  getTags: { target: { bucket: [], object: ['s3:GetObjectTagging'] } },
+  putTags: { target: { bucket: [], object: ['s3:PutObjectTagging'] } },
+  list: { target: { bucket: ['s3:ListBucket'], object: [] } },
+};
+
+/** Which of its client's buckets a function addresses. */
+export type ClientBucket = 'upload' | 'raw' | 'export' | 'download';
+
+/** One operation a function makes: on one bucket, or (copy) from one bucket to another. */
+export type ObjectStoreUse =
+  | { operation: Exclude<ObjectStoreOperation, 'copy'>; bucket: ClientBucket }
+  | { operation: 'copy'; from: ClientBucket; to: ClientBucket };
+
+export type PipelineFunction = 'ingress' | 'egress' | 'sweeper';
+
+const on = (bucket: ClientBucket, ...operations: Exclude<ObjectStoreOperation, 'copy'>[]): ObjectStoreUse[] =>
+  operations.map((operation) => ({ operation, bucket }));
+
+/**
+ * Every ObjectStore operation each function makes (core/pipeline/ingest.ts and egress.ts). Ingress reads and tags
+ * partner originals (never deletes them), publishes decrypted files and quarantine records to raw, copies a verified
+ * checksum sidecar from upload to raw, and takes a raw copy back when a late sidecar disagrees. Egress reads and tags
+ * exports and publishes the encrypted file and its sidecar to download. The sweeper lists uploads and reads their tags.
+ */
+export const FUNCTION_OBJECT_STORE_USES: Readonly<Record<PipelineFunction, readonly ObjectStoreUse[]>> = {
+  ingress: [
+    ...on('upload', 'head', 'get', 'getTags', 'putTags'),
+    ...on('raw', 'head', 'get', 'put', 'delete'),
+    { operation: 'copy', from: 'upload', to: 'raw' },
+  ],
+  egress: [...on('export', 'head', 'get', 'getTags', 'putTags'), ...on('download', 'head', 'put')],
+  // Lists the upload bucket and reads the tags of old objects: an object no function marked lost its event.
+  sweeper: on('upload', 'list', 'getTags'),
+};
+
+/** True when `use` is among `uses` (same operation, same bucket or buckets). */
+export function declaresUse(uses: readonly ObjectStoreUse[], use: ObjectStoreUse): boolean {
+  return uses.some((declared) => sameUse(declared, use));
+}
+
+function sameUse(a: ObjectStoreUse, b: ObjectStoreUse): boolean {
+  if (a.operation === 'copy') return b.operation === 'copy' && a.from === b.from && a.to === b.to;
+  return b.operation === a.operation && b.bucket === a.bucket;
+}
+
+/** The S3 actions `uses` need, per bucket: `{ upload: { bucket: [...], object: [...] }, … }`, sorted, deduplicated. */
+export function s3ActionsFor(uses: readonly ObjectStoreUse[]): Partial<Record<ClientBucket, S3Grant>> {
+  const found: Partial<Record<ClientBucket, { bucket: Set<string>; object: Set<string> }>> = {};
+  const add = (bucket: ClientBucket, grant: S3Grant) => {
+    const entry = found[bucket] ?? { bucket: new Set<string>(), object: new Set<string>() };
+    found[bucket] = entry;
+    for (const action of grant.bucket) entry.bucket.add(action);
+    for (const action of grant.object) entry.object.add(action);
+  };
+  for (const use of uses) {
+    const actions = S3_OPERATION_ACTIONS[use.operation];
+    if (use.operation === 'copy') {
+      add(use.to, actions.target);
+      if (actions.source) add(use.from, actions.source);
+    } else add(use.bucket, actions.target);
+  }
+  const out: Partial<Record<ClientBucket, S3Grant>> = {};
+  for (const [bucket, entry] of Object.entries(found) as [ClientBucket, { bucket: Set<string>; object: Set<string> }][])
+    out[bucket] = { bucket: [...entry.bucket].sort(), object: [...entry.object].sort() };
+  return out;
+}
+
+const CAPITALISED: Record<ClientBucket, string> = {
+  upload: 'Upload',
+  raw: 'Raw',
+  export: 'Export',
+  download: 'Download',
+};
+
+/**
+ * A function's S3 statements, derived from its declared uses: one statement for the bucket-level actions of all its
+ * buckets (ListBucket), one per bucket for the object actions. `arnOf` gives each bucket's plain ARN.
+ */
+export function functionS3Statements(fn: PipelineFunction, arnOf: (bucket: ClientBucket) => string): IamStatement[] {
+  const grants = s3ActionsFor(FUNCTION_OBJECT_STORE_USES[fn]);
+  const buckets = Object.keys(grants) as ClientBucket[];
+  const statements: IamStatement[] = [];
+  const bucketActions = [...new Set(buckets.flatMap((bucket) => grants[bucket]!.bucket))].sort();
+  for (const action of bucketActions) {
+    const resources = buckets.filter((bucket) => grants[bucket]!.bucket.includes(action)).map(arnOf);
+    statements.push({
+      Sid: `${action.replace(/^s3:/, '')}ClientBuckets`,
+      Effect: 'Allow',
+      Action: [action],
+      Resource: resources,
+    });
+  }
+  for (const bucket of buckets) {
+    const objectActions = grants[bucket]!.object;
+    if (objectActions.length === 0) continue;
+    statements.push({
+      Sid: `${CAPITALISED[bucket]}BucketObjects`,
+      Effect: 'Allow',
+      Action: [...objectActions],
+      Resource: [`${arnOf(bucket)}/*`],
+    });
+  }
+  return statements;
+}

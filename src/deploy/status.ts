@@ -99,6 +99,18 @@ export interface FunctionErrorsState {
   problem?: string;
 }
 
+/** A CloudWatch alarm of this environment that is firing (state ALARM). */
+export interface AlarmState {
+  name: string;
+  /** The client whose stack owns it (alarm names start with the client stack's name). */
+  client?: string;
+  description?: string;
+  /** CloudWatch's state reason (what breached, when). */
+  reason: string;
+  /** When it went into ALARM (ISO). */
+  since?: string;
+}
+
 export interface EnvironmentStatus {
   project: string;
   environment: string;
@@ -112,6 +124,8 @@ export interface EnvironmentStatus {
   users: UserState[];
   queues: QueueState[];
   functionErrors: FunctionErrorsState[];
+  /** Alarms of the environment that are firing now (failed files, dead letters, errors, lost uploads). */
+  alarms: AlarmState[];
   /** Everything that is not healthy, one sentence each; empty when all is well. */
   problems: string[];
 }
@@ -342,11 +356,24 @@ export async function gatherStatus(deps: StatusDeps): Promise<EnvironmentStatus>
       found.functionErrors[chunk] = await functionErrorsOf(clients, targets, now);
     });
   }
+  const clientStacksDeployed = [...deployed.keys()].some((name) =>
+    name.startsWith(`${config.project}-${envName}-client-`),
+  );
+  let alarms: { item: AlarmState[]; problems: string[] } | undefined;
+  if (clientStacksDeployed) {
+    lookups.push(async () => {
+      alarms = await openAlarms(clients, `${config.project}-${envName}-`, [...configClients.keys()], {
+        project: config.project,
+        env: envName,
+      });
+    });
+  }
   await mapLimit(lookups, concurrency, (lookup) => lookup());
   const { server, users, queues } = found;
   const functionErrors = found.functionErrors.flat();
 
-  for (const checked of [server, ...users, ...queues, ...functionErrors]) problems.push(...(checked?.problems ?? []));
+  for (const checked of [server, ...users, ...queues, ...functionErrors, alarms])
+    problems.push(...(checked?.problems ?? []));
 
   return {
     project: config.project,
@@ -359,6 +386,7 @@ export async function gatherStatus(deps: StatusDeps): Promise<EnvironmentStatus>
     users: users.map((user) => user.item),
     queues: queues.map((queue) => queue.item),
     functionErrors: functionErrors.map((fn) => fn.item),
+    alarms: alarms?.item ?? [],
     problems,
   };
 }
@@ -653,6 +681,57 @@ async function functionErrorsOf(
         : [],
     );
   });
+}
+
+/**
+ * The environment's alarms in state ALARM (every sftpctl alarm name starts with `<project>-<env>-`), paged. Each is a
+ * problem: it has already notified the alarm topic, and status says what it is about.
+ */
+async function openAlarms(
+  clients: AwsClients,
+  prefix: string,
+  clientNames: string[],
+  names: { project: string; env: string },
+): Promise<Checked<AlarmState[]>> {
+  const { DescribeAlarmsCommand } = await import('@aws-sdk/client-cloudwatch');
+  const found: AlarmState[] = [];
+  try {
+    const cloudWatch = await clients.cloudWatch();
+    let token: string | undefined;
+    do {
+      const page = await cloudWatch.send(
+        new DescribeAlarmsCommand({
+          AlarmNamePrefix: prefix,
+          StateValue: 'ALARM',
+          AlarmTypes: ['MetricAlarm'],
+          ...(token ? { NextToken: token } : {}),
+        }),
+      );
+      for (const alarm of page?.MetricAlarms ?? []) {
+        if (!alarm.AlarmName) continue;
+        const client = clientNames
+          .filter((name) => alarm.AlarmName!.startsWith(`${clientStackName(names.project, names.env, name)}-`))
+          .sort((a, b) => b.length - a.length)[0];
+        found.push({
+          name: alarm.AlarmName,
+          ...(client ? { client } : {}),
+          ...(alarm.AlarmDescription ? { description: alarm.AlarmDescription } : {}),
+          reason: alarm.StateReason ?? '',
+          ...(alarm.StateUpdatedTimestamp ? { since: alarm.StateUpdatedTimestamp.toISOString() } : {}),
+        });
+      }
+      token = page?.NextToken;
+    } while (token);
+  } catch (error) {
+    return { item: [], problems: [`could not read the alarms: ${reason(error)}`] };
+  }
+  return {
+    item: found,
+    problems: found.map(
+      (alarm) =>
+        `alarm ${alarm.name} is firing${alarm.since ? ` since ${alarm.since}` : ''}: ${alarm.description ?? alarm.reason}`,
+    ),
+  };
 }
 
 /** An SDK error as `Name: message` (the name carries AccessDenied, QueueDoesNotExist, …). */

@@ -18,3 +18,6 @@ export async function handler(event: SqsEvent): Promise<SqsBatchResponse> {
   }
   return warm(event);
 }
+
+/** The sweeper ships in the ingress bundle: one artifact, one SDK, the same parsing of what it re-queues. */
+export { sweep } from './sweeper.js';

@@ -1,8 +1,9 @@
 import { environmentBucketName, platformKeyAlias, serverLogGroupName } from '../core/config/naming.js';
+import { addAlarmTopic } from './alarms.js';
 import { addSecureBucket, type BucketPolicyStatement } from './buckets.js';
 import { getAtt, ref, s3BucketArn, sub, TemplateBuilder } from './cfn.js';
 import { type EnvContext, OUTPUTS } from './context.js';
-import { addKey, logsStatement } from './kms.js';
+import { addKey, alarmsPublishStatement, logsStatement } from './kms.js';
 
 /** Prefix of S3 server access logs in the access-log bucket (`s3/<source bucket>/`). */
 export const S3_ACCESS_LOG_PREFIX = 's3/';
@@ -17,7 +18,7 @@ export const FLOW_LOG_PREFIX = 'vpc-flow-logs/';
 export function renderAssets(ctx: EnvContext): TemplateBuilder {
   const { project, env, partition } = ctx;
   const builder = new TemplateBuilder(
-    `sftpctl ${project} ${env.name}: assets bucket, access-log bucket and environment key`,
+    `sftpctl ${project} ${env.name}: assets bucket, access-log bucket, environment key and alarm topic`,
   );
 
   const key = addKey(builder, {
@@ -25,7 +26,13 @@ export function renderAssets(ctx: EnvContext): TemplateBuilder {
     description: `sftpctl ${project} ${env.name}: assets bucket and Transfer server logs`,
     alias: platformKeyAlias(project, env.name),
     partition,
-    statements: [logsStatement(partition, serverLogGroupName(project, env.name))],
+    statements: [logsStatement(partition, serverLogGroupName(project, env.name)), alarmsPublishStatement(partition)],
+  });
+  const topic = addAlarmTopic(builder, {
+    name: `${project}-${env.name}-alarms`,
+    keyId: key,
+    partition,
+    alerts: ctx.config.alerts ?? { email: [], https: [] },
   });
 
   const logBucketName = environmentBucketName(project, env.name, 'access-logs');
@@ -92,5 +99,6 @@ export function renderAssets(ctx: EnvContext): TemplateBuilder {
     'Environment key (assets bucket, Transfer server logs)',
     getAtt(key, 'Arn'),
   );
+  builder.output(OUTPUTS.assets.alarmTopicArn, 'SNS topic every alarm of the environment notifies', ref(topic));
   return builder;
 }

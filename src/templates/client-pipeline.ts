@@ -1,8 +1,10 @@
 import { clientStackName, functionLogGroupName } from '../core/config/naming.js';
+import { ALARM_PERIOD_SECONDS, alarmActions } from './alarms.js';
 import { getAtt, type Intrinsic, ref, type TemplateBuilder } from './cfn.js';
 
 /** Function settings shared by ingress and egress. */
-export const FUNCTION_RUNTIME = 'nodejs22.x';
+/** The newest Node.js runtime Lambda offers (Node 24 LTS, supported to 2028); the bundles carry their own AWS SDK. */
+export const FUNCTION_RUNTIME = 'nodejs24.x';
 export const FUNCTION_ARCHITECTURE = 'arm64';
 /** Seconds; PGP streams run at 130-160 MB/s, so 15 minutes carries files of many GB. */
 export const FUNCTION_TIMEOUT = 900;
@@ -28,6 +30,23 @@ export interface IamPolicyStatement {
   Resource: unknown[];
 }
 
+/** A queue policy statement denying every request to `queues` (logical ids) that does not come over TLS. */
+export function denyInsecureTransport(queues: string[]) {
+  return {
+    Sid: 'DenyInsecureTransport',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: 'sqs:*',
+    Resource: queues.map((queue) => getAtt(queue, 'Arn')),
+    Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+  } as const;
+}
+
+/** The per-client metric of failed files of one function (from its `failed` log events). */
+export function failureMetric(project: string, env: string, client: string, fn: 'ingress' | 'egress' | 'sweeper') {
+  return { namespace: `sftpctl/${project}-${env}`, name: `${client}-${fn}-failed` };
+}
+
 export interface PipelineOptions {
   /** `Ingress` or `Egress`: prefixes every logical id. */
   prefix: 'Ingress' | 'Egress';
@@ -39,6 +58,8 @@ export interface PipelineOptions {
   keyId: string;
   code: { bucket: Intrinsic; key: Intrinsic };
   environment: Record<string, unknown>;
+  /** The environment's alarm topic: every alarm notifies it. */
+  alarmTopic: Intrinsic;
   /** What the function may do besides its logs, its queue and the client key. */
   statements: IamPolicyStatement[];
 }
@@ -172,11 +193,12 @@ export function addPipeline(builder: TemplateBuilder, options: PipelineOptions):
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Dimensions: [{ Name: 'QueueName', Value: getAtt(deadLetterQueue, 'QueueName') }],
       Statistic: 'Maximum',
-      Period: 300,
+      Period: ALARM_PERIOD_SECONDS,
       EvaluationPeriods: 1,
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
+      ...alarmActions(options.alarmTopic),
     },
   });
   builder.add(`${prefix}ErrorsAlarm`, {
@@ -188,11 +210,45 @@ export function addPipeline(builder: TemplateBuilder, options: PipelineOptions):
       MetricName: 'Errors',
       Dimensions: [{ Name: 'FunctionName', Value: ref(fn) }],
       Statistic: 'Sum',
-      Period: 300,
+      Period: ALARM_PERIOD_SECONDS,
       EvaluationPeriods: 1,
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
+      ...alarmActions(options.alarmTopic),
+    },
+  });
+
+  // A file that fails is a partial-batch failure, not a Lambda `Errors` datapoint: the function's own `failed` log
+  // event (one JSON line per failed message, src/lambda/run-batch.ts) is counted per client and alarmed at once.
+  const metric = failureMetric(options.project, options.env, options.client, fnKind);
+  builder.add(`${prefix}FailuresMetricFilter`, {
+    Type: 'AWS::Logs::MetricFilter',
+    Properties: {
+      LogGroupName: ref(logGroup),
+      FilterName: `${fnKind}-failed`,
+      // Lines the function writes itself stay as they are in a JSON-format log group; console output is wrapped in
+      // a record whose `message` holds it. Either way a failure counts.
+      FilterPattern: '{ ($.event = "failed") || ($.message.event = "failed") }',
+      MetricTransformations: [
+        { MetricNamespace: metric.namespace, MetricName: metric.name, MetricValue: '1', Unit: 'Count' },
+      ],
+    },
+  });
+  builder.add(`${prefix}FailuresAlarm`, {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: `${alarmName}-failed-files`,
+      AlarmDescription: `${options.client}: a file failed in ${fnKind} (quarantined, or retried until it reaches the dead-letter queue); see the function's log for the failed event`,
+      Namespace: metric.namespace,
+      MetricName: metric.name,
+      Statistic: 'Sum',
+      Period: ALARM_PERIOD_SECONDS,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      ...alarmActions(options.alarmTopic),
     },
   });
 

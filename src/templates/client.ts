@@ -8,10 +8,12 @@ import {
 } from '../core/config/naming.js';
 import { userNameOf } from '../core/config/resolve.js';
 import type { Client } from '../core/config/schema.js';
+import { functionS3Statements } from '../core/permissions.js';
 import { S3_ACCESS_LOG_PREFIX } from './assets.js';
 import { addSecureBucket } from './buckets.js';
-import { getAtt, type Intrinsic, ref, TemplateBuilder } from './cfn.js';
-import { addPipeline, FUNCTION_ENV, type IamPolicyStatement } from './client-pipeline.js';
+import { getAtt, type Intrinsic, ref, s3BucketArn, sub, TemplateBuilder } from './cfn.js';
+import { addPipeline, denyInsecureTransport, FUNCTION_ENV, type IamPolicyStatement } from './client-pipeline.js';
+import { addSweeper } from './client-sweeper.js';
 import { addTransferUser } from './client-users.js';
 import { type EnvContext, OUTPUTS } from './context.js';
 import { addKey, logsStatement, serviceSendsToQueueStatement } from './kms.js';
@@ -57,7 +59,13 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
     { from: 'output', stack: ctx.stacks.assets, output: OUTPUTS.assets.accessLogBucket },
   );
   let codeBucket: Intrinsic | undefined;
+  let alarmTopic: Intrinsic | undefined;
   if (ingress || egress) {
+    alarmTopic = builder.parameter(
+      'AlarmTopicArn',
+      { Type: 'String', Description: 'SNS topic every alarm notifies (assets stack output)', MinLength: 20 },
+      { from: 'output', stack: ctx.stacks.assets, output: OUTPUTS.assets.alarmTopicArn },
+    );
     codeBucket = builder.parameter(
       'CodeBucket',
       { Type: 'String', Description: 'Bucket holding the function bundles (assets stack output)', MinLength: 3 },
@@ -72,8 +80,25 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
     partition,
     statements: [
       logsStatement(partition, clientLogGroupPrefix(project, envName, client.name)),
-      ...(ingress ? [serviceSendsToQueueStatement('EventBridgeSendsToIngressQueue', 'events.amazonaws.com')] : []),
-      ...(egress ? [serviceSendsToQueueStatement('S3NotifiesEgressQueue', 's3.amazonaws.com')] : []),
+      ...(ingress
+        ? [
+            serviceSendsToQueueStatement('EventBridgeSendsToIngressQueue', 'events.amazonaws.com', {
+              // The rule's name is generated, and naming its ARN here would make the key depend on the rule, which
+              // depends on the queue, which depends on the key: the account's rules in this region, and the queue
+              // policy names the one rule that may send.
+              ArnLike: { 'aws:SourceArn': sub(`arn:${partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/*`) },
+            }),
+          ]
+        : []),
+      ...(egress
+        ? [
+            serviceSendsToQueueStatement('S3NotifiesEgressQueue', 's3.amazonaws.com', {
+              ArnEquals: {
+                'aws:SourceArn': s3BucketArn(partition, bucketName(project, envName, client.name, 'export')),
+              },
+            }),
+          ]
+        : []),
     ],
   });
   const keyArn = getAtt(key, 'Arn');
@@ -97,7 +122,6 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
     });
     arns[purpose] = bucket.arn;
   }
-  const objects = (purpose: BucketPurpose) => `${arns[purpose]}/*`;
   const extensions = client.encryptedExtensions.join(',');
   const secrets = secretNames(project, envName, client.name);
   /** What the ingress and egress functions share: naming, sizing, logs, the client key and where their code is. */
@@ -111,6 +135,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
       memory: client.memory,
       logRetentionDays: env.logRetentionDays,
       keyId: key,
+      alarmTopic: alarmTopic!,
       code: {
         bucket: codeBucket!,
         key: builder.parameter(
@@ -134,21 +159,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
       },
     });
     const statements: IamPolicyStatement[] = [
-      { Sid: 'ListClientBuckets', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [arns.upload, arns.raw] },
-      {
-        // Originals are read and tagged processed/quarantined, never deleted.
-        Sid: 'ReadAndTagUploads',
-        Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'],
-        Resource: [objects('upload')],
-      },
-      {
-        // Delete: a copy published before its checksum sidecar arrived is taken back when the sidecar disagrees.
-        Sid: 'PublishRaw',
-        Effect: 'Allow',
-        Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
-        Resource: [objects('raw')],
-      },
+      ...functionS3Statements('ingress', (bucket) => arns[bucket]),
       {
         Sid: 'ReadIngressPrivateKeys',
         Effect: 'Allow',
@@ -204,10 +215,23 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
               Resource: [getAtt(pipeline.queue, 'Arn'), getAtt(pipeline.deadLetterQueue, 'Arn')],
               Condition: { ArnEquals: { 'aws:SourceArn': getAtt('IngressRule', 'Arn') } },
             },
+            denyInsecureTransport([pipeline.queue, pipeline.deadLetterQueue]),
           ],
         },
       },
     });
+    const sweeper = addSweeper(builder, {
+      project,
+      env: envName,
+      client: client.name,
+      logRetentionDays: env.logRetentionDays,
+      keyId: key,
+      code: { bucket: codeBucket!, key: ref('IngressCodeKey') },
+      uploadBucket: { name: names.upload, arn: arns.upload },
+      ingressQueue: pipeline.queue,
+      alarmTopic: alarmTopic!,
+    });
+    builder.output('SweeperFunctionName', 'Upload sweeper function', ref(sweeper));
     builder.output('IngressFunctionName', 'Ingress function', ref(pipeline.fn));
     builder.output('IngressQueueUrl', 'Ingress queue', ref(pipeline.queue));
     builder.output('IngressDeadLetterQueueUrl', 'Ingress dead-letter queue', ref(pipeline.deadLetterQueue));
@@ -226,19 +250,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
       },
     });
     const statements: IamPolicyStatement[] = [
-      { Sid: 'ListClientBuckets', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [arns.export, arns.download] },
-      {
-        Sid: 'ReadAndTagExports',
-        Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'],
-        Resource: [objects('export')],
-      },
-      {
-        Sid: 'PublishDownloads',
-        Effect: 'Allow',
-        Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
-        Resource: [objects('download')],
-      },
+      ...functionS3Statements('egress', (bucket) => arns[bucket]),
       {
         Sid: 'ReadPartnerPublicKey',
         Effect: 'Allow',
@@ -261,7 +273,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
     builder.add('EgressQueuePolicy', {
       Type: 'AWS::SQS::QueuePolicy',
       Properties: {
-        Queues: [ref(pipeline.queue)],
+        Queues: [ref(pipeline.queue), ref(pipeline.deadLetterQueue)],
         PolicyDocument: {
           Version: '2012-10-17',
           Statement: [
@@ -276,6 +288,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
                 StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
               },
             },
+            denyInsecureTransport([pipeline.queue, pipeline.deadLetterQueue]),
           ],
         },
       },

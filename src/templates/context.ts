@@ -31,6 +31,7 @@ export const OUTPUTS = {
     assetsBucket: 'AssetsBucketName',
     accessLogBucket: 'AccessLogBucketName',
     platformKeyArn: 'PlatformKeyArn',
+    alarmTopicArn: 'AlarmTopicArn',
   },
   network: {
     vpcId: 'VpcId',

@@ -48,19 +48,42 @@ export function logsStatement(partition: string, logGroupPrefix: string): KeyPol
 }
 
 /**
- * An AWS service that sends messages to a queue encrypted with this key (S3 event notifications, EventBridge):
- * the AWS-managed SQS key cannot be used for that, a customer key must grant the service explicitly. This is AWS's
- * documented statement, without source conditions: SQS makes the KMS call, and whether it passes the sender's
- * aws:SourceArn/aws:SourceAccount on is not documented — a condition that is absent would silently drop every
- * event. Which bucket or rule may send is enforced by the queue policy (aws:SourceArn), the key only encrypts.
+ * An AWS service that sends messages to a queue encrypted with this key (S3 event notifications, EventBridge): the
+ * AWS-managed SQS key cannot be used for that, a customer key must grant the service explicitly. Scoped as AWS's
+ * confused-deputy guidance asks: only on behalf of this account (aws:SourceAccount) and of the named source
+ * (aws:SourceArn, `source`). The queue policy names the exact sender as well.
  */
-export function serviceSendsToQueueStatement(sid: string, service: string): KeyPolicyStatement {
+export function serviceSendsToQueueStatement(
+  sid: string,
+  service: string,
+  source: Record<string, Record<string, unknown>>,
+): KeyPolicyStatement {
   return {
     Sid: sid,
     Effect: 'Allow',
     Principal: { Service: service },
     Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
     Resource: '*',
+    Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') }, ...source },
+  };
+}
+
+/**
+ * CloudWatch alarms of this account publish to an SNS topic encrypted with this key: SNS asks KMS on CloudWatch's
+ * behalf, so the key must let cloudwatch.amazonaws.com generate data keys (AWS's documented statement for alarms
+ * to encrypted topics), here only for this account's alarms.
+ */
+export function alarmsPublishStatement(partition: string): KeyPolicyStatement {
+  return {
+    Sid: 'CloudWatchAlarmsPublishToEncryptedTopic',
+    Effect: 'Allow',
+    Principal: { Service: 'cloudwatch.amazonaws.com' },
+    Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+    Resource: '*',
+    Condition: {
+      StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+      ArnLike: { 'aws:SourceArn': sub(`arn:${partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:*`) },
+    },
   };
 }
 

@@ -582,6 +582,42 @@ export const SECURITY_RULES: readonly SecurityRule[] = [
     },
   },
   {
+    id: 'ALARM_HAS_ACTION',
+    title: 'CloudWatch alarm notifies someone when it fires',
+    level: 'error',
+    resourceTypes: ['AWS::CloudWatch::Alarm'],
+    upstream: { checkov: ['CKV_AWS_319'] },
+    check: (resource) => {
+      const p = props(resource);
+      if (p.ActionsEnabled === false) return ['ActionsEnabled is false'];
+      return asArray(p.AlarmActions).length > 0 ? [] : ['no AlarmActions: the alarm fires and nobody hears it'];
+    },
+  },
+  {
+    id: 'SQS_TLS_ONLY',
+    title: 'SQS queue policy denies requests without TLS',
+    level: 'error',
+    resourceTypes: ['AWS::SQS::Queue'],
+    upstream: { guard: ['SQS_QUEUE_SSL_REQUESTS_ONLY'] },
+    check: (_resource, logicalId, template) => {
+      const denies = Object.values(template.Resources)
+        .filter(
+          (candidate) =>
+            candidate.Type === 'AWS::SQS::QueuePolicy' &&
+            asArray(props(candidate).Queues).some((queue) => targetOf(queue) === logicalId),
+        )
+        .flatMap((policy) => statements(props(policy).PolicyDocument))
+        .some((statement) => {
+          if (statement.Effect !== 'Deny' || !isAnyone(statement.Principal)) return false;
+          const secure = obj(obj(statement.Condition).Bool)['aws:SecureTransport'];
+          const all = actions(statement).some((action) => action === 'sqs:*' || action === '*');
+          const covers = asArray(statement.Resource).some((resource) => targetOf(resource) === logicalId);
+          return (secure === 'false' || secure === false) && all && covers;
+        });
+      return denies ? [] : ['no queue policy denies aws:SecureTransport=false for this queue'];
+    },
+  },
+  {
     id: 'SQS_POLICY_SCOPED',
     title: 'SQS queue policy allows no wildcard principal or action, and service senders are scoped by source',
     level: 'error',
@@ -819,7 +855,7 @@ export const SUPPRESSIONS: readonly Suppression[] = [
     resourceType: 'AWS::Lambda::Function',
     stackKinds: ['client'],
     reason:
-      'Invoked only by an SQS event source mapping: failed messages return to the queue and move to its dead-letter queue after 3 receives (LAMBDA_SQS_EVENT_SOURCE); DeadLetterConfig covers asynchronous invocations only.',
+      'Ingress and egress are invoked only by an SQS event source mapping: failed messages return to the queue and move to its dead-letter queue after 3 receives (LAMBDA_SQS_EVENT_SOURCE); DeadLetterConfig covers asynchronous invocations only. The sweeper is invoked by its schedule with no payload worth keeping: a failed run is alarmed (SweeperErrorsAlarm) and the next run, 5 minutes later, does the same work.',
   },
   {
     rule: 'LAMBDA_IN_VPC',

@@ -65,7 +65,7 @@ describe('deploy at a real terminal (tmux)', () => {
     expect(final).toMatch(/Deploy these changes to 3 stacks\? (yes|Yes)/);
     expect(final).toMatch(/shop-dev-client-ministry\s+created\s+CREATE_COMPLETE/);
     // While CloudFormation works, a spinner row per stack shows resources done of total and the latest event.
-    expect(live).toMatch(/shop-dev-client-\w+\s+create [█░]{12} \d+\/35 {2}\w+ (CREATE_IN_PROGRESS|CREATE_COMPLETE)/);
+    expect(live).toMatch(/shop-dev-client-\w+\s+create [█░]{12} \d+\/47 {2}\w+ (CREATE_IN_PROGRESS|CREATE_COMPLETE)/);
     // The spinner clears itself: no progress rows are left in the final screen.
     expect(final).not.toMatch(/[█░]{12}/);
   });

@@ -107,6 +107,7 @@ describe('sftpctl status', () => {
         'users',
         'queues',
         'functionErrors',
+        'alarms',
         'problems',
       ]);
       expect(report.stacks[0]).toEqual({

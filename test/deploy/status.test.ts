@@ -214,7 +214,11 @@ describe('gatherStatus', () => {
         EndTime: NOW,
       },
     ]);
-    expect(world.calls()).toHaveLength(1 + 5 + 1 + 1 + 3 + 3 + 1);
+    // Open alarms: one DescribeAlarms for the environment's prefix, firing ones only.
+    expect(world.inputs('DescribeAlarms')).toEqual([
+      { AlarmNamePrefix: 'acme-prod-', StateValue: 'ALARM', AlarmTypes: ['MetricAlarm'] },
+    ]);
+    expect(world.calls()).toHaveLength(1 + 5 + 1 + 1 + 3 + 3 + 1 + 1);
   });
 
   it('an environment not deployed at all: every stack NOT_DEPLOYED, one problem, nothing else looked up', async () => {
@@ -243,6 +247,31 @@ describe('gatherStatus', () => {
     expect(report.queues.map((queue) => queue.client)).toEqual(['bank', 'bank']);
     expect(world.inputs('DescribeUser').map((input) => input.UserName)).not.toContain('shipper-upload');
     expect(JSON.stringify(world.inputs('GetMetricData'))).not.toContain('shipper');
+  });
+
+  it('open alarms are shown with their client and are problems', async () => {
+    const loaded = await load();
+    deploy(world, loaded.config);
+    world.alarms.push({
+      AlarmName: 'acme-prod-client-bank-ingress-failed-files',
+      AlarmDescription: 'bank: a file failed in ingress',
+      StateValue: 'ALARM',
+      StateReason: 'Threshold Crossed: 1 datapoint [1.0] was >= the threshold (1.0).',
+      StateUpdatedTimestamp: new Date('2026-11-24T11:58:00Z'),
+    });
+    const report = await gather(loaded);
+    expect(report.alarms).toEqual([
+      {
+        name: 'acme-prod-client-bank-ingress-failed-files',
+        client: 'bank',
+        description: 'bank: a file failed in ingress',
+        reason: 'Threshold Crossed: 1 datapoint [1.0] was >= the threshold (1.0).',
+        since: '2026-11-24T11:58:00.000Z',
+      },
+    ]);
+    expect(report.problems).toContain(
+      'alarm acme-prod-client-bank-ingress-failed-files is firing since 2026-11-24T11:58:00.000Z: bank: a file failed in ingress',
+    );
   });
 
   it('dead letters and function errors are problems, with the numbers', async () => {
@@ -499,6 +528,7 @@ describe('gatherStatus', () => {
     expect(report.problems).toEqual([]);
     // 23 stack reads, then 1 server + 20 users + 20 queues + 1 metrics request: 8 at a time, never more.
     expect(world.maxInFlight()).toBe(8);
-    expect(world.calls().filter((call) => call !== 'GetCallerIdentity' && call !== 'ListStacks')).toHaveLength(65);
+    // … and one DescribeAlarms for the whole environment.
+    expect(world.calls().filter((call) => call !== 'GetCallerIdentity' && call !== 'ListStacks')).toHaveLength(66);
   });
 });

@@ -1317,6 +1317,7 @@ describe('a real synthesized client template', () => {
       CodeBucket: 'acme-sftp-dev-assets',
       IngressCodeKey: 'functions/ingress.zip',
       EgressCodeKey: 'functions/egress.zip',
+      AlarmTopicArn: 'arn:aws:sns:eu-west-2:111122223333:acme-sftp-dev-alarms',
     };
     expect(Object.keys(client.parameters).sort()).toEqual(Object.keys(values).sort());
     const input = {

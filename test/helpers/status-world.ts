@@ -4,7 +4,12 @@ import {
   ListStacksCommand,
   type Output,
 } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  type MetricAlarm,
+} from '@aws-sdk/client-cloudwatch';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DescribeServerCommand, DescribeUserCommand, TransferClient } from '@aws-sdk/client-transfer';
@@ -144,9 +149,20 @@ export function fakeWorld(options: { account?: string; delayMs?: number; now?: D
     })),
   );
 
+  /** Alarms in state ALARM, as DescribeAlarms returns them. */
+  const alarms: MetricAlarm[] = [];
+  cloudWatch.on(DescribeAlarmsCommand).callsFake((input) =>
+    handle('DescribeAlarms', input, '', () => ({
+      MetricAlarms: alarms.filter(
+        (alarm) => alarm.AlarmName?.startsWith(input.AlarmNamePrefix ?? '') && input.StateValue === 'ALARM',
+      ),
+    })),
+  );
+
   return {
     now,
     log,
+    alarms,
     stacks,
     listed,
     server,

@@ -115,7 +115,7 @@ describe('500 clients', () => {
     expect(result.stacks).toHaveLength(503);
     expect(blockingFindings(result, { strict: true })).toEqual([]);
     for (const stack of result.stacks.filter((s) => s.kind === 'client')) {
-      expect(stack.resources).toBeLessThanOrEqual(40);
+      expect(stack.resources).toBeLessThanOrEqual(60);
       expect(stack.bytes).toBeLessThan(LIMITS.s3TemplateBytes / 10);
     }
     const network = result.stacks.find((s) => s.kind === 'network')!;

@@ -135,5 +135,6 @@ describe('property: any valid config renders schema-valid, rule-clean templates'
       { numRuns: 60, seed: 20261124 },
     );
     expect(checked).toBeGreaterThan(30);
-  });
+    // 60 configs × every environment × two formats, schema-checked: ~30 s on a loaded 2-core machine.
+  }, 180_000);
 });

@@ -234,6 +234,18 @@ const cases: Case[] = [
     bad: (t) => delete r(t, 'EgressQueuePolicy').PolicyDocument.Statement[0].Condition,
   },
   {
+    rule: 'SQS_TLS_ONLY',
+    kind: 'client',
+    resource: 'EgressDeadLetterQueue',
+    bad: (t) => r(t, 'EgressQueuePolicy').Queues.pop(),
+  },
+  {
+    rule: 'ALARM_HAS_ACTION',
+    kind: 'client',
+    resource: 'IngressFailuresAlarm',
+    bad: (t) => delete r(t, 'IngressFailuresAlarm').AlarmActions,
+  },
+  {
     rule: 'SECRET_CMK',
     kind: 'client',
     resource: 'PartnerPublicKeySecret',
@@ -410,7 +422,11 @@ describe('suppressions', () => {
   it('reports suppressed findings with their reason instead of hiding them', () => {
     const findings = findingsOf(fresh('client'), 'client', SUPPRESSIONS);
     const dlq = findings.filter((finding) => finding.rule === 'LAMBDA_DLQ');
-    expect(dlq.map((finding) => finding.resource).sort()).toEqual(['EgressFunction', 'IngressFunction']);
+    expect(dlq.map((finding) => finding.resource).sort()).toEqual([
+      'EgressFunction',
+      'IngressFunction',
+      'SweeperFunction',
+    ]);
     for (const finding of dlq) expect(finding.suppressed).toMatch(/SQS event source mapping/);
   });
 

@@ -229,14 +229,14 @@ describe('rendered stacks of the example config', async () => {
       }
     });
 
-    it('runs nodejs22.x on arm64 with the configured memory, code from parameters and an explicit log group', () => {
+    it('runs nodejs24.x on arm64 with the configured memory, code from parameters and an explicit log group', () => {
       for (const [prefix, handler] of [
         ['Ingress', 'ingress.handler'],
         ['Egress', 'egress.handler'],
       ] as const) {
         const fn = props(bank, `${prefix}Function`);
         expect(fn).toMatchObject({
-          Runtime: 'nodejs22.x',
+          Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
           Handler: handler,
           MemorySize: 1024,
@@ -317,14 +317,79 @@ describe('rendered stacks of the example config', async () => {
       expect(trust.Condition.ArnLike['aws:SourceArn']['Fn::Sub'][0]).toMatch(/:user\/\$\{ServerId\}\/\*$/);
     });
 
-    it('alarms on dead letters and function errors', () => {
-      const alarms = ofType(bank, 'AWS::CloudWatch::Alarm').map(([id]) => id);
-      expect(alarms.sort()).toEqual([
+    it('alarms on dead letters, function errors and the first failed file, each notifying the alarm topic', () => {
+      const alarms = ofType(bank, 'AWS::CloudWatch::Alarm');
+      expect(alarms.map(([id]) => id).sort()).toEqual([
         'EgressDeadLetterAlarm',
         'EgressErrorsAlarm',
+        'EgressFailuresAlarm',
         'IngressDeadLetterAlarm',
         'IngressErrorsAlarm',
+        'IngressFailuresAlarm',
+        'SweeperErrorsAlarm',
+        'SweeperFindsAlarm',
       ]);
+      for (const [id, alarm] of alarms)
+        expect({ id, ...alarm.Properties }).toMatchObject({
+          id,
+          ActionsEnabled: true,
+          AlarmActions: [{ Ref: 'AlarmTopicArn' }],
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+        });
+      expect(props(bank, 'IngressFailuresMetricFilter')).toMatchObject({
+        LogGroupName: { Ref: 'IngressLogGroup' },
+        FilterPattern: '{ ($.event = "failed") || ($.message.event = "failed") }',
+      });
+    });
+
+    it('sweeps every client with an upload user on a schedule, with a role derived from its declared operations', () => {
+      for (const stack of [bank, freight]) {
+        expect(props(stack, 'SweeperFunction')).toMatchObject({
+          Handler: 'ingress.sweep',
+          Code: { S3Key: { Ref: 'IngressCodeKey' } },
+          Runtime: 'nodejs24.x',
+        });
+        expect(props(stack, 'SweeperSchedule')).toMatchObject({
+          ScheduleExpression: 'rate(5 minutes)',
+          State: 'ENABLED',
+          Targets: [{ Arn: { 'Fn::GetAtt': ['SweeperFunction', 'Arn'] } }],
+        });
+        expect(props(stack, 'SweeperInvokePermission')).toMatchObject({
+          Principal: 'events.amazonaws.com',
+          SourceArn: { 'Fn::GetAtt': ['SweeperSchedule', 'Arn'] },
+        });
+        const statements = props(stack, 'SweeperFunctionRole').Policies[0].PolicyDocument.Statement;
+        // biome-ignore lint/suspicious/noExplicitAny: template JSON
+        const actions = statements.flatMap((statement: any) => statement.Action).sort();
+        expect(actions).toEqual([
+          'kms:Decrypt',
+          'kms:GenerateDataKey',
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+          's3:GetObjectTagging',
+          's3:ListBucket',
+          'sqs:SendMessage',
+        ]);
+        expect(props(stack, 'SweeperFindsAlarm')).toMatchObject({ AlarmActions: [{ Ref: 'AlarmTopicArn' }] });
+      }
+    });
+
+    it('makes every queue TLS-only, the dead-letter queues included', () => {
+      const queues = ofType(bank, 'AWS::SQS::Queue').map(([id]) => id);
+      expect(queues).toHaveLength(4);
+      const denied = ofType(bank, 'AWS::SQS::QueuePolicy').flatMap(([id]) =>
+        // biome-ignore lint/suspicious/noExplicitAny: template JSON
+        (props(bank, id).PolicyDocument.Statement as any[])
+          .filter(
+            (statement) =>
+              statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false',
+          )
+          // biome-ignore lint/suspicious/noExplicitAny: template JSON
+          .flatMap((statement) => (statement.Resource as any[]).map((resource) => resource['Fn::GetAtt'][0])),
+      );
+      expect(denied.sort()).toEqual(queues.sort());
     });
 
     it('leaves out the egress chain of a client without a download user', () => {

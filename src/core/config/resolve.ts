@@ -14,7 +14,13 @@ export function resolveConfig(parsed: ParsedConfig, problems: ProblemList): Conf
   for (const [name, input] of Object.entries(parsed.environments)) {
     environments[name] = resolveEnvironment(name, parsed.defaults, input, problems);
   }
-  return { project: parsed.project, tags: parsed.tags, environments, clients: parsed.clients };
+  return {
+    project: parsed.project,
+    tags: parsed.tags,
+    environments,
+    clients: parsed.clients,
+    ...(parsed.alerts ? { alerts: parsed.alerts } : {}),
+  };
 }
 
 function resolveEnvironment(

@@ -194,6 +194,15 @@ export const configSchema = z.strictObject({
     )
     .refine((envs) => Object.keys(envs).length > 0, 'define at least one environment (like dev)'),
   clients: z.array(clientSchema).default([]),
+  /** Who hears about failures: every alarm of every environment goes to that environment's SNS topic. */
+  alerts: z
+    .strictObject({
+      email: z.array(z.email('alerts.email entries must be e-mail addresses')).default([]),
+      https: z
+        .array(z.url({ protocol: /^https$/, error: 'alerts.https entries must be https:// webhook URLs' }))
+        .default([]),
+    })
+    .optional(),
 });
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.infer<typeof configSchema>;
@@ -215,6 +224,8 @@ export interface Config {
   tags: Record<string, string>;
   environments: Record<string, Environment>;
   clients: Client[];
+  /** Subscriptions of each environment's alarm topic (none: alarms still go to the topic). */
+  alerts?: { email: string[]; https: string[] };
 }
 
 export const ENVIRONMENT_DEFAULTS = {

@@ -1,0 +1,36 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FUNCTION_OBJECT_STORE_USES } from '../../src/core/permissions.js';
+import { guardedStore } from '../../src/lambda/guarded-store.js';
+import { FsObjectStore } from '../../src/local/fs-object-store.js';
+
+const BUCKETS = { upload: 'bank-upload', raw: 'bank-raw', export: '', download: '' };
+
+describe('the Lambda store refuses operations its role was not derived from', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'sftpctl-guard-'));
+  });
+  afterEach(async () => rm(root, { recursive: true, force: true }));
+
+  it('passes declared operations through and names the missing declaration otherwise', async () => {
+    const store = guardedStore(new FsObjectStore(root), 'ingress', BUCKETS, FUNCTION_OBJECT_STORE_USES.ingress);
+    await store.put('bank-raw', 'a.csv', 'data');
+    expect(await store.head('bank-raw', 'a.csv')).toMatchObject({ size: 4 });
+    await expect(store.delete('bank-upload', 'a.csv.gpg')).rejects.toMatchObject({
+      code: 'PERMISSION_MODEL_GAP',
+      message: 'The ingress function tried delete on s3://bank-upload/a.csv.gpg, which its role does not grant.',
+      hint: expect.stringContaining('FUNCTION_OBJECT_STORE_USES'),
+    });
+    await expect(
+      store.copy({ bucket: 'bank-raw', key: 'a.csv' }, { bucket: 'bank-upload', key: 'a.csv' }),
+    ).rejects.toMatchObject({ code: 'PERMISSION_MODEL_GAP' });
+    await expect(store.put('someone-elses-bucket', 'x', 'y')).rejects.toMatchObject({ code: 'PERMISSION_MODEL_GAP' });
+    const listed = async () => {
+      for await (const _ of store.list('bank-upload')) void _;
+    };
+    await expect(listed()).rejects.toMatchObject({ code: 'PERMISSION_MODEL_GAP' });
+  });
+});
