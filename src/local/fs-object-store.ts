@@ -38,7 +38,30 @@ const STAGING_SUFFIX = '.partial';
  * (the record names the staged file, which the rename puts in place whole).
  */
 export class FsObjectStore implements ObjectStore {
+  private readonly reading = new Set<NodeJS.ReadableStream & { destroy(error?: Error): void }>();
+
   constructor(readonly root: string) {}
+
+  /**
+   * Ends every read in progress with a transient error (STORE_READ_ABORTED): jobs still running when the platform
+   * stops fail fast, publish nothing (their staging is discarded) and are redone at the next start.
+   */
+  abortReads(): number {
+    const count = this.reading.size;
+    for (const stream of this.reading)
+      stream.destroy(
+        new SftpctlError(
+          'STORE_READ_ABORTED',
+          'The local platform is stopping.',
+          'The file is processed at the next start.',
+          {
+            kind: 'internal',
+          },
+        ),
+      );
+    this.reading.clear();
+    return count;
+  }
 
   /** The folder staging files are written to (same file system as the buckets). */
   get stagingDir(): string {
@@ -103,7 +126,10 @@ export class FsObjectStore implements ObjectStore {
   async get(bucket: string, key: string): Promise<{ body: NodeJS.ReadableStream; info: ObjectInfo } | undefined> {
     const info = await this.head(bucket, key);
     if (!info) return undefined;
-    return { body: createReadStream(this.pathOf(bucket, key), { highWaterMark: 1 << 20 }), info };
+    const body = createReadStream(this.pathOf(bucket, key), { highWaterMark: 1 << 20 });
+    this.reading.add(body);
+    body.once('close', () => this.reading.delete(body));
+    return { body, info };
   }
 
   async put(

@@ -107,7 +107,13 @@ async function startLocked(
   }
   const hostKey = await loadHostKey(join(dataDir, 'host_ed25519'));
   const keys = await prepareLocalKeys(config, env, clients, options.configDir, dataDir, options.passphrase);
-  const deps: PipelineDeps = { store, keys: keys.store, log: (event) => log(event), clock: { now: () => new Date() } };
+  const deps: PipelineDeps = {
+    store,
+    keys: keys.store,
+    log: (event) => log(event),
+    clock: { now: () => new Date() },
+    freeSpace: () => freeBytes(store.stagingDir),
+  };
 
   const queue = new JobQueue({
     concurrency: 2,
@@ -225,10 +231,16 @@ async function startLocked(
         clearInterval(sweeper);
         const deadline = Date.now() + graceMs;
         await server.close({ graceMs });
-        const { left, abandoned } = await queue.stop(Math.max(0, deadline - Date.now()));
+        const { left, abandoned: overdue } = await queue.stop(Math.max(0, deadline - Date.now()));
+        let abandoned = overdue;
+        if (abandoned > 0) {
+          // Past the grace: end their reads; they fail fast, publish nothing, and are redone at the next start.
+          store.abortReads();
+          abandoned = (await queue.stop(1000)).abandoned;
+        }
         await sweeping?.catch(() => undefined);
         await lock.release();
-        log({ event: 'stopped', pendingJobs: left, abandonedJobs: abandoned });
+        log({ event: 'stopped', pendingJobs: left, stoppedJobs: overdue, stillRunning: abandoned });
       })();
       return stopping;
     },

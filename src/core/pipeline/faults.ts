@@ -47,7 +47,14 @@ const TRANSIENT_AWS_NAMES = new Set([
 ]);
 
 /** The error codes of sftpctl that name a fault of the machine rather than of the file. */
-const TRANSIENT_CODES = new Set(['KEY_STORE_UNAVAILABLE', 'SECRET_NOT_FOUND', 'SECRET_READ_FAILED', 'AWS_CREDENTIALS']);
+const TRANSIENT_CODES = new Set([
+  'KEY_STORE_UNAVAILABLE',
+  'SECRET_NOT_FOUND',
+  'SECRET_READ_FAILED',
+  'AWS_CREDENTIALS',
+  'NO_SPACE_FOR_FILE',
+  'STORE_READ_ABORTED',
+]);
 
 /** Classifies a failure; looks through `cause` chains (a PGP error caused by a read that hit EIO is transient). */
 export function classifyFault(error: unknown): FaultClass {

@@ -16,7 +16,7 @@ import { asPipelineFault, classifyFault, faultOf, keyStoreFault } from './faults
 import { ingressKeysFor } from './key-cache.js';
 import { isReservedKey, isTemporaryName } from './names.js';
 import { clearQuarantine, markOriginal, quarantine } from './quarantine.js';
-import { type PipelineDeps, type PipelineSettings, SOURCE_ETAG, STATUS_TAG } from './types.js';
+import { type PipelineDeps, type PipelineSettings, SOURCE_ETAG, STAGING_RESERVE_BYTES, STATUS_TAG } from './types.js';
 
 export type IngestOutcome =
   | {
@@ -74,6 +74,8 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
   const extension = extensionOf(key);
   const encrypted = extension !== undefined && settings.encryptedExtensions.includes(extension);
   const output = encrypted ? key.slice(0, -(extension.length + 1)) : key;
+  /** The decompression limit was lowered to the free space: exceeding it means "needs space", not "bomb". */
+  let capped = false;
   try {
     const sidecars = policy === 'none' ? [] : await findSidecars(deps, settings, key, output, encrypted);
     const previous = await store.head(buckets.raw, output);
@@ -126,9 +128,15 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
     let body: NodeJS.ReadableStream;
     let plainDigests: Promise<Partial<Record<ChecksumAlgorithm, string>>>;
     let bytes: Promise<number>;
+    // Checked against free space before anything is published: the output may not fill the staging disk.
+    const free = await deps.freeSpace?.();
+    const room = free === undefined ? Number.POSITIVE_INFINITY : Math.max(0, free - STAGING_RESERVE_BYTES);
+    const limit = Math.min(settings.maxDecompressedBytes, room);
+    capped = limit < settings.maxDecompressedBytes;
+    if (!keys && source.size > room) throw noSpaceError(key, source.size, free ?? 0);
     if (keys) {
       const decrypted = decryptStream(transferred, keys, {
-        maxDecompressedBytes: settings.maxDecompressedBytes,
+        maxDecompressedBytes: limit,
         allowEmpty: settings.allowEmpty,
         digests: plainAlgorithms,
       });
@@ -184,8 +192,18 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
     });
     return { status: 'processed', key, output, bytes: size, decrypted: encrypted, checksum };
   } catch (error) {
-    throw await failed(deps, settings, source, error, output);
+    const limitedBySpace = (error as { code?: string })?.code === 'PGP_DECOMPRESSION_LIMIT' && capped;
+    throw await failed(deps, settings, source, limitedBySpace ? noSpaceError(key, undefined, 0, error) : error, output);
   }
+}
+
+function noSpaceError(key: string, size: number | undefined, free: number, cause?: unknown): SftpctlError {
+  return new SftpctlError(
+    'NO_SPACE_FOR_FILE',
+    `${key} needs more space than the staging disk has free${size !== undefined ? ` (${size} bytes, ${free} free)` : ''}; it waits for space (not quarantined).`,
+    'Free disk space under the data folder; the file is retried automatically.',
+    { kind: 'internal', cause, details: [] },
+  );
 }
 
 /** Marks the version processed, its sidecars too, and removes quarantine records earlier versions left. */

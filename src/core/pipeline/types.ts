@@ -42,7 +42,8 @@ export interface PipelineEvent {
     | 'sidecar-unmatched'
     | 'transient-failure'
     | 'quarantine-cleared'
-    | 'export-changed';
+    | 'export-changed'
+    | 'waiting-for-space';
   client: string;
   key: string;
   [field: string]: unknown;
@@ -53,7 +54,15 @@ export interface PipelineDeps {
   keys: KeyStore;
   log: (event: PipelineEvent) => void;
   clock: Clock;
+  /**
+   * Free bytes where outputs are staged (the local platform's disk); absent where staging has no such limit (S3
+   * multipart). A decrypted output is never allowed to grow past it: a file that would needs space, not quarantine.
+   */
+  freeSpace?: () => Promise<number | undefined>;
 }
+
+/** Kept free on the staging disk beyond what a file may take (metadata, other jobs). */
+export const STAGING_RESERVE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Quarantine records live in the raw bucket under a prefix of their own, outside the namespace of partner files
