@@ -43,24 +43,28 @@ export class FsObjectStore implements ObjectStore {
   constructor(readonly root: string) {}
 
   /**
-   * Ends every read in progress with a transient error (STORE_READ_ABORTED): jobs still running when the platform
-   * stops fail fast, publish nothing (their staging is discarded) and are redone at the next start.
+   * Ends every read and write in progress with a transient error (STORE_READ_ABORTED), and every later one: jobs
+   * still running when the platform stops fail fast, publish nothing (their staging is discarded) and are redone at
+   * the next start.
    */
-  abortReads(): number {
+  abortAll(): number {
+    this.aborted = true;
     const count = this.reading.size;
-    for (const stream of this.reading)
-      stream.destroy(
-        new SftpctlError(
-          'STORE_READ_ABORTED',
-          'The local platform is stopping.',
-          'The file is processed at the next start.',
-          {
-            kind: 'internal',
-          },
-        ),
-      );
+    for (const stream of this.reading) stream.destroy(abortedError());
     this.reading.clear();
     return count;
+  }
+
+  private aborted = false;
+
+  private track<T extends NodeJS.ReadableStream | NodeJS.WritableStream>(stream: T): T {
+    const destroyable = stream as unknown as NodeJS.ReadableStream & { destroy(error?: Error): void };
+    if (this.aborted) destroyable.destroy(abortedError());
+    else {
+      this.reading.add(destroyable);
+      stream.once('close', () => this.reading.delete(destroyable));
+    }
+    return stream;
   }
 
   /** The folder staging files are written to (same file system as the buckets). */
@@ -126,9 +130,7 @@ export class FsObjectStore implements ObjectStore {
   async get(bucket: string, key: string): Promise<{ body: NodeJS.ReadableStream; info: ObjectInfo } | undefined> {
     const info = await this.head(bucket, key);
     if (!info) return undefined;
-    const body = createReadStream(this.pathOf(bucket, key), { highWaterMark: 1 << 20 });
-    this.reading.add(body);
-    body.once('close', () => this.reading.delete(body));
+    const body = this.track(createReadStream(this.pathOf(bucket, key), { highWaterMark: 1 << 20 }));
     return { body, info };
   }
 
@@ -155,8 +157,9 @@ export class FsObjectStore implements ObjectStore {
             done(null, chunk);
           },
         }),
-        createWriteStream(staging, { flags: 'wx' }),
+        this.track(createWriteStream(staging, { flags: 'wx' })),
       );
+      if (this.aborted) throw abortedError();
       await options.verified;
       await mkdir(dirname(target), { recursive: true });
       await this.publish(staging, bucket, key, {
@@ -262,6 +265,17 @@ export class FsObjectStore implements ObjectStore {
       if (info) yield info;
     }
   }
+}
+
+function abortedError(): SftpctlError {
+  return new SftpctlError(
+    'STORE_READ_ABORTED',
+    'The local platform is stopping.',
+    'The file is processed at the next start.',
+    {
+      kind: 'internal',
+    },
+  );
 }
 
 function versionOf(info: BigIntStats, withCtime: boolean): VersionId {

@@ -235,7 +235,7 @@ async function startLocked(
         let abandoned = overdue;
         if (abandoned > 0) {
           // Past the grace: end their reads; they fail fast, publish nothing, and are redone at the next start.
-          store.abortReads();
+          store.abortAll();
           abandoned = (await queue.stop(1000)).abandoned;
         }
         await sweeping?.catch(() => undefined);

@@ -192,4 +192,34 @@ describe('local up keeps S3 promises: every new version processed exactly once (
       await world.platform.stop(1000);
     });
   }, 60_000);
+
+  it('stop has a bounded grace: a job still running is stopped, publishes nothing half-done, and is redone at the next start', async () => {
+    await withTempDir(async (dir) => {
+      const first = await startWorld(dir);
+      const content = `${'0123456789abcdef'.repeat(4096)}\n`.repeat(600); // ~39 MB of plaintext
+      await writeFile(join(dir, 'huge.csv.gpg'), await first.encrypt(content));
+      expect((await first.sftp(['put huge.csv.gpg'])).code).toBe(0);
+      await first.events.waitFor('upload-completed', { key: 'huge.csv.gpg' });
+      await first.platform.stop(0);
+      const stopped = first.events.of('stopped')[0]!;
+      expect(stopped).toMatchObject({ stillRunning: 0 });
+      const raw = (await first.buckets()).raw!;
+      // Either it finished before the stop, or nothing of it was published.
+      if (first.events.of('processed', { key: 'huge.csv.gpg' }).length === 0) expect(raw).toEqual({});
+      expect(first.events.of('quarantined')).toEqual([]);
+
+      const second = await startWorld(dir);
+      try {
+        if (first.events.of('processed', { key: 'huge.csv.gpg' }).length === 0)
+          await second.until(() => processed(second, 'huge.csv.gpg') === 1, 'redone at the next start', 60_000);
+        await second.platform.idle();
+        const buckets = await second.buckets();
+        expect(buckets.raw!['huge.csv']?.length).toBe(content.length);
+        expect(buckets.raw!['huge.csv'] === content).toBe(true);
+        expect(second.events.of('quarantined')).toEqual([]);
+      } finally {
+        await second.platform.stop(1000);
+      }
+    });
+  }, 120_000);
 });
