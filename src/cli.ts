@@ -329,6 +329,9 @@ for (const [name, description] of [
     .description(description)
     .option('--data <dir>', 'data folder of `local up`')
     .option('--all', 'release: every quarantined upload of the client')
+    .option('--aws', "the deployed buckets in AWS instead of the local platform's")
+    .option('--region <region>', "AWS region (default: the environment's)")
+    .option('--profile <name>', 'AWS profile (default: $AWS_PROFILE, then the standard credential chain)')
     .action(async function (this: Command, client: string, key?: string) {
       const options = this.opts<import('./commands/quarantine.js').QuarantineOptions>();
       const action = name.split(' ')[0] as 'list' | 'show' | 'release';

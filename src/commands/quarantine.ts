@@ -5,18 +5,27 @@ import { quarantineRecordKey } from '../core/pipeline/names.js';
 import { listQuarantine, readRecord, releaseQuarantined } from '../core/pipeline/quarantine.js';
 import { pipelineSettingsFor } from '../core/pipeline/settings.js';
 import { LEGACY_QUARANTINE_PREFIX } from '../core/pipeline/types.js';
-import { loadConfig } from '../io/config-file.js';
+import type { ObjectStore } from '../core/ports.js';
+import { environmentOf, loadConfig } from '../io/config-file.js';
 import { FsObjectStore } from '../local/fs-object-store.js';
 import { renderTable } from '../ui/table.js';
+import { clientInAws } from './aws-context.js';
 import type { CommandContext } from './context.js';
 import { localEnvironment } from './local-up.js';
 
 export interface QuarantineOptions {
   data?: string;
   all?: boolean;
+  /** Read the deployed buckets in AWS (through the S3 ObjectStore) instead of the local platform's folders. */
+  aws?: boolean;
+  region?: string;
+  profile?: string;
 }
 
-/** `sftpctl quarantine list|show|release CLIENT [KEY]` over the local platform's buckets (`--data`). */
+/**
+ * `sftpctl quarantine list|show|release CLIENT [KEY]` over the local platform's buckets (`--data`), or, with `--aws`,
+ * over the deployed buckets through the S3 ObjectStore (the same core code either way).
+ */
 export async function quarantineCommand(
   action: 'list' | 'show' | 'release',
   clientName: string,
@@ -25,7 +34,7 @@ export async function quarantineCommand(
   context: CommandContext,
 ): Promise<number> {
   const { file, config } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: false });
-  const env = localEnvironment(config, context.globals.env);
+  const env = options.aws ? environmentOf(config, context.globals.env) : localEnvironment(config, context.globals.env);
   const client = clientsInEnvironment(config, env).find((entry) => entry.name === clientName);
   if (!client)
     throw new SftpctlError(
@@ -35,8 +44,15 @@ export async function quarantineCommand(
         .map((entry) => entry.name)
         .join(', ')}.`,
     );
-  const dataDir = resolve(context.cwd, options.data ?? join(dirname(file.path), '.sftpctl', 'local', env));
-  const store = new FsObjectStore(join(dataDir, 'buckets'));
+  let store: ObjectStore;
+  if (options.aws) {
+    const { clients } = await clientInAws(config, clientName, options, context);
+    const { S3ObjectStore } = await import('../aws/s3-object-store.js');
+    store = new S3ObjectStore(await clients.s3());
+  } else {
+    const dataDir = resolve(context.cwd, options.data ?? join(dirname(file.path), '.sftpctl', 'local', env));
+    store = new FsObjectStore(join(dataDir, 'buckets'));
+  }
   const settings = pipelineSettingsFor(config, env, client);
   const deps = { store };
   const { output } = context;
@@ -83,7 +99,10 @@ export async function quarantineCommand(
   for (const entry of keys) results.push(await releaseQuarantined(deps, settings, entry));
   output.data(results);
   for (const result of results) {
-    if (result.released) output.success(`Released ${result.key}: a running \`sftpctl local up\` processes it again.`);
+    if (result.released)
+      output.success(
+        `Released ${result.key}: ${options.aws ? 'the next sweep' : 'a running `sftpctl local up`'} processes it again.`,
+      );
     else output.warn(`${result.key} not released: ${result.reason}.`);
   }
   return results.every((result) => result.released) ? 0 : 1;
