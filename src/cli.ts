@@ -323,6 +323,7 @@ for (const [name, description] of [
   ['list <client>', "list a client's quarantined uploads (local platform)"],
   ['show <client> <key>', 'show why an upload was quarantined'],
   ['release <client> [key]', 'let a quarantined upload be processed again (after the cause was fixed)'],
+  ['redrive <client>', "send the local platform's dead letters back for processing"],
 ] as const) {
   quarantine
     .command(name)
@@ -334,7 +335,7 @@ for (const [name, description] of [
     .option('--profile <name>', 'AWS profile (default: $AWS_PROFILE, then the standard credential chain)')
     .action(async function (this: Command, client: string, key?: string) {
       const options = this.opts<import('./commands/quarantine.js').QuarantineOptions>();
-      const action = name.split(' ')[0] as 'list' | 'show' | 'release';
+      const action = name.split(' ')[0] as 'list' | 'show' | 'release' | 'redrive';
       await run(this, async (context) =>
         (await import('./commands/quarantine.js')).quarantineCommand(action, client, key, options, context),
       );

@@ -27,7 +27,7 @@ export interface QuarantineOptions {
  * over the deployed buckets through the S3 ObjectStore (the same core code either way).
  */
 export async function quarantineCommand(
-  action: 'list' | 'show' | 'release',
+  action: 'list' | 'show' | 'release' | 'redrive',
   clientName: string,
   key: string | undefined,
   options: QuarantineOptions,
@@ -45,6 +45,29 @@ export async function quarantineCommand(
         .join(', ')}.`,
     );
   let store: ObjectStore;
+  if (action === 'redrive') {
+    if (options.aws)
+      throw new SftpctlError(
+        'REDRIVE_AWS_UNSUPPORTED',
+        'quarantine redrive works on the local platform only.',
+        "On AWS, redrive the client's dead-letter queue from the SQS console (or `aws sqs start-message-move-task`).",
+        { kind: 'usage' },
+      );
+    const dataDir = resolve(context.cwd, options.data ?? join(dirname(file.path), '.sftpctl', 'local', env));
+    const { redriveDeadLetters } = await import('../local/dead-letter.js');
+    const results = await redriveDeadLetters(
+      new FsObjectStore(join(dataDir, 'buckets')),
+      pipelineSettingsFor(config, env, client),
+      dataDir,
+    );
+    context.output.data(results);
+    if (results.length === 0) context.output.success(`No dead letters for ${clientName}.`);
+    for (const result of results) {
+      if (result.redriven) context.output.success(`Redriven ${result.kind} ${result.key}.`);
+      else context.output.warn(`${result.kind} ${result.key}: ${result.reason}; record removed.`);
+    }
+    return 0;
+  }
   if (options.aws) {
     const { clients } = await clientInAws(config, clientName, options, context);
     const { S3ObjectStore } = await import('../aws/s3-object-store.js');

@@ -41,4 +41,26 @@ describe('sftpctl quarantine list|show|release (local platform)', () => {
       expect(again.stderr).toContain('not quarantined');
     });
   }, 60_000);
+
+  it('redrive sends dead letters back: an empty export refused, then allowed, is delivered', async () => {
+    await withTempDir(async (dir) => {
+      const first = await startWorld(dir, '    exportQuietSeconds: 0.2\n');
+      const { writeFile, readdir } = await import('node:fs/promises');
+      const { join } = await import('node:path');
+      await writeFile(join(first.platform.bucketsDir, 'acme-dev-bank-export', 'empty.csv'), '');
+      await first.until(() => first.events.of('dead-letter').length === 1, 'dead letter');
+      await first.platform.stop(1000);
+      const redrive = await runCli(['quarantine', 'redrive', 'bank', '--data', first.dataDir, '--json'], { cwd: dir });
+      expect(redrive.code).toBe(0);
+      expect(JSON.parse(redrive.stdout)).toEqual([{ key: 'empty.csv', kind: 'egress', redriven: true }]);
+      expect(await readdir(join(first.dataDir, 'dead-letter', 'bank'))).toEqual([]);
+      const second = await startWorld(dir, '    exportQuietSeconds: 0.2\n    allowEmpty: true\n');
+      try {
+        await second.until(() => second.events.of('egress-done', { key: 'empty.csv' }).length === 1, 'delivered');
+        expect(await second.decryptDownload('empty.csv.gpg')).toBe('');
+      } finally {
+        await second.platform.stop(1000);
+      }
+    });
+  }, 60_000);
 });
