@@ -59,6 +59,8 @@ export class FsObjectStore implements ObjectStore {
 
   private track<T extends NodeJS.ReadableStream | NodeJS.WritableStream>(stream: T): T {
     const destroyable = stream as unknown as NodeJS.ReadableStream & { destroy(error?: Error): void };
+    // The reader handles errors through its own listeners or pipeline; an abort must never be an uncaught exception.
+    stream.on('error', () => undefined);
     if (this.aborted) destroyable.destroy(abortedError());
     else {
       this.reading.add(destroyable);
@@ -130,6 +132,7 @@ export class FsObjectStore implements ObjectStore {
   async get(bucket: string, key: string): Promise<{ body: NodeJS.ReadableStream; info: ObjectInfo } | undefined> {
     const info = await this.head(bucket, key);
     if (!info) return undefined;
+    if (this.aborted) throw abortedError();
     const body = this.track(createReadStream(this.pathOf(bucket, key), { highWaterMark: 1 << 20 }));
     return { body, info };
   }

@@ -46,10 +46,16 @@ export async function egress(deps: PipelineDeps, settings: PipelineSettings, key
         throw asPipelineFault(error, 'transient', false);
       }
       const code = (error as { code?: string })?.code ?? 'INTERNAL';
+      const etag = (error as { etag?: string }).etag;
       const tags = await deps.store.getTags(settings.buckets.export, key).catch(() => undefined);
       if (tags)
         await deps.store
-          .putTags(settings.buckets.export, key, { ...tags, [STATUS_TAG]: 'refused', 'sftpctl-reason': code })
+          .putTags(
+            settings.buckets.export,
+            key,
+            { ...tags, [STATUS_TAG]: 'refused', 'sftpctl-reason': code },
+            etag !== undefined ? { ifEtag: etag } : undefined,
+          )
           .catch(() => {});
       throw asPipelineFault(error, 'permanent', false);
     }
@@ -68,10 +74,13 @@ async function egressOnce(deps: PipelineDeps, settings: PipelineSettings, key: s
   const source = await store.head(buckets.export, key);
   if (!source) return skip('no longer in the export bucket');
   if (source.size === 0 && !settings.allowEmpty)
-    throw new SftpctlError(
-      'EMPTY_FILE',
-      `Export ${key} is empty (0 bytes): not sent to the partner.`,
-      'Export the file again with its content (or set allowEmpty: true for this client).',
+    throw Object.assign(
+      new SftpctlError(
+        'EMPTY_FILE',
+        `Export ${key} is empty (0 bytes): not sent to the partner.`,
+        'Export the file again with its content (or set allowEmpty: true for this client).',
+      ),
+      { etag: source.etag },
     );
 
   const extension = settings.encryptedExtensions[0] ?? 'gpg';
