@@ -322,6 +322,32 @@ local
     );
   });
 
+const quarantine = program
+  .command('quarantine')
+  .description('files refused for good (integrity, wrong key, not encrypted): list, show why, release for another try');
+for (const [name, description] of [
+  ['list <client>', "list a client's quarantined uploads (local platform)"],
+  ['show <client> <key>', 'show why an upload was quarantined'],
+  ['release <client> [key]', 'let a quarantined upload be processed again (after the cause was fixed)'],
+  ['redrive <client>', "send the local platform's dead letters back for processing"],
+] as const) {
+  quarantine
+    .command(name)
+    .description(description)
+    .option('--data <dir>', 'data folder of `local up`')
+    .option('--all', 'release: every quarantined upload of the client')
+    .option('--aws', "the deployed buckets in AWS instead of the local platform's")
+    .option('--region <region>', "AWS region (default: the environment's)")
+    .option('--profile <name>', 'AWS profile (default: $AWS_PROFILE, then the standard credential chain)')
+    .action(async function (this: Command, client: string, key?: string) {
+      const options = this.opts<import('./commands/quarantine.js').QuarantineOptions>();
+      const action = name.split(' ')[0] as 'list' | 'show' | 'release' | 'redrive';
+      await run(this, async (context) =>
+        (await import('./commands/quarantine.js')).quarantineCommand(action, client, key, options, context),
+      );
+    });
+}
+
 program
   .command('cost')
   .description('estimate the monthly AWS bill of an environment from the config and the expected traffic')

@@ -52,7 +52,8 @@ export interface ObjectInfo {
 
 /**
  * Buckets of objects: S3 in AWS, folders on disk in `sftpctl local up`. The pipeline only ever talks to this.
- * Writes are atomic: an object appears under its key whole, or not at all.
+ * Writes are atomic: an object appears under its key whole, or not at all. S3's object model: every completed write
+ * is a new version with a fresh etag and no tags; metadata and tags belong to the version they were written for.
  */
 export interface ObjectStore {
   /** Streams an object; undefined when it does not exist. */
@@ -76,8 +77,12 @@ export interface ObjectStore {
   ): Promise<void>;
   delete(bucket: string, key: string): Promise<void>;
   getTags(bucket: string, key: string): Promise<Record<string, string>>;
-  /** Replaces the object's tags. */
-  putTags(bucket: string, key: string, tags: Record<string, string>): Promise<void>;
+  /**
+   * Replaces the tags of the object's current version. With `ifEtag`, a store that can tell versions apart leaves the
+   * tags off when the current version has another etag (they were meant for a version that was replaced meanwhile);
+   * S3 ETags are content hashes, so there the latest version with the same content is tagged.
+   */
+  putTags(bucket: string, key: string, tags: Record<string, string>, options?: { ifEtag?: string }): Promise<void>;
   list(bucket: string, prefix?: string): AsyncIterable<ObjectInfo>;
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { type BigIntStats, createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -7,19 +7,88 @@ import { pipeline } from 'node:stream/promises';
 import { SftpctlError } from '../core/errors.js';
 import type { ObjectInfo, ObjectStore } from '../core/ports.js';
 
+/** Which file a metadata record describes: the inode and its content facts. A rename keeps them; any write changes them. */
+interface VersionId {
+  ino: string;
+  size: string;
+  mtimeNs: string;
+  /** Known when the record was written for a file already in place (a rename changes ctime, so published files omit it). */
+  ctimeNs?: string;
+}
+
 interface Meta {
+  version?: VersionId;
   etag: string;
   metadata: Record<string, string>;
   tags: Record<string, string>;
 }
 
+/** Staging files of this store: `<random>.partial`. */
+const STAGING_SUFFIX = '.partial';
+
 /**
  * Buckets as folders under `root` (root/<bucket>/<key>), for `sftpctl local up` and tests. Objects are written to a
- * staging folder and renamed into place, so a reader never sees half a file. Metadata and tags live beside, under
- * root/.meta/. A file dropped into a bucket folder by hand is an object too.
+ * staging folder and renamed into place, so a reader never sees half a file. A file dropped into a bucket folder by
+ * hand (or by the SFTP server) is an object too.
+ *
+ * S3's object model: every completed write of a key — a put, an upload closed, a rename into place, a file rewritten
+ * in place — is a new version with a fresh etag and no tags. Metadata and tags live beside, under root/.meta/, bound
+ * to the version (inode, size, mtime, ctime) they were written for: a record whose file was replaced, rewritten or
+ * deleted no longer applies, so tags never survive a new version. A put publishes metadata and content in one step
+ * (the record names the staged file, which the rename puts in place whole).
  */
 export class FsObjectStore implements ObjectStore {
+  private readonly reading = new Set<NodeJS.ReadableStream & { destroy(error?: Error): void }>();
+
   constructor(readonly root: string) {}
+
+  /**
+   * Ends every read and write in progress with a transient error (STORE_READ_ABORTED), and every later one: jobs
+   * still running when the platform stops fail fast, publish nothing (their staging is discarded) and are redone at
+   * the next start.
+   */
+  abortAll(): number {
+    this.aborted = true;
+    const count = this.reading.size;
+    for (const stream of this.reading) stream.destroy(abortedError());
+    this.reading.clear();
+    return count;
+  }
+
+  private aborted = false;
+
+  private track<T extends NodeJS.ReadableStream | NodeJS.WritableStream>(stream: T): T {
+    const destroyable = stream as unknown as NodeJS.ReadableStream & { destroy(error?: Error): void };
+    // The reader handles errors through its own listeners or pipeline; an abort must never be an uncaught exception.
+    stream.on('error', () => undefined);
+    if (this.aborted) destroyable.destroy(abortedError());
+    else {
+      this.reading.add(destroyable);
+      stream.once('close', () => this.reading.delete(destroyable));
+    }
+    return stream;
+  }
+
+  /** The folder staging files are written to (same file system as the buckets). */
+  get stagingDir(): string {
+    return join(this.root, '.staging');
+  }
+
+  /** Removes staging files a crashed writer left behind; call only while no writer of this root runs. */
+  async cleanStaging(): Promise<{ files: number; bytes: number }> {
+    let files = 0;
+    let bytes = 0;
+    for (const name of await readdir(this.stagingDir).catch(() => [] as string[])) {
+      if (!name.endsWith(STAGING_SUFFIX)) continue;
+      const path = join(this.stagingDir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isFile()) continue;
+      await rm(path, { force: true });
+      files++;
+      bytes += info.size;
+    }
+    return { files, bytes };
+  }
 
   /** The file behind an object; keys are confined to their bucket folder. */
   pathOf(bucket: string, key: string): string {
@@ -30,12 +99,13 @@ export class FsObjectStore implements ObjectStore {
     return join(this.root, '.meta', confined(bucket, 'bucket'), ...`${confined(key, 'key')}.json`.split('/'));
   }
 
-  private async readMeta(bucket: string, key: string, size: number, mtime: Date): Promise<Meta> {
-    try {
-      return JSON.parse(await readFile(this.metaPath(bucket, key), 'utf8')) as Meta;
-    } catch {
-      return { etag: `${size.toString(16)}-${mtime.getTime().toString(16)}`, metadata: {}, tags: {} };
-    }
+  /** The record of the version `info` describes; a fresh one (new etag, no metadata, no tags) when none applies. */
+  private async readMeta(bucket: string, key: string, info: BigIntStats): Promise<Meta> {
+    const meta = await readFile(this.metaPath(bucket, key), 'utf8')
+      .then((text) => JSON.parse(text) as Meta)
+      .catch(() => undefined);
+    if (meta?.version && sameVersion(meta.version, info)) return meta;
+    return { version: versionOf(info, true), etag: freshEtag(info), metadata: {}, tags: {} };
   }
 
   private async writeMeta(bucket: string, key: string, meta: Meta): Promise<void> {
@@ -47,16 +117,24 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
-    const info = await stat(this.pathOf(bucket, key)).catch(() => undefined);
+    const info = await stat(this.pathOf(bucket, key), { bigint: true }).catch(() => undefined);
     if (!info?.isFile()) return undefined;
-    const meta = await this.readMeta(bucket, key, info.size, info.mtime);
-    return { key, size: info.size, etag: meta.etag, lastModified: info.mtime, metadata: meta.metadata };
+    const meta = await this.readMeta(bucket, key, info);
+    return {
+      key,
+      size: Number(info.size),
+      etag: meta.etag,
+      lastModified: new Date(Number(info.mtimeNs / 1_000_000n)),
+      metadata: meta.metadata,
+    };
   }
 
   async get(bucket: string, key: string): Promise<{ body: NodeJS.ReadableStream; info: ObjectInfo } | undefined> {
     const info = await this.head(bucket, key);
     if (!info) return undefined;
-    return { body: createReadStream(this.pathOf(bucket, key), { highWaterMark: 1 << 20 }), info };
+    if (this.aborted) throw abortedError();
+    const body = this.track(createReadStream(this.pathOf(bucket, key), { highWaterMark: 1 << 20 }));
+    return { body, info };
   }
 
   async put(
@@ -66,7 +144,7 @@ export class FsObjectStore implements ObjectStore {
     options: { metadata?: Record<string, string>; verified?: Promise<unknown> } = {},
   ): Promise<ObjectInfo> {
     const target = this.pathOf(bucket, key);
-    const staging = join(this.root, '.staging', `${randomBytes(8).toString('hex')}.partial`);
+    const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}${STAGING_SUFFIX}`);
     await mkdir(dirname(staging), { recursive: true });
     const hash = createHash('md5');
     const source =
@@ -82,16 +160,16 @@ export class FsObjectStore implements ObjectStore {
             done(null, chunk);
           },
         }),
-        createWriteStream(staging, { flags: 'wx' }),
+        this.track(createWriteStream(staging, { flags: 'wx' })),
       );
+      if (this.aborted) throw abortedError();
       await options.verified;
       await mkdir(dirname(target), { recursive: true });
-      await this.writeMeta(bucket, key, {
-        etag: hash.digest('hex'),
+      await this.publish(staging, bucket, key, {
+        etag: `${hash.digest('hex')}-${randomBytes(3).toString('hex')}`,
         metadata: lowerKeys(options.metadata ?? {}),
         tags: {},
       });
-      await rename(staging, target);
     } finally {
       await rm(staging, { force: true });
     }
@@ -111,20 +189,29 @@ export class FsObjectStore implements ObjectStore {
         'It may have been deleted meanwhile.',
       );
     const target = this.pathOf(to.bucket, to.key);
-    const staging = join(this.root, '.staging', `${randomBytes(8).toString('hex')}.partial`);
+    const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}${STAGING_SUFFIX}`);
     await mkdir(dirname(staging), { recursive: true });
     await mkdir(dirname(target), { recursive: true });
     try {
       await copyFile(this.pathOf(from.bucket, from.key), staging);
-      await this.writeMeta(to.bucket, to.key, {
-        etag: source.etag ?? '',
+      await this.publish(staging, to.bucket, to.key, {
+        etag: `${source.etag ?? 'copy'}-${randomBytes(3).toString('hex')}`,
         metadata: lowerKeys(options.metadata ?? source.metadata),
         tags: {},
       });
-      await rename(staging, target);
     } finally {
       await rm(staging, { force: true });
     }
+  }
+
+  /**
+   * Puts a staged file in place as the key's new version: its record is written first, bound to the staged file
+   * (which the rename keeps), so the file appears with its metadata in one step and the old record stops applying.
+   */
+  private async publish(staging: string, bucket: string, key: string, meta: Meta): Promise<void> {
+    const staged = await stat(staging, { bigint: true });
+    await this.writeMeta(bucket, key, { ...meta, version: versionOf(staged, false) });
+    await rename(staging, this.pathOf(bucket, key));
   }
 
   async delete(bucket: string, key: string): Promise<void> {
@@ -134,7 +221,7 @@ export class FsObjectStore implements ObjectStore {
 
   /** The object's file facts; OBJECT_NOT_FOUND when it is not there. */
   private async existing(bucket: string, key: string) {
-    const info = await stat(this.pathOf(bucket, key)).catch(() => undefined);
+    const info = await stat(this.pathOf(bucket, key), { bigint: true }).catch(() => undefined);
     if (!info)
       throw new SftpctlError(
         'OBJECT_NOT_FOUND',
@@ -146,12 +233,23 @@ export class FsObjectStore implements ObjectStore {
 
   async getTags(bucket: string, key: string): Promise<Record<string, string>> {
     const info = await this.existing(bucket, key);
-    return (await this.readMeta(bucket, key, info.size, info.mtime)).tags;
+    return (await this.readMeta(bucket, key, info)).tags;
   }
 
-  async putTags(bucket: string, key: string, tags: Record<string, string>): Promise<void> {
+  /**
+   * Replaces the tags of the key's current version. With `ifEtag`, only when the current version still has that etag:
+   * tags meant for a version that was replaced meanwhile are dropped (on S3 they would land on a noncurrent version).
+   */
+  async putTags(
+    bucket: string,
+    key: string,
+    tags: Record<string, string>,
+    options: { ifEtag?: string } = {},
+  ): Promise<void> {
     const info = await this.existing(bucket, key);
-    await this.writeMeta(bucket, key, { ...(await this.readMeta(bucket, key, info.size, info.mtime)), tags });
+    const meta = await this.readMeta(bucket, key, info);
+    if (options.ifEtag !== undefined && meta.etag !== options.ifEtag) return;
+    await this.writeMeta(bucket, key, { ...meta, tags });
   }
 
   async *list(bucket: string, prefix = ''): AsyncIterable<ObjectInfo> {
@@ -170,6 +268,43 @@ export class FsObjectStore implements ObjectStore {
       if (info) yield info;
     }
   }
+}
+
+function abortedError(): SftpctlError {
+  return new SftpctlError(
+    'STORE_READ_ABORTED',
+    'The local platform is stopping.',
+    'The file is processed at the next start.',
+    {
+      kind: 'internal',
+    },
+  );
+}
+
+function versionOf(info: BigIntStats, withCtime: boolean): VersionId {
+  return {
+    ino: info.ino.toString(),
+    size: info.size.toString(),
+    mtimeNs: info.mtimeNs.toString(),
+    ...(withCtime ? { ctimeNs: info.ctimeNs.toString() } : {}),
+  };
+}
+
+function sameVersion(version: VersionId, info: BigIntStats): boolean {
+  return (
+    version.ino === info.ino.toString() &&
+    version.size === info.size.toString() &&
+    version.mtimeNs === info.mtimeNs.toString() &&
+    (version.ctimeNs === undefined || version.ctimeNs === info.ctimeNs.toString())
+  );
+}
+
+/** The etag of a version written by someone else (an upload, a rename, a file copied in): unique to that write. */
+function freshEtag(info: BigIntStats): string {
+  return createHash('sha256')
+    .update(`${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}:${info.birthtimeNs}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 function lowerKeys(record: Record<string, string>): Record<string, string> {

@@ -121,7 +121,7 @@ describe('Lambda handlers over S3 (s3rver) and Secrets Manager (mocked)', () => 
     });
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm2' }] });
     expect((await read(BUCKETS.raw, 'in/pay run+1.csv')).toString()).toBe('id,amount\n1,10\n');
-    expect(JSON.parse((await read(BUCKETS.raw, 'quarantine/in/plain.csv.json')).toString()).reason.code).toBe(
+    expect(JSON.parse((await read(BUCKETS.raw, '.sftpctl-quarantine/in/plain.csv.json')).toString()).reason.code).toBe(
       'NOT_ENCRYPTED',
     );
     expect(events.some((event) => event.event === 'processed' && event.key === 'in/pay run+1.csv.gpg')).toBe(true);

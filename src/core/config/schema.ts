@@ -139,6 +139,31 @@ const extension = z
   .regex(/^\.?[A-Za-z0-9]{1,16}$/, 'an extension is 1-16 letters or digits, like "gpg"')
   .transform((value) => value.replace(/^\./, '').toLowerCase());
 
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+/** A size in bytes: a number, or a number with a unit (KB MB GB TB, KiB MiB GiB TiB). */
+const byteSize = z
+  .union([
+    z.number().int().positive(),
+    z.string().regex(/^\s*\d+(\.\d+)?\s*([KMGT]i?B|B)?\s*$/i, 'a size is like 16GiB, 500MB or a number of bytes'),
+  ])
+  .transform((value) => {
+    if (typeof value === 'number') return value;
+    const [, number, unit] = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(value) ?? [];
+    return Math.floor(Number(number) * (BYTE_UNITS[(unit ?? '').toLowerCase()] ?? 1));
+  })
+  .refine((value) => value >= 1024 && value <= 1024 ** 5, 'a size must be between 1 KiB and 1 PiB');
+
 export const clientSchema = z.strictObject({
   name: dnsLabel('client name', 40),
   /** IPv4 CIDRs allowed to connect; a bare address means /32. */
@@ -153,6 +178,18 @@ export const clientSchema = z.strictObject({
   /** When true, uploads that are not PGP-encrypted are quarantined instead of copied through. */
   requireEncryption: z.boolean().default(false),
   checksum: z.enum(CHECKSUM_CHOICES).default('sha256'),
+  /** Zero-byte files (uploads and exports) are refused unless allowed. */
+  allowEmpty: z.boolean().optional(),
+  /** Largest decompressed size of one upload: bytes, or "16GiB", "500MB"… (default 16 GiB). */
+  maxDecompressedSize: byteSize.optional(),
+  /** none: sidecars not checked; verify-if-present: checked when one comes; required: a file waits for its sidecar. */
+  checksumPolicy: z.enum(['none', 'verify-if-present', 'required']).optional(),
+  /** With checksumPolicy required: minutes a file waits for its sidecar before it is quarantined (default 60). */
+  checksumDeadlineMinutes: z.number().int().min(1).max(10080).optional(),
+  /** Name patterns of uploads still in progress, never processed (default *.filepart, *.part, *.tmp, *~). */
+  temporaryNames: z.array(z.string().min(1).max(100)).max(50).optional(),
+  /** Seconds an export file must stay unchanged before it is encrypted (default 2). */
+  exportQuietSeconds: z.number().min(0.05).max(3600).optional(),
   /** Memory of the client's functions, MB. */
   memory: z
     .number()

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { type ChecksumAlgorithm, sidecarCandidatesFor, splitSidecarName } from '../checksum/algorithms.js';
-import { createDigestTap, hashStream } from '../checksum/hash-stream.js';
+import { createDigestTap } from '../checksum/hash-stream.js';
 import {
   checksumMismatchError,
   digestsEqual,
@@ -9,9 +9,14 @@ import {
   type SidecarEntry,
 } from '../checksum/sidecar.js';
 import { decryptStream } from '../crypto/pgp-decrypt.js';
-import { isSftpctlError, SftpctlError } from '../errors.js';
+import type { DecryptionKeys } from '../crypto/pgp-keys.js';
+import { SftpctlError } from '../errors.js';
+import type { ObjectInfo } from '../ports.js';
+import { asPipelineFault, classifyFault, faultOf, keyStoreFault } from './faults.js';
 import { ingressKeysFor } from './key-cache.js';
-import { type PipelineDeps, type PipelineSettings, QUARANTINE_PREFIX, SOURCE_ETAG, STATUS_TAG } from './types.js';
+import { isReservedKey, isTemporaryName } from './names.js';
+import { clearQuarantine, markOriginal, quarantine } from './quarantine.js';
+import { type PipelineDeps, type PipelineSettings, SOURCE_ETAG, STAGING_RESERVE_BYTES, STATUS_TAG } from './types.js';
 
 export type IngestOutcome =
   | {
@@ -23,34 +28,71 @@ export type IngestOutcome =
       checksum: ChecksumAlgorithm | null;
     }
   | { status: 'sidecar-stored'; key: string; output: string; verified: boolean }
+  | { status: 'waiting'; key: string; reason: string }
   | { status: 'skipped'; key: string; reason: string };
 
+/** A checksum sidecar found for a data file: of the transferred (encrypted) file, or of the plaintext. */
+interface FoundSidecar {
+  key: string;
+  of: 'ciphertext' | 'plaintext';
+  entry: SidecarEntry;
+}
+
+const CHECKSUM_META = { plaintext: 'sftpctl-checksum', ciphertext: 'sftpctl-ciphertext-checksum' } as const;
+
 /**
- * Processes one object of the upload bucket: PGP-decrypts it (or copies it through) into the raw bucket, verifying a
- * checksum sidecar when there is one, and marks the original processed. The output is published only after every
- * check passed; the original is never deleted. A failure writes a quarantine record and is thrown again, so the
- * message is retried and, in the end, lands in the dead-letter queue. Re-running on the same object changes nothing.
+ * Processes one object of the upload bucket: PGP-decrypts it (or copies it through) into the raw bucket, verifying
+ * its checksum sidecars (of the transferred file, against the ciphertext, and of the plaintext) in the same streaming
+ * pass, and marks the original processed. The output is published only after every check passed; the original is
+ * never deleted. Re-running on the same object version changes nothing; a new version is processed afresh.
+ *
+ * Failures are classified (faults.ts): a transient one is thrown with no record and no tag, to be retried; a
+ * permanent one is quarantined once (a JSON record under the quarantine prefix, the version tagged) and thrown marked
+ * `quarantined`, so runners do not retry it. A stale record is removed when a later version succeeds.
  */
 export async function ingest(deps: PipelineDeps, settings: PipelineSettings, key: string): Promise<IngestOutcome> {
-  const { store, log } = deps;
-  const { buckets, client } = settings;
-  if (key.startsWith(QUARANTINE_PREFIX) || key.endsWith('/')) return skipped(deps, settings, key, 'not a partner file');
+  const { store } = deps;
+  const { buckets } = settings;
+  if (isReservedKey(key) || key.endsWith('/')) return skipped(deps, settings, key, 'not a partner file');
+  if (isTemporaryName(key, settings.temporaryNames))
+    return skipped(deps, settings, key, 'temporary name: processed once renamed to its final name');
   const source = await store.head(buckets.upload, key);
   if (!source) return skipped(deps, settings, key, 'no longer in the upload bucket');
+  const sidecarName = (settings.checksumPolicy ?? 'verify-if-present') === 'none' ? undefined : splitSidecarName(key);
+  if (sidecarName) return ingestSidecar(deps, settings, source, sidecarName.target, sidecarName.algorithm);
+  return ingestData(deps, settings, source);
+}
 
-  const sidecarName = splitSidecarName(key);
-  if (sidecarName) return ingestSidecar(deps, settings, key, sidecarName.target, sidecarName.algorithm);
+async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source: ObjectInfo): Promise<IngestOutcome> {
+  const { store, log } = deps;
+  const { buckets, client } = settings;
+  const { key } = source;
+  const policy = settings.checksumPolicy ?? 'verify-if-present';
+  const tags = await store.getTags(buckets.upload, key).catch(() => ({}) as Record<string, string>);
+  if (tags[STATUS_TAG] === 'quarantined') return skipped(deps, settings, key, 'already quarantined');
 
   const extension = extensionOf(key);
   const encrypted = extension !== undefined && settings.encryptedExtensions.includes(extension);
   const output = encrypted ? key.slice(0, -(extension.length + 1)) : key;
-  const previous = await store.head(buckets.raw, output);
-  if (previous && previous.metadata[SOURCE_ETAG] === source.etag) {
-    await markOriginal(deps, settings, key, 'processed');
-    return skipped(deps, settings, key, 'already processed');
-  }
-
+  /** The decompression limit was lowered to the free space: exceeding it means "needs space", not "bomb". */
+  let capped = false;
   try {
+    const sidecars = policy === 'none' ? [] : await findSidecars(deps, settings, key, output, encrypted);
+    const previous = await store.head(buckets.raw, output);
+    if (
+      previous &&
+      previous.metadata[SOURCE_ETAG] === source.etag &&
+      sidecars.every((sidecar) => previous.metadata[CHECKSUM_META[sidecar.of]] === checksumText(sidecar.entry))
+    ) {
+      await finish(deps, settings, source, sidecars);
+      return skipped(deps, settings, key, 'already processed');
+    }
+    if (policy === 'required' && sidecars.length === 0) {
+      await markOriginal(deps, settings, key, 'waiting-for-checksum', { etag: source.etag });
+      const reason = `held until its checksum sidecar (${basename(output)}.sha256 or ${basename(key)}.sha256, …) arrives and verifies`;
+      log({ event: 'waiting-for-checksum', client, key, reason });
+      return { status: 'waiting', key, reason };
+    }
     if (!encrypted && settings.requireEncryption) {
       throw new SftpctlError(
         'NOT_ENCRYPTED',
@@ -59,44 +101,69 @@ export async function ingest(deps: PipelineDeps, settings: PipelineSettings, key
       );
     }
     if (source.size === 0 && !settings.allowEmpty) {
-      throw new SftpctlError('EMPTY_FILE', `${key} is empty (0 bytes).`, 'Ask the partner to upload the file again.');
+      throw new SftpctlError(
+        'EMPTY_FILE',
+        `${key} is empty (0 bytes).`,
+        'Ask the partner to upload the file again (or set allowEmpty: true for this client).',
+      );
     }
-    const sidecar = await findSidecar(deps, settings, output);
+    let keys: DecryptionKeys | undefined;
+    if (encrypted) {
+      try {
+        keys = await ingressKeysFor(deps.keys, client);
+      } catch (error) {
+        throw keyStoreFault(error, client);
+      }
+    }
     const object = await store.get(buckets.upload, key);
     if (!object) return skipped(deps, settings, key, 'no longer in the upload bucket');
-    const algorithms = sidecar ? [sidecar.entry.algorithm] : [];
+    if (object.info.etag !== source.etag)
+      return skipped(deps, settings, key, 'replaced meanwhile (the new version is processed on its own)');
+    const wanted = (of: FoundSidecar['of']) => sidecars.filter((sidecar) => sidecar.of === of);
+    const cipherTap = createDigestTap(wanted('ciphertext').map((sidecar) => sidecar.entry.algorithm));
+    object.body.on('error', (error) => cipherTap.destroy(error));
+    const transferred = object.body.pipe(cipherTap);
+    const plainAlgorithms = wanted('plaintext').map((sidecar) => sidecar.entry.algorithm);
 
     let body: NodeJS.ReadableStream;
-    let digests: Promise<Partial<Record<ChecksumAlgorithm, string>>>;
+    let plainDigests: Promise<Partial<Record<ChecksumAlgorithm, string>>>;
     let bytes: Promise<number>;
-    if (encrypted) {
-      const decrypted = decryptStream(object.body, await ingressKeysFor(deps.keys, client), {
-        maxDecompressedBytes: settings.maxDecompressedBytes,
+    // Checked against free space before anything is published: the output may not fill the staging disk.
+    const free = await deps.freeSpace?.();
+    const room = free === undefined ? Number.POSITIVE_INFINITY : Math.max(0, free - STAGING_RESERVE_BYTES);
+    const limit = Math.min(settings.maxDecompressedBytes, room);
+    capped = limit < settings.maxDecompressedBytes;
+    if (!keys && source.size > room) throw noSpaceError(key, source.size, free ?? 0);
+    if (keys) {
+      const decrypted = decryptStream(transferred, keys, {
+        maxDecompressedBytes: limit,
         allowEmpty: settings.allowEmpty,
-        digests: algorithms,
+        digests: plainAlgorithms,
       });
       body = decrypted.plaintext;
-      digests = decrypted.verified.then((result) => result.digests);
+      plainDigests = decrypted.verified.then((result) => result.digests);
       bytes = decrypted.verified.then((result) => result.plaintextBytes);
     } else {
-      const tap = createDigestTap(algorithms);
-      body = object.body.pipe(tap);
-      object.body.on('error', (error) => tap.destroy(error));
-      digests = tap.result.then((result) => result.digests);
+      const tap = createDigestTap(plainAlgorithms);
+      body = transferred.pipe(tap);
+      transferred.on('error', (error) => tap.destroy(error));
+      plainDigests = tap.result.then((result) => result.digests);
       bytes = tap.result.then((result) => result.bytes);
     }
     bytes.catch(() => {});
-    const checked = digests.then((found) => {
-      if (!sidecar) return;
-      const actual = found[sidecar.entry.algorithm] ?? '';
-      if (!digestsEqual(sidecar.entry.hex, actual)) {
-        throw checksumMismatchError({
-          fileName: basename(output),
-          algorithm: sidecar.entry.algorithm,
-          expected: sidecar.entry.hex,
-          actual,
-          sidecarName: sidecar.key,
-        });
+    const checked = Promise.all([cipherTap.result, plainDigests]).then(([cipher, plain]) => {
+      for (const sidecar of sidecars) {
+        const found = sidecar.of === 'ciphertext' ? cipher.digests : plain;
+        const actual = found[sidecar.entry.algorithm] ?? '';
+        if (!digestsEqual(sidecar.entry.hex, actual)) {
+          throw checksumMismatchError({
+            fileName: basename(sidecar.of === 'ciphertext' ? key : output),
+            algorithm: sidecar.entry.algorithm,
+            expected: sidecar.entry.hex,
+            actual,
+            sidecarName: sidecar.key,
+          });
+        }
       }
     });
     checked.catch(() => {});
@@ -104,14 +171,15 @@ export async function ingest(deps: PipelineDeps, settings: PipelineSettings, key
       metadata: {
         [SOURCE_ETAG]: source.etag ?? '',
         'sftpctl-source-key': encodeURIComponent(key),
-        ...(sidecar ? { 'sftpctl-checksum': `${sidecar.entry.algorithm}:${sidecar.entry.hex}` } : {}),
+        ...Object.fromEntries(sidecars.map((sidecar) => [CHECKSUM_META[sidecar.of], checksumText(sidecar.entry)])),
       },
       verified: checked,
     });
-    if (sidecar)
+    for (const sidecar of wanted('plaintext'))
       await store.copy({ bucket: buckets.upload, key: sidecar.key }, { bucket: buckets.raw, key: sidecar.key });
-    await markOriginal(deps, settings, key, 'processed');
+    await finish(deps, settings, source, sidecars);
     const size = await bytes;
+    const checksum = sidecars[0]?.entry.algorithm ?? null;
     log({
       event: 'processed',
       client,
@@ -119,83 +187,158 @@ export async function ingest(deps: PipelineDeps, settings: PipelineSettings, key
       output,
       bytes: size,
       decrypted: encrypted,
-      checksum: sidecar?.entry.algorithm ?? null,
+      checksum,
+      verified: sidecars.map((sidecar) => sidecar.key),
     });
-    return {
-      status: 'processed',
-      key,
-      output,
-      bytes: size,
-      decrypted: encrypted,
-      checksum: sidecar?.entry.algorithm ?? null,
-    };
+    return { status: 'processed', key, output, bytes: size, decrypted: encrypted, checksum };
   } catch (error) {
-    await quarantine(deps, settings, key, error);
-    throw error;
+    const limitedBySpace = (error as { code?: string })?.code === 'PGP_DECOMPRESSION_LIMIT' && capped;
+    throw await failed(deps, settings, source, limitedBySpace ? noSpaceError(key, undefined, 0, error) : error, output);
+  }
+}
+
+function noSpaceError(key: string, size: number | undefined, free: number, cause?: unknown): SftpctlError {
+  return new SftpctlError(
+    'NO_SPACE_FOR_FILE',
+    `${key} needs more space than the staging disk has free${size !== undefined ? ` (${size} bytes, ${free} free)` : ''}; it waits for space (not quarantined).`,
+    'Free disk space under the data folder; the file is retried automatically.',
+    { kind: 'internal', cause, details: [] },
+  );
+}
+
+/** Marks the version processed, its sidecars too, and removes quarantine records earlier versions left. */
+async function finish(
+  deps: PipelineDeps,
+  settings: PipelineSettings,
+  source: ObjectInfo,
+  sidecars: FoundSidecar[],
+): Promise<void> {
+  await markOriginal(deps, settings, source.key, 'processed', { etag: source.etag });
+  await clearQuarantine(deps, settings, source.key);
+  for (const sidecar of sidecars) {
+    await markOriginal(deps, settings, sidecar.key, 'processed');
+    await clearQuarantine(deps, settings, sidecar.key);
   }
 }
 
 /**
- * A checksum sidecar arrived. If its file was already published, check the published copy now: a mismatch takes the
- * copy back out of the raw bucket. If the file is not there yet, wait: processing the file will find this sidecar.
+ * Turns a failure into what the runner acts on. Transient: nothing recorded, thrown to be retried. Permanent: the
+ * version is quarantined once, an output published earlier from this same version is withdrawn (a sidecar that came
+ * later proved it wrong), and the error is thrown marked quarantined.
+ */
+async function failed(
+  deps: PipelineDeps,
+  settings: PipelineSettings,
+  source: ObjectInfo,
+  error: unknown,
+  output: string | undefined,
+): Promise<Error> {
+  if (classifyFault(error) === 'transient') {
+    deps.log({
+      event: 'transient-failure',
+      client: settings.client,
+      key: source.key,
+      code: (error as { code?: string })?.code ?? 'INTERNAL',
+      message: error instanceof Error ? error.message : String(error),
+    });
+    return asPipelineFault(error, 'transient', false);
+  }
+  try {
+    if (output) {
+      const published = await deps.store.head(settings.buckets.raw, output);
+      if (published && published.metadata[SOURCE_ETAG] === source.etag) {
+        await deps.store.delete(settings.buckets.raw, output);
+        deps.log({ event: 'skipped', client: settings.client, key: output, reason: 'published copy withdrawn' });
+      }
+    }
+    await quarantine(deps, settings, source, error);
+  } catch (recordError) {
+    // The record could not be written (full disk, throttled): retry the whole file later rather than lose the verdict.
+    return asPipelineFault(recordError, 'transient', false);
+  }
+  return asPipelineFault(error, 'permanent', true);
+}
+
+/**
+ * A checksum sidecar arrived. Its data file is the upload it names — the transferred (encrypted) file
+ * (`x.csv.gpg.sha256`) or the plaintext (`x.csv.sha256`, data `x.csv` or `x.csv.gpg`). If that file is there, it is
+ * processed again with the sidecar, verifying both in one pass. If no file matches, the sidecar is reported and waits
+ * (the sweeper quarantines it after the checksum deadline).
  */
 async function ingestSidecar(
   deps: PipelineDeps,
   settings: PipelineSettings,
-  key: string,
+  source: ObjectInfo,
   target: string,
   algorithm: ChecksumAlgorithm,
 ): Promise<IngestOutcome> {
   const { store, log } = deps;
   const { buckets, client } = settings;
-  const published = await store.head(buckets.raw, target);
-  if (!published) {
-    await markOriginal(deps, settings, key, 'waiting-for-file');
-    return skipped(deps, settings, key, `waiting for ${target}`);
+  const { key } = source;
+  const extension = extensionOf(target);
+  const ofCiphertext = extension !== undefined && settings.encryptedExtensions.includes(extension);
+  const dataKeys = ofCiphertext ? [target] : [target, ...settings.encryptedExtensions.map((ext) => `${target}.${ext}`)];
+  let data: ObjectInfo | undefined;
+  for (const candidate of dataKeys) {
+    data = await store.head(buckets.upload, candidate);
+    if (data) break;
+  }
+  if (!data) {
+    await markOriginal(deps, settings, key, 'waiting-for-file', { etag: source.etag });
+    log({ event: 'sidecar-unmatched', client, key, expected: dataKeys, algorithm });
+    return { status: 'waiting', key, reason: `no upload named ${dataKeys.join(' or ')} (yet)` };
   }
   try {
-    const entry = await readSidecar(deps, settings, key, target, algorithm);
-    const object = await store.get(buckets.raw, target);
-    if (!object) return skipped(deps, settings, key, `${target} left the raw bucket`);
-    const actual = (await hashStream(object.body, [entry.algorithm])).digests[entry.algorithm];
-    if (!digestsEqual(entry.hex, actual)) {
-      await store.delete(buckets.raw, target);
-      const mismatch = checksumMismatchError({
-        fileName: basename(target),
-        algorithm: entry.algorithm,
-        expected: entry.hex,
-        actual,
-        sidecarName: key,
-      });
-      const original = published.metadata['sftpctl-source-key'];
-      if (original) await quarantine(deps, settings, decodeURIComponent(original), mismatch);
-      throw mismatch;
-    }
-    await store.copy({ bucket: buckets.upload, key }, { bucket: buckets.raw, key });
-    await markOriginal(deps, settings, key, 'processed');
-    log({ event: 'checksum-verified', client, key: target, sidecar: key, algorithm: entry.algorithm });
-    return { status: 'sidecar-stored', key, output: key, verified: true };
+    await readSidecar(deps, settings, key, target, algorithm);
   } catch (error) {
-    await quarantine(deps, settings, key, error);
+    throw await failed(deps, settings, source, error, undefined);
+  }
+  const sidecarQuarantined = (code: string) =>
+    markOriginal(deps, settings, key, 'quarantined', { etag: source.etag, reason: code }).catch(() => {});
+  let outcome: IngestOutcome;
+  try {
+    outcome = await ingestData(deps, settings, data);
+  } catch (error) {
+    if (faultOf(error) === 'permanent') await sidecarQuarantined((error as { code?: string }).code ?? 'INTERNAL');
     throw error;
   }
+  if (outcome.status === 'skipped' && outcome.reason === 'already quarantined') {
+    await sidecarQuarantined('FILE_QUARANTINED');
+    return skipped(deps, settings, key, `its file ${data.key} is quarantined`);
+  }
+  if (outcome.status === 'waiting' || outcome.status === 'skipped') return outcome;
+  return {
+    status: 'sidecar-stored',
+    key,
+    output: outcome.status === 'processed' ? outcome.output : target,
+    verified: true,
+  };
 }
 
-/** The sidecar of a plaintext name in the upload bucket (strongest algorithm first), parsed; undefined if none. */
-async function findSidecar(
+/** The sidecars of a data file in the upload bucket, strongest algorithm first: one of the ciphertext, one of the plaintext. */
+async function findSidecars(
   deps: PipelineDeps,
   settings: PipelineSettings,
-  target: string,
-): Promise<{ key: string; entry: SidecarEntry } | undefined> {
-  for (const candidate of sidecarCandidatesFor(target)) {
-    if (await deps.store.head(settings.buckets.upload, candidate.path)) {
-      return {
-        key: candidate.path,
-        entry: await readSidecar(deps, settings, candidate.path, target, candidate.algorithm),
-      };
+  key: string,
+  output: string,
+  encrypted: boolean,
+): Promise<FoundSidecar[]> {
+  const found: FoundSidecar[] = [];
+  const look = async (target: string, of: FoundSidecar['of']) => {
+    for (const candidate of sidecarCandidatesFor(target)) {
+      if (await deps.store.head(settings.buckets.upload, candidate.path)) {
+        found.push({
+          key: candidate.path,
+          of,
+          entry: await readSidecar(deps, settings, candidate.path, target, candidate.algorithm),
+        });
+        return;
+      }
     }
-  }
-  return undefined;
+  };
+  if (encrypted) await look(key, 'ciphertext');
+  await look(output, 'plaintext');
+  return found;
 }
 
 async function readSidecar(
@@ -218,43 +361,8 @@ async function readSidecar(
   return parseSidecar(Buffer.concat(chunks), { expectedFileName: basename(target), algorithm, sidecarName: key });
 }
 
-/** Records why a file was refused (no key material, no file content) and tags the original. */
-async function quarantine(deps: PipelineDeps, settings: PipelineSettings, key: string, error: unknown): Promise<void> {
-  const reason = isSftpctlError(error)
-    ? { code: error.code, message: error.message, hint: error.hint ?? null }
-    : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error), hint: null };
-  const source = await deps.store.head(settings.buckets.upload, key);
-  const record = {
-    client: settings.client,
-    bucket: settings.buckets.upload,
-    key,
-    etag: source?.etag ?? null,
-    size: source?.size ?? null,
-    at: deps.clock.now().toISOString(),
-    reason,
-  };
-  await deps.store.put(
-    settings.buckets.raw,
-    `${QUARANTINE_PREFIX}${key}.json`,
-    `${JSON.stringify(record, null, 2)}\n`,
-    { contentType: 'application/json' },
-  );
-  if (source) await markOriginal(deps, settings, key, 'quarantined', reason.code);
-  deps.log({ event: 'quarantined', client: settings.client, key, reason: reason.code, message: reason.message });
-}
-
-async function markOriginal(
-  deps: PipelineDeps,
-  settings: PipelineSettings,
-  key: string,
-  status: string,
-  reason?: string,
-): Promise<void> {
-  const tags = await deps.store.getTags(settings.buckets.upload, key).catch(() => undefined);
-  if (!tags) return;
-  const next = { ...tags, [STATUS_TAG]: status, ...(reason ? { 'sftpctl-reason': reason } : {}) };
-  if (!reason) delete next['sftpctl-reason'];
-  await deps.store.putTags(settings.buckets.upload, key, next);
+function checksumText(entry: SidecarEntry): string {
+  return `${entry.algorithm}:${entry.hex.toLowerCase()}`;
 }
 
 function skipped(deps: PipelineDeps, settings: PipelineSettings, key: string, reason: string): IngestOutcome {

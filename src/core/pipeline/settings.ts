@@ -1,7 +1,12 @@
 import { bucketName } from '../config/naming.js';
 import type { Client, Config } from '../config/schema.js';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES } from './function-env.js';
-import type { PipelineSettings } from './types.js';
+import {
+  DEFAULT_CHECKSUM_DEADLINE_MS,
+  DEFAULT_EXPORT_QUIET_MS,
+  DEFAULT_TEMPORARY_NAMES,
+  type PipelineSettings,
+} from './types.js';
 
 /** A client's pipeline settings in one environment, from the config: the same values the templates put in the functions' environment. */
 export function pipelineSettingsFor(config: Config, env: string, client: Client): PipelineSettings {
@@ -16,7 +21,11 @@ export function pipelineSettingsFor(config: Config, env: string, client: Client)
     encryptedExtensions: client.encryptedExtensions,
     checksum: client.checksum,
     requireEncryption: client.requireEncryption,
-    allowEmpty: false,
-    maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+    allowEmpty: client.allowEmpty ?? false,
+    maxDecompressedBytes: client.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_BYTES,
+    checksumPolicy: client.checksumPolicy ?? 'verify-if-present',
+    checksumDeadlineMs: (client.checksumDeadlineMinutes ?? DEFAULT_CHECKSUM_DEADLINE_MS / 60_000) * 60_000,
+    temporaryNames: client.temporaryNames ?? DEFAULT_TEMPORARY_NAMES,
+    exportQuietMs: client.exportQuietSeconds !== undefined ? client.exportQuietSeconds * 1000 : DEFAULT_EXPORT_QUIET_MS,
   };
 }

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { egress } from '../../../src/core/pipeline/egress.js';
 import { ingest } from '../../../src/core/pipeline/ingest.js';
+import { QUARANTINE_PREFIX } from '../../../src/core/pipeline/types.js';
 import { withTempDir } from '../../helpers/cli.js';
 import { fsDeps, gnupgHome, memoryKeys, SETTINGS } from '../../helpers/pipeline.js';
 
@@ -127,9 +128,9 @@ describe('ingest faults: nothing reaches raw, the original survives, a quarantin
       const deps = fsDeps(root, memoryKeys([ecc.privateKey]));
       const before = await readFile(join(root, SETTINGS.buckets.upload, 'f.csv.gpg'));
       await expect(ingest(deps, SETTINGS, 'f.csv.gpg')).rejects.toMatchObject({ code: expect.stringMatching(code) });
-      expect((await rawKeys(root)).filter((key) => !key.startsWith('quarantine/'))).toEqual([]);
+      expect((await rawKeys(root)).filter((key) => !key.startsWith(QUARANTINE_PREFIX))).toEqual([]);
       expect((await readFile(join(root, SETTINGS.buckets.upload, 'f.csv.gpg'))).equals(before)).toBe(true);
-      const record = JSON.parse((await rawFile(root, 'quarantine/f.csv.gpg.json')).toString());
+      const record = JSON.parse((await rawFile(root, `${QUARANTINE_PREFIX}f.csv.gpg.json`)).toString());
       expect(record).toMatchObject({ client: 'bank', key: 'f.csv.gpg', reason: { code: expect.stringMatching(code) } });
       expect(JSON.stringify(record)).not.toMatch(/PRIVATE KEY BLOCK|PUBLIC KEY BLOCK/);
       expect((await deps.store.getTags(SETTINGS.buckets.upload, 'f.csv.gpg'))['sftpctl-status']).toBe('quarantined');
@@ -144,7 +145,7 @@ describe('ingest faults: nothing reaches raw, the original survives, a quarantin
       await ingest(deps, SETTINGS, 'f.csv.gpg');
       await upload(root, 'f.csv.sha256', `${'1'.repeat(64)}  f.csv\n`);
       await expect(ingest(deps, SETTINGS, 'f.csv.sha256')).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
-      expect((await rawKeys(root)).filter((key) => !key.startsWith('quarantine/'))).toEqual([]);
+      expect((await rawKeys(root)).filter((key) => !key.startsWith(QUARANTINE_PREFIX))).toEqual([]);
       expect((await deps.store.getTags(SETTINGS.buckets.upload, 'f.csv.gpg'))['sftpctl-status']).toBe('quarantined');
     });
   });
@@ -156,7 +157,14 @@ describe('ingest faults: nothing reaches raw, the original survives, a quarantin
       await expect(ingest(deps, { ...SETTINGS, requireEncryption: true }, 'notes.txt')).rejects.toMatchObject({
         code: 'NOT_ENCRYPTED',
       });
+      // The quarantined version is not processed again; a new upload of the name is a new version.
+      expect(await ingest(deps, SETTINGS, 'notes.txt')).toMatchObject({
+        status: 'skipped',
+        reason: 'already quarantined',
+      });
+      await upload(root, 'notes.txt', 'hello\n');
       expect(await ingest(deps, SETTINGS, 'notes.txt')).toMatchObject({ status: 'processed', decrypted: false });
+      expect(await rawKeys(root)).toEqual(['notes.txt']); // the stale quarantine record went with the success
       expect((await rawFile(root, 'notes.txt')).toString()).toBe('hello\n');
     });
   });
@@ -174,15 +182,18 @@ describe('ingest faults: nothing reaches raw, the original survives, a quarantin
           (async function* () {
             for await (const chunk of object.body as AsyncIterable<Buffer>) {
               sent += chunk.length;
-              if (sent > 1_000_000) throw new Error('function killed');
+              if (sent > 1_000_000)
+                throw Object.assign(new Error('connection reset mid-stream'), { code: 'ECONNRESET' });
               yield chunk;
             }
           })(),
         );
         return { ...object, body: dying as NodeJS.ReadableStream };
       };
-      await expect(ingest(deps, SETTINGS, 'big.gpg')).rejects.toThrow();
-      expect((await rawKeys(root)).filter((key) => !key.startsWith('quarantine/'))).toEqual([]);
+      await expect(ingest(deps, SETTINGS, 'big.gpg')).rejects.toMatchObject({ fault: 'transient', quarantined: false });
+      // Transient: no partial object, no quarantine record, no tag.
+      expect(await rawKeys(root)).toEqual([]);
+      expect(await deps.store.getTags(SETTINGS.buckets.upload, 'big.gpg')).toEqual({});
       deps.store.get = realGet;
       expect((await ingest(deps, SETTINGS, 'big.gpg')).status).toBe('processed');
       expect((await rawFile(root, 'big')).equals(plain)).toBe(true);
@@ -197,8 +208,8 @@ describe('ingest: checksums, duplicates, order, names', () => {
       const deps = fsDeps(root, memoryKeys([ecc.privateKey]));
       await upload(root, 'd/plain.bin.sha256', execFileSync('sha256sum', ['plain.bin'], { cwd: root }));
       expect(await ingest(deps, SETTINGS, 'd/plain.bin.sha256')).toMatchObject({
-        status: 'skipped',
-        reason: 'waiting for d/plain.bin',
+        status: 'waiting',
+        reason: expect.stringContaining('no upload named d/plain.bin or d/plain.bin.gpg'),
       });
       await upload(root, 'd/plain.bin.gpg', encryptTo(ecc.fingerprint, plain));
       expect(await ingest(deps, SETTINGS, 'd/plain.bin.gpg')).toMatchObject({

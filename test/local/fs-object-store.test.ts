@@ -1,0 +1,97 @@
+import { appendFile, link, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FsObjectStore } from '../../src/local/fs-object-store.js';
+import { withTempDir } from '../helpers/cli.js';
+
+const B = 'bucket';
+
+async function store(dir: string) {
+  const s = new FsObjectStore(dir);
+  await s.put(B, 'seed', 'x');
+  return s;
+}
+
+describe('FsObjectStore: S3 object semantics (versions, etags, tags bound to a version)', () => {
+  it('every completed write is a new version with a fresh etag and no tags: put, overwrite in place, replace by rename, delete + re-create', async () => {
+    await withTempDir(async (dir) => {
+      const s = await store(dir);
+      const path = s.pathOf(B, 'k');
+      const etags = new Set<string>();
+      const check = async (what: string) => {
+        const info = await s.head(B, 'k');
+        expect(info, what).toBeDefined();
+        expect(etags.has(info!.etag!), `${what}: fresh etag`).toBe(false);
+        etags.add(info!.etag!);
+        expect(await s.getTags(B, 'k'), `${what}: no tags`).toEqual({});
+        expect(info!.metadata, `${what}: no metadata`).toEqual({});
+        await s.putTags(B, 'k', { 'sftpctl-status': 'processed' });
+        expect(await s.getTags(B, 'k')).toEqual({ 'sftpctl-status': 'processed' });
+      };
+      await writeFile(path, 'one');
+      await check('written by another program');
+      await writeFile(path, 'two');
+      await check('rewritten in place, same size');
+      await appendFile(path, '+');
+      await check('appended');
+      await writeFile(join(dir, 'other'), 'three');
+      await rename(join(dir, 'other'), path);
+      await check('replaced by a rename');
+      await rm(path);
+      expect(await s.head(B, 'k')).toBeUndefined();
+      await writeFile(path, 'three');
+      await check('deleted and written again with the same content');
+      // A put: metadata and content published together; tags and metadata of the earlier version gone.
+      await s.put(B, 'k', 'four', { metadata: { 'Sftpctl-Source-Etag': 'e1' } });
+      const put = await s.head(B, 'k');
+      expect(put!.metadata).toEqual({ 'sftpctl-source-etag': 'e1' });
+      expect(etags.has(put!.etag!)).toBe(false);
+      expect(await s.getTags(B, 'k')).toEqual({});
+      // The same content put again is still a new version.
+      await s.put(B, 'k', 'four');
+      expect((await s.head(B, 'k'))!.etag).not.toBe(put!.etag);
+    });
+  });
+
+  it('a rename keeps no tags of the old name and a hard link does not inherit them either', async () => {
+    await withTempDir(async (dir) => {
+      const s = await store(dir);
+      await writeFile(s.pathOf(B, 'a.filepart'), 'data');
+      await s.putTags(B, 'a.filepart', { t: '1' });
+      await rename(s.pathOf(B, 'a.filepart'), s.pathOf(B, 'a'));
+      expect(await s.getTags(B, 'a')).toEqual({});
+      await link(s.pathOf(B, 'a'), s.pathOf(B, 'b'));
+      await s.putTags(B, 'a', { t: '2' });
+      expect(await s.getTags(B, 'b')).toEqual({});
+    });
+  });
+
+  it('putTags with ifEtag leaves a replaced version alone; the etag is stable while the version lives', async () => {
+    await withTempDir(async (dir) => {
+      const s = await store(dir);
+      await writeFile(s.pathOf(B, 'k'), 'v1');
+      const v1 = (await s.head(B, 'k'))!.etag!;
+      expect((await s.head(B, 'k'))!.etag).toBe(v1);
+      await writeFile(s.pathOf(B, 'k'), 'v2!');
+      await s.putTags(B, 'k', { 'sftpctl-status': 'processed' }, { ifEtag: v1 });
+      expect(await s.getTags(B, 'k')).toEqual({});
+      const v2 = (await s.head(B, 'k'))!.etag!;
+      await s.putTags(B, 'k', { 'sftpctl-status': 'processed' }, { ifEtag: v2 });
+      expect(await s.getTags(B, 'k')).toEqual({ 'sftpctl-status': 'processed' });
+      expect((await s.head(B, 'k'))!.etag).toBe(v2);
+    });
+  });
+
+  it('a failed put publishes nothing and leaves no staging file; cleanStaging removes leftovers of a crash', async () => {
+    await withTempDir(async (dir) => {
+      const s = await store(dir);
+      const verified = Promise.reject(new Error('integrity'));
+      verified.catch(() => {});
+      await expect(s.put(B, 'k', 'data', { verified })).rejects.toThrow('integrity');
+      expect(await s.head(B, 'k')).toBeUndefined();
+      await writeFile(join(s.stagingDir, 'abc.partial'), Buffer.alloc(1000));
+      await writeFile(join(s.stagingDir, 'sftp.upload'), 'not ours');
+      expect(await s.cleanStaging()).toEqual({ files: 1, bytes: 1000 });
+    });
+  });
+});
