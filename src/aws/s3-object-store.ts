@@ -168,6 +168,9 @@ export class S3ObjectStore implements ObjectStore {
           Key: to.key,
           CopySource: copySource,
           CopySourceIfMatch: source.ETag,
+          // A copy is a new object: it starts with no tags, as every new version does (the pipeline's status tags
+          // describe the upload, never its copy in raw), and needs no tagging permission on either side.
+          TaggingDirective: 'REPLACE',
           ...(metadata ? { MetadataDirective: 'REPLACE', Metadata: metadata, ContentType: source.ContentType } : {}),
         }),
       );

@@ -130,9 +130,9 @@ export interface S3Grant {
  *   missing key with 403 instead of 404, and the adapter's "not there" (undefined) becomes an access error.
  * - put: PutObject, or CreateMultipartUpload/UploadPart/CompleteMultipartUpload (s3:PutObject) and, on failure,
  *   AbortMultipartUpload.
- * - copy: HeadObject of the source, then CopyObject (or UploadPartCopy above 5 GiB). CopyObject copies the source's
- *   tags by default (`TaggingDirective: COPY`): s3:GetObjectTagging on the source, s3:PutObjectTagging on the
- *   destination, or a tagged source (a sidecar tagged while it waited for its file) cannot be copied.
+ * - copy: HeadObject of the source, then CopyObject (or UploadPartCopy above 5 GiB) with `TaggingDirective: REPLACE`
+ *   and no tags: a copy is a new object and starts untagged. (S3's default, COPY, would carry a waiting sidecar's
+ *   status tag into raw and need s3:GetObjectTagging on the source and s3:PutObjectTagging on the destination.)
  * - delete: DeleteObject. getTags/putTags: Get/PutObjectTagging. list: ListObjectsV2 (s3:ListBucket).
  */
 export const S3_OPERATION_ACTIONS: Readonly<Record<ObjectStoreOperation, { target: S3Grant; source?: S3Grant }>> = {
@@ -140,8 +140,8 @@ export const S3_OPERATION_ACTIONS: Readonly<Record<ObjectStoreOperation, { targe
   head: { target: { bucket: ['s3:ListBucket'], object: ['s3:GetObject'] } },
   put: { target: { bucket: [], object: ['s3:AbortMultipartUpload', 's3:PutObject'] } },
   copy: {
-    target: { bucket: [], object: ['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectTagging'] },
-    source: { bucket: ['s3:ListBucket'], object: ['s3:GetObject', 's3:GetObjectTagging'] },
+    target: { bucket: [], object: ['s3:AbortMultipartUpload', 's3:PutObject'] },
+    source: { bucket: ['s3:ListBucket'], object: ['s3:GetObject'] },
   },
   delete: { target: { bucket: [], object: ['s3:DeleteObject'] } },
   getTags: { target: { bucket: [], object: ['s3:GetObjectTagging'] } },
@@ -175,8 +175,9 @@ export const FUNCTION_OBJECT_STORE_USES: Readonly<Record<PipelineFunction, reado
     { operation: 'copy', from: 'upload', to: 'raw' },
   ],
   egress: [...on('export', 'head', 'get', 'getTags', 'putTags'), ...on('download', 'head', 'put')],
-  // Lists the upload bucket and reads the tags of old objects: an object no function marked lost its event.
-  sweeper: on('upload', 'list', 'getTags'),
+  // Lists the upload bucket and reads the tags of old objects (an object no function marked lost its event); what
+  // waited for a checksum sidecar past the deadline it quarantines: a reason record in raw, a status tag on upload.
+  sweeper: [...on('upload', 'list', 'getTags', 'putTags'), ...on('raw', 'put')],
 };
 
 /** True when `use` is among `uses` (same operation, same bucket or buckets). */

@@ -25,3 +25,18 @@ export async function awsDeps(role: 'ingress' | 'egress') {
   };
   return { deps, settings };
 }
+
+/** The part of Lambda's context object the handlers read. */
+export interface LambdaContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** Time left to finish cleanly: a file still decrypting this long before the end fails (and is retried) instead. */
+const DEADLINE_MARGIN_MS = 20_000;
+
+/** The invocation's deadline (ms since the epoch), or undefined outside Lambda. */
+export function deadlineOf(context: LambdaContext | undefined): number | undefined {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  if (typeof remaining !== 'number' || !Number.isFinite(remaining)) return undefined;
+  return Date.now() + Math.max(1_000, remaining - DEADLINE_MARGIN_MS);
+}

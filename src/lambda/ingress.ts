@@ -1,6 +1,6 @@
 import { ingest } from '../core/pipeline/ingest.js';
 import type { PipelineDeps, PipelineSettings } from '../core/pipeline/types.js';
-import { awsDeps } from './aws-deps.js';
+import { awsDeps, deadlineOf, type LambdaContext } from './aws-deps.js';
 import { runBatch, type SqsBatchResponse, type SqsEvent } from './run-batch.js';
 
 /** SQS batch of Transfer "upload completed" events → decrypt and verify into the raw bucket. */
@@ -11,10 +11,12 @@ export function ingressHandler(deps: PipelineDeps, settings: PipelineSettings) {
 
 // Built on the first invocation and reused by the warm container (clients and parsed keys stay cached).
 let warm: ((event: SqsEvent) => Promise<SqsBatchResponse>) | undefined;
-export async function handler(event: SqsEvent): Promise<SqsBatchResponse> {
+let invocationDeadline: number | undefined;
+export async function handler(event: SqsEvent, context?: LambdaContext): Promise<SqsBatchResponse> {
+  invocationDeadline = deadlineOf(context);
   if (!warm) {
     const { deps, settings } = await awsDeps('ingress');
-    warm = ingressHandler(deps, settings);
+    warm = ingressHandler({ ...deps, deadline: () => invocationDeadline }, settings);
   }
   return warm(event);
 }

@@ -1,5 +1,6 @@
 import { isSftpctlError } from '../core/errors.js';
 import { parseQueueMessage } from '../core/pipeline/events.js';
+import { faultOf, type PipelineFault } from '../core/pipeline/faults.js';
 import type { PipelineEvent } from '../core/pipeline/types.js';
 
 /** The parts of an SQS event a handler reads (no @types/aws-lambda needed). */
@@ -16,8 +17,8 @@ export function logJson(event: PipelineEvent | Record<string, unknown>): void {
 }
 
 /**
- * Runs `process` for every object in a batch and reports the messages that failed, so SQS retries only those (and,
- * after maxReceiveCount, moves them to the dead-letter queue). Objects of other buckets are logged and dropped.
+ * Runs `process` for every object in a batch and reports the messages that failed transiently, so SQS retries only
+ * those (and, after maxReceiveCount, moves them to the dead-letter queue). Objects of other buckets are logged and dropped.
  */
 export async function runBatch(
   event: SqsEvent,
@@ -38,12 +39,17 @@ export async function runBatch(
         await process(object.key);
       }
     } catch (error) {
-      batchItemFailures.push({ itemIdentifier: record.messageId });
+      // A permanent failure was quarantined when it was thrown: retrying it cannot succeed and would only delay the
+      // dead letter. It is still a `failed` event, which the client's failure metric counts and alarms on at once.
+      const quarantined = (error as Partial<PipelineFault>)?.quarantined === true;
+      if (!quarantined) batchItemFailures.push({ itemIdentifier: record.messageId });
       logJson({
         event: 'failed',
         client,
         messageId: record.messageId,
         attempt: Number(record.attributes?.ApproximateReceiveCount ?? 1),
+        fault: faultOf(error),
+        ...(quarantined ? { quarantined: true } : {}),
         code: isSftpctlError(error) ? error.code : 'INTERNAL',
         message: error instanceof Error ? error.message : String(error),
       });

@@ -1,83 +1,58 @@
 import { SftpctlError } from '../core/errors.js';
 import { FUNCTION_OBJECT_STORE_USES } from '../core/permissions.js';
-import type { ObjectStore } from '../core/ports.js';
+import { settingsFromEnvironment } from '../core/pipeline/function-env.js';
+import { sweepUploads } from '../core/pipeline/sweeper.js';
+import type { PipelineDeps, PipelineSettings } from '../core/pipeline/types.js';
+import type { KeyStore } from '../core/ports.js';
 import { logJson } from './run-batch.js';
-import { sweepUploads } from './sweep-uploads.js';
 
-/** Environment of the sweeper function (the client stack sets them; src/templates/client-sweeper.ts). */
+/**
+ * Environment of the sweeper function (src/templates/client-sweeper.ts): the ingress function's pipeline settings
+ * (FUNCTION_ENV, read by settingsFromEnvironment) plus these.
+ */
 export const SWEEPER_ENV = {
-  client: 'SFTPCTL_CLIENT',
-  uploadBucket: 'SFTPCTL_UPLOAD_BUCKET',
   ingressQueueUrl: 'SFTPCTL_INGRESS_QUEUE_URL',
   olderThanMinutes: 'SFTPCTL_SWEEP_AFTER_MINUTES',
 } as const;
 
-/** An upload object nobody processed: its upload-completed event was lost (Transfer delivers them best effort). */
-export interface SweepFind {
-  key: string;
-  size: number;
-}
-
-/**
- * The sweeper core's contract: upload objects older than `olderThanMinutes` that carry no processed / quarantined /
- * waiting mark. (The pipeline's own sweep replaces src/lambda/sweep-uploads.ts when it is merged; same contract.)
- */
-export type SweepUploads = (
-  store: ObjectStore,
-  options: { bucket: string; olderThanMinutes: number; now: Date },
-) => Promise<SweepFind[]>;
-
-export interface SweeperDeps {
-  store: ObjectStore;
+export interface SweeperDeps extends PipelineDeps {
   /** Puts message bodies on the ingress queue. */
   send: (bodies: string[]) => Promise<void>;
-  log: (event: Record<string, unknown>) => void;
-  now: () => Date;
-}
-
-export interface SweeperSettings {
-  client: string;
-  uploadBucket: string;
-  olderThanMinutes: number;
+  /** The sweep's own summary line (the metric filter counts its `found`). */
+  report: (event: Record<string, unknown>) => void;
 }
 
 /**
- * One sweep: finds lost uploads and puts an S3 "Object Created" event (EventBridge shape, raw key) for each on the
- * ingress queue, so ingress processes them like any other upload; logs one `swept` event whose `found` the client
- * stack counts (metric filter) and alarms on.
+ * One sweep with the pipeline's sweeper core (the same one `local up` runs): an upload no function marked lost its
+ * event and goes back on the ingress queue as an S3 "Object Created" event (EventBridge shape, raw key), so ingress
+ * processes it like any other; what waited for a checksum sidecar past the client's deadline is quarantined by the
+ * core. Logs one `swept` event whose `found` the client stack counts (metric filter) and alarms on.
  */
-export function sweeperHandler(deps: SweeperDeps, settings: SweeperSettings, sweep: SweepUploads = sweepUploads) {
-  return async (): Promise<{ found: number }> => {
-    const finds = await sweep(deps.store, {
-      bucket: settings.uploadBucket,
-      olderThanMinutes: settings.olderThanMinutes,
-      now: deps.now(),
-    });
-    const bodies = finds.map((find) =>
+export function sweeperHandler(deps: SweeperDeps, settings: PipelineSettings, options: { olderThanMinutes: number }) {
+  return async (): Promise<{ found: number; expired: number }> => {
+    const result = await sweepUploads(deps, settings, { olderThanMs: options.olderThanMinutes * 60_000 });
+    const bodies = result.requeue.map((key) =>
       JSON.stringify({
         source: 'aws.s3',
         'detail-type': 'Object Created',
-        detail: {
-          bucket: { name: settings.uploadBucket },
-          object: { key: find.key, size: find.size },
-          reason: 'sftpctl-sweeper',
-        },
+        detail: { bucket: { name: settings.buckets.upload }, object: { key }, reason: 'sftpctl-sweeper' },
       }),
     );
     if (bodies.length > 0) await deps.send(bodies);
-    deps.log({
+    deps.report({
       event: 'swept',
       client: settings.client,
-      found: finds.length,
-      keys: finds.slice(0, 20).map((find) => find.key),
+      found: result.requeue.length,
+      expired: result.expired.length,
+      keys: result.requeue.slice(0, 20),
     });
-    return { found: finds.length };
+    return { found: result.requeue.length, expired: result.expired.length };
   };
 }
 
-let warm: (() => Promise<{ found: number }>) | undefined;
+let warm: (() => Promise<{ found: number; expired: number }>) | undefined;
 /** The scheduled entry point (EventBridge schedule → `ingress.sweep`, shipped in the ingress bundle). */
-export async function sweep(): Promise<{ found: number }> {
+export async function sweep(): Promise<{ found: number; expired: number }> {
   if (!warm) warm = await awsSweeper();
   return warm();
 }
@@ -102,17 +77,14 @@ async function awsSweeper() {
       );
     return value;
   };
-  const settings: SweeperSettings = {
-    client: need(SWEEPER_ENV.client),
-    uploadBucket: need(SWEEPER_ENV.uploadBucket),
-    olderThanMinutes: Number(need(SWEEPER_ENV.olderThanMinutes)),
-  };
+  const settings = settingsFromEnvironment(process.env, 'ingress');
+  const olderThanMinutes = Number(need(SWEEPER_ENV.olderThanMinutes));
   const queueUrl = need(SWEEPER_ENV.ingressQueueUrl);
   const sqs = new SQSClient({});
   const store = guardedStore(
     new S3ObjectStore(new S3Client({})),
     'sweeper',
-    { upload: settings.uploadBucket },
+    { upload: settings.buckets.upload, raw: settings.buckets.raw },
     FUNCTION_OBJECT_STORE_USES.sweeper,
   );
   const send = async (bodies: string[]) => {
@@ -132,5 +104,10 @@ async function awsSweeper() {
         );
     }
   };
-  return sweeperHandler({ store, send, log: logJson, now: () => new Date() }, settings);
+  const keys: KeyStore = {
+    ingressPrivateKeys: () => Promise.reject(new Error('the sweeper reads no keys')),
+    partnerPublicKey: () => Promise.reject(new Error('the sweeper reads no keys')),
+  };
+  const clock = { now: () => new Date() };
+  return sweeperHandler({ store, keys, send, log: logJson, report: logJson, clock }, settings, { olderThanMinutes });
 }

@@ -19,7 +19,10 @@ export interface SweeperOptions {
   keyId: string;
   /** The ingress bundle: the sweeper is its `sweep` export. */
   code: { bucket: Intrinsic; key: Intrinsic };
-  uploadBucket: { name: string; arn: string };
+  /** The ingress function's environment: the sweeper reads the same pipeline settings. */
+  ingressEnvironment: Record<string, unknown>;
+  /** ARNs of the buckets it touches: upload (list, tags) and raw (quarantine records). */
+  bucketArns: { upload: string; raw: string };
   ingressQueue: string;
   alarmTopic: Intrinsic;
 }
@@ -60,8 +63,8 @@ export function addSweeper(builder: TemplateBuilder, options: SweeperOptions): s
                 Resource: [getAtt(logGroup, 'Arn')],
               },
               ...functionS3Statements('sweeper', (bucket) => {
-                if (bucket !== 'upload') throw new Error(`sweeper: no ${bucket} bucket`);
-                return options.uploadBucket.arn;
+                if (bucket !== 'upload' && bucket !== 'raw') throw new Error(`sweeper: no ${bucket} bucket`);
+                return options.bucketArns[bucket];
               }),
               {
                 Sid: 'RequeueToIngress',
@@ -96,8 +99,7 @@ export function addSweeper(builder: TemplateBuilder, options: SweeperOptions): s
       KmsKeyArn: keyArn,
       Environment: {
         Variables: {
-          [SWEEPER_ENV.client]: options.client,
-          [SWEEPER_ENV.uploadBucket]: options.uploadBucket.name,
+          ...options.ingressEnvironment,
           [SWEEPER_ENV.ingressQueueUrl]: ref(options.ingressQueue),
           [SWEEPER_ENV.olderThanMinutes]: String(SWEEP_AFTER_MINUTES),
         },

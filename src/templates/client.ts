@@ -9,6 +9,8 @@ import {
 import { userNameOf } from '../core/config/resolve.js';
 import type { Client } from '../core/config/schema.js';
 import { functionS3Statements } from '../core/permissions.js';
+import { pipelineEnvironment } from '../core/pipeline/function-env.js';
+import { pipelineSettingsFor } from '../core/pipeline/settings.js';
 import { S3_ACCESS_LOG_PREFIX } from './assets.js';
 import { addSecureBucket } from './buckets.js';
 import { getAtt, type Intrinsic, ref, s3BucketArn, sub, TemplateBuilder } from './cfn.js';
@@ -47,6 +49,9 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
   const downloadUser = userNameOf(client, 'download');
   const ingress = uploadUser !== undefined;
   const egress = downloadUser !== undefined;
+  // The per-client pipeline settings (empty-file policy, decompression limit, checksum policy, temporary names): the
+  // same values `local up` uses, read back by settingsFromEnvironment.
+  const pipelineSettings = pipelineEnvironment(pipelineSettingsFor(ctx.config, envName, client));
 
   const serverId = builder.parameter(
     'ServerId',
@@ -167,19 +172,17 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
         Resource: [ref(secret)],
       },
     ];
-    const pipeline = addPipeline(builder, {
-      ...pipelineBase('ingress'),
-      environment: {
-        [FUNCTION_ENV.client]: client.name,
-        [FUNCTION_ENV.uploadBucket]: names.upload,
-        [FUNCTION_ENV.rawBucket]: names.raw,
-        [FUNCTION_ENV.ingressPrivateKeysSecretArn]: ref(secret),
-        [FUNCTION_ENV.encryptedExtensions]: extensions,
-        [FUNCTION_ENV.checksumAlgorithm]: client.checksum,
-        [FUNCTION_ENV.requireEncryption]: String(client.requireEncryption),
-      },
-      statements,
-    });
+    const ingressEnvironment = {
+      [FUNCTION_ENV.client]: client.name,
+      [FUNCTION_ENV.uploadBucket]: names.upload,
+      [FUNCTION_ENV.rawBucket]: names.raw,
+      [FUNCTION_ENV.ingressPrivateKeysSecretArn]: ref(secret),
+      [FUNCTION_ENV.encryptedExtensions]: extensions,
+      [FUNCTION_ENV.checksumAlgorithm]: client.checksum,
+      [FUNCTION_ENV.requireEncryption]: String(client.requireEncryption),
+      ...pipelineSettings,
+    };
+    const pipeline = addPipeline(builder, { ...pipelineBase('ingress'), environment: ingressEnvironment, statements });
     builder.add('IngressRule', {
       Type: 'AWS::Events::Rule',
       Properties: {
@@ -227,7 +230,8 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
       logRetentionDays: env.logRetentionDays,
       keyId: key,
       code: { bucket: codeBucket!, key: ref('IngressCodeKey') },
-      uploadBucket: { name: names.upload, arn: arns.upload },
+      ingressEnvironment,
+      bucketArns: { upload: arns.upload, raw: arns.raw },
       ingressQueue: pipeline.queue,
       alarmTopic: alarmTopic!,
     });
@@ -267,6 +271,7 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
         [FUNCTION_ENV.partnerPublicKeySecretArn]: ref(secret),
         [FUNCTION_ENV.encryptedExtensions]: extensions,
         [FUNCTION_ENV.checksumAlgorithm]: client.checksum,
+        ...pipelineSettings,
       },
       statements,
     });

@@ -100,7 +100,7 @@ const transferEvent = (key: string) =>
   });
 
 describe('Lambda handlers over S3 (s3rver) and Secrets Manager (mocked)', () => {
-  it('ingress: decrypts into raw; a bad file in the same batch fails alone (partial batch failure) and is quarantined', async () => {
+  it('ingress: decrypts into raw; a bad file in the same batch is quarantined alone, not retried', async () => {
     const message = await openpgp.encrypt({
       message: await openpgp.createMessage({ binary: Buffer.from('id,amount\n1,10\n') }),
       encryptionKeys: await openpgp.readKey({ armoredKey: ingressKey.publicKey }),
@@ -119,7 +119,8 @@ describe('Lambda handlers over S3 (s3rver) and Secrets Manager (mocked)', () => 
         { messageId: 'm2', body: transferEvent('in/plain.csv') },
       ],
     });
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm2' }] });
+    // The plain file is a permanent failure: quarantined at once, its message consumed (a retry cannot succeed).
+    expect(response).toEqual({ batchItemFailures: [] });
     expect((await read(BUCKETS.raw, 'in/pay run+1.csv')).toString()).toBe('id,amount\n1,10\n');
     expect(JSON.parse((await read(BUCKETS.raw, '.sftpctl-quarantine/in/plain.csv.json')).toString()).reason.code).toBe(
       'NOT_ENCRYPTED',

@@ -6,10 +6,7 @@ import { startWorld, type World } from './harness/world.js';
  * with the rendered client stack's role policies enforced on every S3 call and every secret read, fed SQS batches of
  * Transfer Family upload-completed events (ingress) and S3 notifications (egress). Each case asserts the batch
  * response, that IAM denied nothing (or exactly what it should), and the final state of every bucket.
- *
- * Cases marked `it.skip` with "needs pipeline" describe the final state issue 13 asks of core/pipeline (transient
- * failures leave no record, the sidecar's own tag settles, a quarantine prefix of its own); they are turned on when
- * that work is merged.
+
  */
 
 let world: World;
@@ -47,7 +44,7 @@ async function redeliver(key: string, receiveCount: number) {
 const text = (body: string) => ({ text: body, sha256: world.sha256(body) });
 
 function quarantineRecord(state: Awaited<ReturnType<World['platform']['state']>>, key: string) {
-  const record = state.raw[`quarantine/${key}.json`];
+  const record = state.raw[`.sftpctl-quarantine/${key}.json`];
   return record?.text ? (JSON.parse(record.text) as { key: string; reason: { code: string } }) : undefined;
 }
 
@@ -70,36 +67,33 @@ describe('ingress with real bundles and enforced IAM', () => {
     });
   });
 
-  it('sidecar first: the file is verified before it is published, and the tagged sidecar is copied (tag copy needs PutObjectTagging in raw)', async () => {
+  it('sidecar first: the file is verified before it is published, and the copies in raw start untagged', async () => {
     const p = world.platform;
     const cipher = world.encrypt(PLAIN);
     const sidecar = world.sidecar(PLAIN, 'orders.csv');
     const first = await upload('orders.csv.sha256', sidecar);
     expect(first.response).toEqual(noFailures);
-    expect(first.logs).toContainEqual(expect.objectContaining({ event: 'skipped', reason: 'waiting for orders.csv' }));
+    expect(first.logs).toContainEqual(
+      expect.objectContaining({ event: 'sidecar-unmatched', key: 'orders.csv.sha256' }),
+    );
     const second = await upload('orders.csv.gpg', cipher);
     expect(second.response).toEqual(noFailures);
     expect(second.logs).toContainEqual(expect.objectContaining({ event: 'processed', checksum: 'sha256' }));
     expect(p.denied()).toEqual([]);
-    // The copy of a tagged object asked for both tagging actions, and IAM allowed them.
+    // A copy is a new object: it asks for no tagging permission and carries no status tag into raw.
     expect(p.checks.filter((check) => check.operation === 'CopyObject').map((check) => check.action)).toEqual([
       's3:PutObject',
       's3:GetObject',
-      's3:GetObjectTagging',
-      's3:PutObjectTagging',
     ]);
     const state = await p.state();
-    expect(state.raw).toEqual({
-      'orders.csv': text(PLAIN),
-      'orders.csv.sha256': { ...text(sidecar), tags: { 'sftpctl-status': 'waiting-for-file' } },
-    });
+    expect(state.raw).toEqual({ 'orders.csv': text(PLAIN), 'orders.csv.sha256': text(sidecar) });
     expect(state.upload['orders.csv.gpg']).toEqual({ sha256: world.sha256(cipher), tags: processed });
     expect(state.upload['orders.csv.sha256']?.text).toBe(sidecar);
     expect(state.export).toEqual({});
     expect(state.download).toEqual({});
   });
 
-  it.skip('sidecar first, final state [needs pipeline: the waiting sidecar settles to processed, its tag is not copied into raw]', async () => {
+  it('sidecar first, final state: the waiting sidecar settles to processed, its tag is not copied into raw', async () => {
     const p = world.platform;
     const sidecar = world.sidecar(PLAIN, 'orders.csv');
     await upload('orders.csv.sha256', sidecar);
@@ -109,19 +103,23 @@ describe('ingress with real bundles and enforced IAM', () => {
     expect(state.raw['orders.csv.sha256']).toEqual(text(sidecar));
   });
 
-  it('mismatch, sidecar first: nothing is published, the upload is quarantined with a reason, the message fails on every delivery', async () => {
+  it('mismatch, sidecar first: nothing is published, the upload is quarantined once with a reason, never retried', async () => {
     const p = world.platform;
     const cipher = world.encrypt(PLAIN);
     const wrong = world.sidecar('something else\n', 'orders.csv');
     await upload('orders.csv.sha256', wrong);
     const result = await upload('orders.csv.gpg', cipher);
-    expect(result.response).toEqual(failures(result.messageIds));
-    expect(result.logs).toContainEqual(expect.objectContaining({ event: 'failed', code: 'CHECKSUM_MISMATCH' }));
+    // A permanent failure: the message is consumed (a retry cannot succeed) and the failure is a `failed` event,
+    // which the client's failure metric alarms on at once.
+    expect(result.response).toEqual(noFailures);
+    expect(result.logs).toContainEqual(
+      expect.objectContaining({ event: 'failed', code: 'CHECKSUM_MISMATCH', fault: 'permanent', quarantined: true }),
+    );
     const again = await redeliver('orders.csv.gpg', 2);
-    expect(again.response).toEqual(failures(again.messageIds));
+    expect(again.response).toEqual(noFailures);
     expect(p.denied()).toEqual([]);
     const state = await p.state();
-    expect(Object.keys(state.raw)).toEqual(['quarantine/orders.csv.gpg.json']);
+    expect(Object.keys(state.raw)).toEqual(['.sftpctl-quarantine/orders.csv.gpg.json']);
     expect(quarantineRecord(state, 'orders.csv.gpg')).toMatchObject({
       key: 'orders.csv.gpg',
       reason: { code: 'CHECKSUM_MISMATCH' },
@@ -139,7 +137,8 @@ describe('ingress with real bundles and enforced IAM', () => {
     const wrong = world.sidecar('something else\n', 'orders.csv');
     expect((await upload('orders.csv.gpg', cipher)).response).toEqual(noFailures);
     const result = await upload('orders.csv.sha256', wrong);
-    expect(result.response).toEqual(failures(result.messageIds));
+    expect(result.response).toEqual(noFailures);
+    expect(result.logs).toContainEqual(expect.objectContaining({ event: 'failed', quarantined: true }));
     expect(p.denied()).toEqual([]);
     const state = await p.state();
     expect(state.raw['orders.csv']).toBeUndefined();
@@ -155,15 +154,16 @@ describe('ingress with real bundles and enforced IAM', () => {
     ['tampered', (cipher: Buffer) => Buffer.concat([cipher.subarray(0, -40), Buffer.alloc(40, 0x41)])],
     ['truncated', (cipher: Buffer) => cipher.subarray(0, Math.floor(cipher.length * 0.7))],
   ] as const) {
-    it(`${name} ciphertext: nothing is published, the upload is quarantined, the message fails`, async () => {
+    it(`${name} ciphertext: nothing is published, the upload is quarantined, the message is not retried`, async () => {
       const p = world.platform;
       const big = `${'x'.repeat(200_000)}\n`;
       const cipher = damage(world.encrypt(big));
       const result = await upload('batch.dat.gpg', cipher);
-      expect(result.response).toEqual(failures(result.messageIds));
+      expect(result.response).toEqual(noFailures);
+      expect(result.logs).toContainEqual(expect.objectContaining({ event: 'failed', quarantined: true }));
       expect(p.denied()).toEqual([]);
       const state = await p.state();
-      expect(Object.keys(state.raw)).toEqual(['quarantine/batch.dat.gpg.json']);
+      expect(Object.keys(state.raw)).toEqual(['.sftpctl-quarantine/batch.dat.gpg.json']);
       expect(state.upload['batch.dat.gpg']?.tags?.['sftpctl-status']).toBe('quarantined');
     });
   }
@@ -172,10 +172,11 @@ describe('ingress with real bundles and enforced IAM', () => {
     const p = world.platform;
     const cipher = world.encrypt(PLAIN, 'stranger');
     const result = await upload('orders.csv.gpg', cipher);
-    expect(result.response).toEqual(failures(result.messageIds));
+    expect(result.response).toEqual(noFailures);
+    expect(result.logs).toContainEqual(expect.objectContaining({ event: 'failed', quarantined: true }));
     expect(p.denied()).toEqual([]);
     const state = await p.state();
-    expect(Object.keys(state.raw)).toEqual(['quarantine/orders.csv.gpg.json']);
+    expect(Object.keys(state.raw)).toEqual(['.sftpctl-quarantine/orders.csv.gpg.json']);
     expect(quarantineRecord(state, 'orders.csv.gpg')?.reason.code).toMatch(/KEY/);
   });
 
@@ -211,7 +212,7 @@ describe('ingress with real bundles and enforced IAM', () => {
     expect(p.denied()).toEqual([]);
   });
 
-  it('a batch with one bad file reports only that message; the good one is published', async () => {
+  it('a batch with one bad file: the bad one is quarantined (and logged failed), the good one published, none retried', async () => {
     const p = world.platform;
     await p.put('upload', 'good.csv.gpg', world.encrypt(PLAIN));
     await p.put('upload', 'bad.csv.gpg', world.encrypt(PLAIN, 'stranger'));
@@ -219,9 +220,12 @@ describe('ingress with real bundles and enforced IAM', () => {
       { body: await p.uploadCompleted('good.csv.gpg'), messageId: 'good' },
       { body: await p.uploadCompleted('bad.csv.gpg'), messageId: 'bad' },
     ]);
-    expect(result.response).toEqual(failures(['bad']));
+    expect(result.response).toEqual(noFailures);
+    expect(result.logs).toContainEqual(
+      expect.objectContaining({ event: 'failed', messageId: 'bad', quarantined: true }),
+    );
     const state = await p.state();
-    expect(Object.keys(state.raw).sort()).toEqual(['good.csv', 'quarantine/bad.csv.gpg.json']);
+    expect(Object.keys(state.raw).sort()).toEqual(['.sftpctl-quarantine/bad.csv.gpg.json', 'good.csv']);
   });
 
   it('secrets not loaded yet: the message fails (and is retried), nothing is published; once loaded, the retry publishes', async () => {
@@ -242,7 +246,7 @@ describe('ingress with real bundles and enforced IAM', () => {
     expect(state.upload['orders.csv.gpg']?.tags).toEqual(processed);
   });
 
-  it.skip('secrets not loaded yet, final state [needs pipeline: a transient failure leaves no quarantine record and no tag]', async () => {
+  it('secrets not loaded yet, final state: a transient failure leaves no quarantine record and no tag', async () => {
     const p = world.platform;
     world.unloadSecrets();
     await p.coldStart('IngressFunction');
@@ -320,7 +324,7 @@ describe('the sweeper (ingress bundle, scheduled) with enforced IAM', () => {
     await p.put('upload', 'in/', '');
     const sweep = await p.sweep();
     expect(sweep.error).toBeUndefined();
-    expect(sweep.response).toEqual({ found: 1 });
+    expect(sweep.response).toEqual({ found: 1, expired: 0 });
     expect(sweep.logs).toContainEqual(
       expect.objectContaining({ event: 'swept', found: 1, keys: ['lost report.csv.gpg'] }),
     );
@@ -336,7 +340,7 @@ describe('the sweeper (ingress bundle, scheduled) with enforced IAM', () => {
     expect(Object.keys(state.raw).sort()).toEqual(['lost report.csv', 'seen.csv']);
     expect(state.raw['lost report.csv']).toEqual(text(PLAIN));
     expect(state.upload['lost report.csv.gpg']?.tags).toEqual(processed);
-    expect((await p.sweep()).response).toEqual({ found: 0 });
+    expect((await p.sweep()).response).toEqual({ found: 0, expired: 0 });
   });
 
   it('quarantined and waiting uploads are marked, so the sweep leaves them alone', async () => {
@@ -344,32 +348,37 @@ describe('the sweeper (ingress bundle, scheduled) with enforced IAM', () => {
     await upload('bad.csv.gpg', world.encrypt(PLAIN, 'stranger'));
     await upload('later.csv.sha256', world.sidecar(PLAIN, 'later.csv'));
     const sweep = await p.sweep();
-    expect(sweep.response).toEqual({ found: 0 });
+    expect(sweep.response).toEqual({ found: 0, expired: 0 });
     expect(sweep.requeued).toEqual([]);
     expect(p.denied()).toEqual([]);
   });
 });
 
 describe('the harness catches a role that lacks what the pipeline calls', () => {
-  it('without s3:PutObjectTagging in raw (the role before issue 13), a sidecar-first upload fails and the denial is named', async () => {
+  it('a pipeline S3 call missing from the role (s3:PutObject on raw) fails the upload, names the denial, and is retried, not quarantined', async () => {
     const p = world.platform;
     const original = p.policies.get('IngressFunctionRole')!;
     const stripped = structuredClone(original);
     for (const statement of stripped[0]!.Statement)
       if ([statement.Resource].flat().some((resource) => String(resource).endsWith('-raw/*')))
-        statement.Action = [statement.Action ?? []].flat().filter((action) => action !== 's3:PutObjectTagging');
+        statement.Action = [statement.Action ?? []].flat().filter((action) => action !== 's3:PutObject');
     p.policies.set('IngressFunctionRole', stripped);
     try {
-      await upload('orders.csv.sha256', world.sidecar(PLAIN, 'orders.csv'));
       const result = await upload('orders.csv.gpg', world.encrypt(PLAIN));
       expect(result.response).toEqual(failures(result.messageIds));
-      expect(p.denied().map((check) => `${check.action} ${check.resource}`)).toEqual([
-        's3:PutObjectTagging arn:aws:s3:::acme-dev-bank-raw/orders.csv.sha256',
-      ]);
-      expect(result.logs).toContainEqual(expect.objectContaining({ event: 'failed', code: 'S3_ACCESS_DENIED' }));
+      expect(p.denied().map((check) => `${check.action} ${check.resource}`)).toContain(
+        's3:PutObject arn:aws:s3:::acme-dev-bank-raw/orders.csv',
+      );
+      expect(result.logs).toContainEqual(
+        expect.objectContaining({ event: 'failed', code: 'S3_ACCESS_DENIED', fault: 'transient' }),
+      );
+      expect(Object.keys((await p.state()).raw)).toEqual([]);
     } finally {
       p.policies.set('IngressFunctionRole', original);
     }
+    const retried = await redeliver('orders.csv.gpg', 2);
+    expect(retried.response).toEqual(noFailures);
+    expect(Object.keys((await p.state()).raw)).toEqual(['orders.csv']);
   });
 
   it('every S3 action the ingress role grants is needed: taking any one away makes some case fail', async () => {

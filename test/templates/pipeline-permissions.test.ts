@@ -58,16 +58,16 @@ describe('function roles are derived from the operations the pipeline makes', ()
     });
   }
 
-  it('copies with tags: GetObjectTagging on the source, PutObjectTagging on the destination', () => {
-    expect(S3_OPERATION_ACTIONS.copy.source?.object).toContain('s3:GetObjectTagging');
-    expect(S3_OPERATION_ACTIONS.copy.target.object).toContain('s3:PutObjectTagging');
+  it('copies start untagged (TaggingDirective REPLACE): no tagging permission on either side', () => {
+    expect(S3_OPERATION_ACTIONS.copy.source?.object).toEqual(['s3:GetObject']);
+    expect(S3_OPERATION_ACTIONS.copy.target.object).not.toContain('s3:PutObjectTagging');
   });
 
-  it('grants ingress tagging in raw (the sidecar copy) and never a delete on partner originals', async () => {
+  it('grants ingress no tagging in raw (copies carry no tags) and never a delete on partner originals', async () => {
     const policies = rolePolicies((await clientStack()).template, 'IngressFunctionRole');
     const allowed = (action: string, bucket: ClientBucket) =>
       evaluate(policies, { action, resource: `${bucketArn(bucket)}/a.csv` }).allowed;
-    expect(allowed('s3:PutObjectTagging', 'raw')).toBe(true);
+    expect(allowed('s3:PutObjectTagging', 'raw')).toBe(false);
     expect(allowed('s3:DeleteObject', 'upload')).toBe(false);
     expect(allowed('s3:PutObject', 'upload')).toBe(false);
     expect(allowed('s3:GetObject', 'export')).toBe(false);

@@ -368,10 +368,21 @@ describe('rendered stacks of the example config', async () => {
           'kms:GenerateDataKey',
           'logs:CreateLogStream',
           'logs:PutLogEvents',
+          's3:AbortMultipartUpload',
           's3:GetObjectTagging',
           's3:ListBucket',
+          's3:PutObject',
+          's3:PutObjectTagging',
           'sqs:SendMessage',
         ]);
+        // It reads the same pipeline settings as ingress (checksum deadline, temporary names): one sweep core.
+        const variables = props(stack, 'SweeperFunction').Environment.Variables;
+        expect(variables).toMatchObject({
+          SFTPCTL_UPLOAD_BUCKET: expect.any(String),
+          SFTPCTL_RAW_BUCKET: expect.any(String),
+          SFTPCTL_CHECKSUM_POLICY: expect.any(String),
+          SFTPCTL_SWEEP_AFTER_MINUTES: '10',
+        });
         expect(props(stack, 'SweeperFindsAlarm')).toMatchObject({ AlarmActions: [{ Ref: 'AlarmTopicArn' }] });
       }
     });

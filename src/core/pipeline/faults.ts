@@ -54,6 +54,16 @@ const TRANSIENT_CODES = new Set([
   'AWS_CREDENTIALS',
   'NO_SPACE_FOR_FILE',
   'STORE_READ_ABORTED',
+  // The input stopped arriving, or the invocation ran out of time: the file may be fine.
+  'PGP_TIMEOUT',
+  // The deployment, not the file: a role without a permission, a bucket not there yet, S3 failing. Fixing the
+  // deployment must let the same upload through, so these are retried (then dead-lettered and alarmed), never
+  // quarantined.
+  'S3_ACCESS_DENIED',
+  'S3_BUCKET_NOT_FOUND',
+  'S3_READ_FAILED',
+  'S3_WRITE_FAILED',
+  'PERMISSION_MODEL_GAP',
 ]);
 
 /** Classifies a failure; looks through `cause` chains (a PGP error caused by a read that hit EIO is transient). */

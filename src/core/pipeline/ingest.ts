@@ -135,10 +135,13 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
     capped = limit < settings.maxDecompressedBytes;
     if (!keys && source.size > room) throw noSpaceError(key, source.size, free ?? 0);
     if (keys) {
+      const deadline = deps.deadline?.();
       const decrypted = decryptStream(transferred, keys, {
         maxDecompressedBytes: limit,
         allowEmpty: settings.allowEmpty,
         digests: plainAlgorithms,
+        limitSetting: `maxDecompressedSize of client ${settings.client} in the config`,
+        ...(deadline !== undefined ? { deadline } : {}),
       });
       body = decrypted.plaintext;
       plainDigests = decrypted.verified.then((result) => result.digests);

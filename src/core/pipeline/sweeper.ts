@@ -27,7 +27,9 @@ export async function sweepUploads(
   const deadline = settings.checksumDeadlineMs ?? DEFAULT_CHECKSUM_DEADLINE_MS;
   const result: SweepResult = { requeue: [], expired: [], scanned: 0 };
   for await (const info of store.list(settings.buckets.upload)) {
-    if (isReservedKey(info.key) || isTemporaryName(info.key, settings.temporaryNames)) continue;
+    // Folder markers (`in/`, made by an SFTP mkdir on S3) are not partner files.
+    if (info.key.endsWith('/') || isReservedKey(info.key) || isTemporaryName(info.key, settings.temporaryNames))
+      continue;
     result.scanned++;
     const age = now - (info.lastModified?.getTime() ?? now);
     const tags = await store.getTags(settings.buckets.upload, info.key).catch(() => undefined);

@@ -59,6 +59,11 @@ export interface PipelineDeps {
    * multipart). A decrypted output is never allowed to grow past it: a file that would needs space, not quarantine.
    */
   freeSpace?: () => Promise<number | undefined>;
+  /**
+   * When the current invocation must be done (ms since the epoch): a Lambda's end less a margin. A decrypt still
+   * running then fails (PGP_TIMEOUT, retried) instead of being killed mid-write. Absent locally: the stall guard alone.
+   */
+  deadline?: () => number | undefined;
 }
 
 /** Kept free on the staging disk beyond what a file may take (metadata, other jobs). */

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfigText } from '../../../src/core/config/validate.js';
+import { SftpctlError } from '../../../src/core/errors.js';
 import { classifyFault } from '../../../src/core/pipeline/faults.js';
 import { FUNCTION_ENV, pipelineEnvironment, settingsFromEnvironment } from '../../../src/core/pipeline/function-env.js';
 import { ingest } from '../../../src/core/pipeline/ingest.js';
@@ -35,6 +36,32 @@ describe('fault classes', () => {
     [new Error('a bug'), 'permanent'],
   ] as const)('%s → %s', (error, expected) => {
     expect(classifyFault(error)).toBe(expected);
+  });
+
+  it.each([
+    ['S3_ACCESS_DENIED', 'a role missing a permission'],
+    ['S3_WRITE_FAILED', 'S3 failing a write'],
+    ['PGP_TIMEOUT', 'an input that stopped, or an invocation out of time'],
+  ])('%s (%s) is the deployment or the service, not the file: transient', (code) => {
+    expect(classifyFault(new SftpctlError(code, code))).toBe('transient');
+  });
+
+  it('past the invocation deadline a decrypt fails PGP_TIMEOUT, transient: no record, no tag, nothing published', async () => {
+    await withTempDir(async (root) => {
+      await upload(
+        root,
+        'late.csv.gpg',
+        gnupg.gpg(['--encrypt', '-r', ecc.fingerprint], Buffer.from('x'.repeat(1000))),
+      );
+      const deps = { ...fsDeps(root, memoryKeys([ecc.privateKey])), deadline: () => Date.now() - 1 };
+      await expect(ingest(deps, SETTINGS, 'late.csv.gpg')).rejects.toMatchObject({
+        code: 'PGP_TIMEOUT',
+        fault: 'transient',
+      });
+      expect(await deps.store.getTags(SETTINGS.buckets.upload, 'late.csv.gpg')).toEqual({});
+      expect(await deps.store.head(SETTINGS.buckets.raw, 'late.csv')).toBeUndefined();
+      expect(await deps.store.head(SETTINGS.buckets.raw, '.sftpctl-quarantine/late.csv.gpg.json')).toBeUndefined();
+    });
   });
 
   it('a key store that cannot be read is transient: no record, no tag', async () => {
