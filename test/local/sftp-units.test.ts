@@ -202,7 +202,9 @@ describe('sftp wire additions', () => {
     _protocol = {
       channelData: (_id: number, data: Buffer) => this.sent.push(data),
       channelWindowAdjust: (_id: number, amount: number) => this.adjusted.push(amount),
+      exitStatus: (_id: number, status: number) => this.exits.push(status),
     };
+    exits: number[] = [];
     push(data: Buffer | null): undefined {
       this.pushed.push(data);
       return undefined;

@@ -11,6 +11,11 @@ import type { SFTPWrapper } from 'ssh2';
  *   so a client that does not wait for replies could fill memory. `overloaded()` makes the channel stop granting
  *   window until `resume()`.
  *
+ * - Exact 64-bit offsets: ssh2 reads a uint64 into a JavaScript number unless told otherwise (`_biOpt`), so an offset
+ *   at or above 2^53 is rounded (2^63-10 became 0 on the way in). With `_biOpt = 'always'` every uint64 it parses
+ *   (READ/WRITE offsets, ATTRS sizes) is a BigInt, which the session checks and converts.
+ * - `exit-status` at a clean close: OpenSSH's scp (SFTP mode) and sftp report failure without one.
+ *
  * This touches ssh2 internals (`_version`, `_extensions`, `_buffer`, `_protocol`, `incoming`/`outgoing`, `push`), all
  * present in ssh2 1.x. `installWire` checks for them and returns undefined when they are missing; the server then
  * runs without the extensions (slower with OpenSSH, still correct).
@@ -18,12 +23,14 @@ import type { SFTPWrapper } from 'ssh2';
 
 interface SftpInternals {
   _version: number;
+  _biOpt: string | undefined;
   _extensions: Record<string, string>;
   _buffer: Buffer[];
   _waitChanDrain?: boolean;
   _protocol: {
     channelData(id: number, data: Buffer): void;
     channelWindowAdjust(id: number, amount: number): void;
+    exitStatus(id: number, status: number): void;
   };
   incoming: { window: number; state: string };
   outgoing: { id: number; window: number; packetSize: number; state: string };
@@ -42,6 +49,8 @@ export interface Wire {
   extendedReply(reqid: number, payload: Buffer): void;
   /** Grants the channel window again after `overloaded()` held it back. */
   resume(): void;
+  /** Sends `exit-status` on the channel (before it is closed), as an OpenSSH sftp-server that exits does. */
+  exitStatus(status: number): void;
 }
 
 export function installWire(
@@ -54,6 +63,7 @@ export function installWire(
     !Array.isArray(internals._buffer) ||
     typeof internals._protocol?.channelData !== 'function' ||
     typeof internals._protocol.channelWindowAdjust !== 'function' ||
+    typeof internals._protocol.exitStatus !== 'function' ||
     typeof internals.outgoing?.window !== 'number' ||
     typeof internals.incoming?.window !== 'number' ||
     typeof internals.push !== 'function'
@@ -61,6 +71,7 @@ export function installWire(
     return undefined;
   }
 
+  internals._biOpt = 'always';
   const send = (packet: Buffer): void => sendPacket(internals, packet);
   const originalPush = internals.push.bind(internals);
   let initSeen = false;
@@ -84,6 +95,10 @@ export function installWire(
       packet.writeUInt32BE(reqid, 5);
       payload.copy(packet, 9);
       send(packet);
+    },
+    exitStatus(status) {
+      if (internals.outgoing.state !== 'open') return;
+      internals._protocol.exitStatus(internals.outgoing.id, status);
     },
     resume() {
       if (!internals._waitChanDrain || internals.incoming.state === 'closed') return;
