@@ -65,7 +65,13 @@ async function walk(root: string, virtual: string, follow: boolean): Promise<Wal
       dir = undefined as unknown as FileHandle; // handed over to the entry
       return {
         // "/." so that opens with O_NOFOLLOW reach the folder (the /proc link itself is a symlink).
-        entry: { path: `${fdPath(handle)}/.`, virtual: '/', stats, parent: fdPath(handle), close: () => handle.close() },
+        entry: {
+          path: `${fdPath(handle)}/.`,
+          virtual: '/',
+          stats,
+          parent: fdPath(handle),
+          close: () => handle.close(),
+        },
       };
     }
     for (let index = 0; index < parts.length; index++) {
