@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { FileEntry, SFTPWrapper } from 'ssh2';
 import ssh2 from 'ssh2';
 import type { SftpAction } from '../../core/permissions.js';
+import { checkFile, parseCheckFileTail } from './check-file.js';
 import { type Handle, HandleTable, type UploadHandle } from './handles.js';
 import type { ByteRange } from './ordering.js';
 import { type Home, keyOf, normalizeVirtual, PathError } from './paths.js';
@@ -783,6 +784,33 @@ export class SftpSession {
         if (!handle || !handleBytes) throw failure('Invalid handle');
         if (handle.kind === 'upload') await this.table.track(handleBytes, handle.file.datasync());
         return OK;
+      }
+      case 'check-file':
+      case 'check-file-handle': {
+        this.require('read');
+        const [handleBytes] = readStrings(data, 1) ?? [];
+        const handle = handleBytes ? this.table.get(handleBytes) : undefined;
+        if (!handle || !handleBytes || !data || handle.kind === 'dir') throw failure('Invalid handle');
+        if (handle.kind === 'upload' && !handle.readable)
+          throw denied('Permission denied: file not opened for reading');
+        const request = parseCheckFileTail(data, 4 + handleBytes.length);
+        if (!request) return { status: STATUS_CODE.BAD_MESSAGE, message: 'Malformed request' };
+        return { extended: await this.table.track(handleBytes, checkFile(handle.file, request)) };
+      }
+      case 'check-file-name': {
+        this.require('read');
+        const [path] = readStrings(data, 1) ?? [];
+        const request = path && data ? parseCheckFileTail(data, 4 + path.length) : undefined;
+        if (!path || !request) return { status: STATUS_CODE.BAD_MESSAGE, message: 'Malformed request' };
+        const file = await this.ctx.home.with(normalizeVirtual(path.toString('utf8')), { follow: true }, (entry) =>
+          open(entry.path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW),
+        );
+        try {
+          if (!(await file.stat()).isFile()) throw failure('Not a regular file');
+          return { extended: await checkFile(file, request) };
+        } finally {
+          await file.close().catch(() => undefined);
+        }
       }
       default:
         return { status: STATUS_CODE.OP_UNSUPPORTED, message: `Unsupported extension ${name.slice(0, 64)}` };

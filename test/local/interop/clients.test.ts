@@ -261,7 +261,7 @@ describe('client interop matrix against local up', () => {
     record('openssh-ssh', { 'server-sig-algs': true, 'rsa-sha2-512': true, 'exit-status': true });
   }, 30_000);
 
-  it('paramiko: put/get 20 MB pipelined, list, rename, remove, resume, truncate, utime, overlap, offsets', async () => {
+  it('paramiko: put/get 20 MB pipelined, list, rename, remove, resume, truncate, utime, check-file, overlap, offsets', async () => {
     requirePython('paramiko', 'python3-paramiko');
     await encryptFor('paramiko');
     const result = await run(PYTHON, [
@@ -282,6 +282,7 @@ describe('client interop matrix against local up', () => {
       resume: out.resumed === true,
       truncate: out.truncate === true && out.ftruncate === true,
       utime: out.utime === true,
+      'check-file': out.check_file === true,
       overlap: `${out.overlap}/40`,
       'offset 2^63': out.offset_2_63 ? 'refused' : 'ACCEPTED',
       'offset 1GiB': out.offset_1gib ? 'refused' : 'ACCEPTED',
@@ -295,6 +296,7 @@ describe('client interop matrix against local up', () => {
       ftruncate: true,
       truncate: true,
       utime: true,
+      check_file: true,
       overlap: 40,
     });
     expect(out.offset_2_63).toEqual(expect.any(String));

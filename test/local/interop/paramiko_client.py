@@ -97,6 +97,18 @@ results["offset_2_63"] = refused(lambda: write_at(2**63 - 10))
 results["offset_1gib"] = refused(lambda: write_at(1 << 30))
 results["offset_file"] = refused(lambda: sftp.stat("pm-offset.bin"))
 
+# check-file: the server hashes the file (whole, and in blocks) without sending it.
+import hashlib as _hashlib
+with open(big, "rb") as handle:
+    head = handle.read(1 << 20)
+sftp.put(big, "pm-check.bin")
+with sftp.open("pm-check.bin", "rb") as remote:
+    whole = remote.check("sha256", 0, 0, 0)
+    blocks = remote.check("md5,sha1", 0, 1 << 20, 1 << 19)
+results["check_file"] = whole == bytes.fromhex(sha(big)) and blocks == (
+    _hashlib.md5(head[: 1 << 19]).digest() + _hashlib.md5(head[1 << 19 :]).digest()
+)
+
 # An encrypted upload for the pipeline.
 sftp.put(os.path.join(workdir, "paramiko.csv.gpg"), "paramiko.csv.gpg")
 sftp.close()
