@@ -25,7 +25,7 @@ import { type Home, keyOf, normalizeVirtual, PathError } from './paths.js';
 import { quotaStatvfs } from './quota.js';
 import { attrsOf, denied, failure, longname, noSuchFile, type SftpAttrs, STATUS_CODE, statusOf } from './replies.js';
 import { FD_PATHS, fdPath } from './resolve.js';
-import { installWire, readStrings, uint64s, type Wire } from './wire.js';
+import { DATA_HEADER, installWire, readStrings, uint64s, type Wire } from './wire.js';
 
 const { OPEN_MODE } = ssh2.utils.sftp;
 
@@ -121,6 +121,8 @@ type Reply =
   | { status: number; message?: string }
   | { handle: Buffer }
   | { data: Buffer }
+  /** DATA read straight into a packet with DATA_HEADER bytes free in front (see Wire.dataReply). */
+  | { packet: Buffer; length: number }
   | { names: { filename: string; longname: string; attrs: SftpAttrs | Record<string, never> }[] }
   | { attrs: SftpAttrs }
   | { extended: Buffer };
@@ -279,6 +281,10 @@ export class SftpSession {
       if ('status' in reply) sftp.status(reqid, reply.status, reply.message);
       else if ('handle' in reply) sftp.handle(reqid, reply.handle);
       else if ('data' in reply) sftp.data(reqid, reply.data);
+      else if ('packet' in reply) {
+        if (this.wire) this.wire.dataReply(reqid, reply.packet, reply.length);
+        else sftp.data(reqid, reply.packet.subarray(DATA_HEADER, DATA_HEADER + reply.length));
+      }
       // ssh2 sends an entry without attributes (flags 0) for `attrs: {}`, as REALPATH replies have.
       else if ('names' in reply) sftp.name(reqid, reply.names as FileEntry[]);
       else if ('attrs' in reply) sftp.attrs(reqid, reply.attrs);
@@ -398,11 +404,12 @@ export class SftpSession {
     if (handle.kind === 'dir') throw failure('Is a directory');
     if (handle.kind === 'upload' && !handle.readable) throw denied('Permission denied: file not opened for reading');
     if (size <= 0) return { data: Buffer.alloc(0) };
-    const buffer = Buffer.allocUnsafe(size);
-    const { bytesRead } = await handle.file.read(buffer, 0, size, offset);
+    // Read straight into the reply packet: the data is not copied again before ssh2 frames it.
+    const packet = Buffer.allocUnsafe(DATA_HEADER + size);
+    const { bytesRead } = await handle.file.read(packet, DATA_HEADER, size, offset);
     if (bytesRead === 0) return { status: STATUS_CODE.EOF };
     if (handle.kind === 'read') handle.bytes += bytesRead;
-    return { data: bytesRead === size ? buffer : buffer.subarray(0, bytesRead) };
+    return { packet, length: bytesRead };
   }
 
   private write(reqid: number, handleBytes: Buffer, rawOffset: number | bigint, data: Buffer): void {
