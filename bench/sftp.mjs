@@ -121,6 +121,29 @@ function writeRandomFile(path, size) {
   return hash.digest('hex');
 }
 
+/**
+ * CPU time (ms) the server has used: ours is this process (the harness idles during a transfer); sshd forks a
+ * process per connection, whose time is added to the listener's cutime/cstime once it has exited and been reaped.
+ * Less sensitive to other load on the machine than wall time.
+ */
+function serverCpuMs(target) {
+  if (target.pid === undefined) {
+    const usage = process.cpuUsage();
+    return (usage.user + usage.system) / 1000;
+  }
+  const fields = readFileSync(`/proc/${target.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // after "pid (comm) ": state is field 3, so cutime (16) and cstime (17) are at 13 and 14 here.
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+}
+
+async function cpuOf(target, work) {
+  const before = serverCpuMs(target);
+  const ms = await work();
+  // sshd reaps the connection's process right after the client exits.
+  if (target.pid !== undefined) await new Promise((resolve) => setTimeout(resolve, 200));
+  return { ms, cpuMs: serverCpuMs(target) - before };
+}
+
 function cpuModel() {
   const line = readFileSync('/proc/cpuinfo', 'utf8')
     .split('\n')
@@ -172,7 +195,7 @@ async function startSshd(sshd, dir, userKey) {
       socket.once('listening', () => socket.close(() => resolve(false)));
       socket.once('error', () => resolve(true));
     });
-    if (up) return { port, user: userInfo().username, stop: () => child.kill('SIGTERM') };
+    if (up) return { port, user: userInfo().username, pid: child.pid, stop: () => child.kill('SIGTERM') };
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   child.kill('SIGKILL');
@@ -243,7 +266,7 @@ async function main() {
 
     const targets = [
       { name: 'sftpctl', port: ours.port, user: 'bench-upload', remoteDir: '/' },
-      ...(peer ? [{ name: 'sshd', port: peer.port, user: peer.user, remoteDir: remoteSshd }] : []),
+      ...(peer ? [{ name: 'sshd', port: peer.port, user: peer.user, remoteDir: remoteSshd, pid: peer.pid }] : []),
     ];
     const rclone = which('rclone');
     if (!rclone) console.log('rclone not found: its rows are skipped (apt-get install rclone).');
@@ -287,15 +310,20 @@ async function main() {
     const rows = Object.keys(clients).flatMap((client) => targets.map((target) => ({ client, target })));
     const key = (row) => `${row.client}/${row.target.name}`;
     const times = Object.fromEntries(rows.map((row) => [key(row), { upload: [], download: [] }]));
+    const cpu = Object.fromEntries(rows.map((row) => [key(row), { upload: [], download: [] }]));
     for (let run = 0; run < RUNS; run++) {
       for (const row of rows) {
         const { target } = row;
         const client = clients[row.client];
         const remote = `${target.remoteDir.replace(/\/$/, '')}/bench.bin`;
         rmSync(join(target.name === 'sshd' ? remoteSshd : home, 'bench.bin'), { force: true });
-        times[key(row)].upload.push(await client.upload(target, remote));
+        const up = await cpuOf(target, () => client.upload(target, remote));
+        times[key(row)].upload.push(up.ms);
+        cpu[key(row)].upload.push(up.cpuMs);
         const back = join(local, `back-${target.name}.bin`);
-        times[key(row)].download.push(await client.download(target, remote, back));
+        const down = await cpuOf(target, () => client.download(target, remote, back));
+        times[key(row)].download.push(down.ms);
+        cpu[key(row)].download.push(down.cpuMs);
         if (statSync(back).size !== SIZE) throw new Error(`${key(row)}: downloaded file has the wrong size`);
         if (run === 0 && sha256(back) !== sourceHash) throw new Error(`${key(row)}: downloaded file differs`);
         rmSync(back);
@@ -309,6 +337,8 @@ async function main() {
         {
           uploadMBps: Number(mbps(median(times[key(row)].upload)).toFixed(1)),
           downloadMBps: Number(mbps(median(times[key(row)].download)).toFixed(1)),
+          uploadServerCpuSPerGB: Number(((median(cpu[key(row)].upload) / 1000) * (1e9 / SIZE)).toFixed(2)),
+          downloadServerCpuSPerGB: Number(((median(cpu[key(row)].download) / 1000) * (1e9 / SIZE)).toFixed(2)),
           uploadMs: times[key(row)].upload.map((ms) => Math.round(ms)),
           downloadMs: times[key(row)].download.map((ms) => Math.round(ms)),
         },
@@ -335,8 +365,15 @@ async function main() {
     );
     console.log(
       table(
-        ['client', 'server', 'upload MB/s', 'download MB/s'],
-        rows.map((row) => [row.client, row.target.name, figures[key(row)].uploadMBps, figures[key(row)].downloadMBps]),
+        ['client', 'server', 'upload MB/s', 'download MB/s', 'server CPU s/GB up', 'server CPU s/GB down'],
+        rows.map((row) => [
+          row.client,
+          row.target.name,
+          figures[key(row)].uploadMBps,
+          figures[key(row)].downloadMBps,
+          figures[key(row)].uploadServerCpuSPerGB,
+          figures[key(row)].downloadServerCpuSPerGB,
+        ]),
       ),
     );
     if (ratio) {
