@@ -16,6 +16,7 @@ import { watchExports } from './export-watcher.js';
 import { FsObjectStore } from './fs-object-store.js';
 import { JobQueue } from './job-queue.js';
 import { type GeneratedLocalKey, prepareLocalKeys } from './local-keys.js';
+import type { AlgorithmPolicy } from './sftp/algorithms.js';
 import { type SftpUser, startSftpServer } from './sftp-server.js';
 
 export type LocalLog = (event: { event: string; [key: string]: unknown }) => void;
@@ -29,6 +30,10 @@ export interface LocalPlatformOptions {
   dataDir: string;
   /** Loopback addresses bypass the allow-lists (default on locally; partners' CIDRs are public addresses). */
   allowLoopback: boolean;
+  /** What statvfs (df) reports as the size of each SFTP home; the server's default when unset. */
+  sftpQuotaBytes?: number;
+  /** The SFTP server's algorithm policy (default 'strict'). */
+  sftpAlgorithmPolicy?: AlgorithmPolicy;
   log: LocalLog;
   passphrase: PassphraseSource;
   /** How often export folders are scanned, ms. */
@@ -109,6 +114,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     hostKey,
     users,
     allowLoopback: options.allowLoopback,
+    quotaBytes: options.sftpQuotaBytes,
+    algorithmPolicy: options.sftpAlgorithmPolicy,
     stagingDir: join(bucketsDir, '.staging'),
     log,
     onUploadCompleted: (user, key) => queue.push({ client: user.client, kind: 'ingest', key }),

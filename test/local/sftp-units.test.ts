@@ -296,3 +296,14 @@ describe('sftp wire additions', () => {
     expect(installWire(fake as unknown as SFTPWrapper, { extensions: {}, overloaded: () => false })).toBeUndefined();
   });
 });
+
+describe('quota sizes (local up --quota)', () => {
+  it('reads binary sizes and refuses what is not one', async () => {
+    const { parseQuota } = await import('../../src/local/sftp/quota.js');
+    expect(parseQuota('500G')).toBe(500 * 2 ** 30);
+    expect(parseQuota('1.5T')).toBe(1.5 * 2 ** 40);
+    expect(parseQuota('2GiB')).toBe(2 * 2 ** 30);
+    expect(parseQuota('1048576')).toBe(1048576);
+    for (const bad of ['', 'lots', '-1G', '10', '1P', '1e9']) expect(parseQuota(bad), bad).toBeUndefined();
+  });
+});

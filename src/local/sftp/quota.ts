@@ -8,6 +8,15 @@ import { join } from 'node:path';
  */
 
 const BLOCK = 4096;
+const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+/** "500G", "1.5T", "1048576": bytes (binary units), or undefined when it is not a size. */
+export function parseQuota(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  if (!match) return undefined;
+  const bytes = Math.floor(Number(match[1]) * UNITS[match[2]!.toUpperCase()]!);
+  return bytes >= BLOCK && Number.isSafeInteger(bytes) ? bytes : undefined;
+}
 /** Entries walked at most per answer; a home larger than this is reported as holding what was counted. */
 const MAX_ENTRIES = 200_000;
 const ST_RDONLY = 1;
