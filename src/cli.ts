@@ -306,6 +306,8 @@ local
   .option('--port <port>', 'SFTP port (0 picks a free one)', '2222')
   .option('--data <dir>', 'data folder: buckets, keys, host key (default: .sftpctl/local/<env>/ beside the config)')
   .option('--no-allow-loopback', "apply the clients' IP allow-lists to loopback addresses too")
+  .option('--quota <size>', 'size each SFTP home reports to df / statvfs, e.g. 500G (default 1T)')
+  .option('--compatible-algorithms', 'also offer non-ETM hmac-sha2 MACs, for libssh2 < 1.11 clients such as curl')
   .action(async function (this: Command) {
     const options = this.opts<import('./commands/local-up.js').LocalUpOptions>();
     await run(this, async (context) => (await import('./commands/local-up.js')).localUp(options, context));

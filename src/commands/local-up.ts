@@ -5,6 +5,7 @@ import { UsageError } from '../core/errors.js';
 import { pipelineSettingsFor } from '../core/pipeline/settings.js';
 import { environmentOf, loadConfig } from '../io/config-file.js';
 import { type LocalLog, startLocalPlatform } from '../local/platform.js';
+import { parseQuota } from '../local/sftp/quota.js';
 import type { Colors } from '../ui/colors.js';
 import { renderTable } from '../ui/table.js';
 import type { CommandContext } from './context.js';
@@ -15,6 +16,8 @@ export interface LocalUpOptions {
   port: string;
   data?: string;
   allowLoopback: boolean;
+  quota?: string;
+  compatibleAlgorithms?: boolean;
 }
 
 /** Runs the platform locally until SIGINT/SIGTERM, then stops accepting, lets in-flight work finish, and exits. */
@@ -25,6 +28,13 @@ export async function localUp(options: LocalUpOptions, context: CommandContext):
       'INVALID_FLAG',
       `--port: "${options.port}" is not a port.`,
       'Give a number from 1 to 65535 (0 picks a free one).',
+    );
+  const quotaBytes = options.quota === undefined ? undefined : parseQuota(options.quota);
+  if (options.quota !== undefined && quotaBytes === undefined)
+    throw new UsageError(
+      'INVALID_FLAG',
+      `--quota: "${options.quota}" is not a size.`,
+      'Give a size such as 500G, 2T or 1048576 (bytes), at least 4K.',
     );
   const { file, config } = await loadConfig(context.globals.config, { cwd: context.cwd });
   const env = localEnvironment(config, context.globals.env);
@@ -52,6 +62,8 @@ export async function localUp(options: LocalUpOptions, context: CommandContext):
     port,
     dataDir,
     allowLoopback: options.allowLoopback,
+    sftpQuotaBytes: quotaBytes,
+    sftpAlgorithmPolicy: options.compatibleAlgorithms ? 'compatible' : 'strict',
     log,
     passphrase: (path) => readPassphrase(context, `for ${path}`, { confirm: false }),
   });

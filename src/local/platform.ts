@@ -15,6 +15,7 @@ import { FsObjectStore } from './fs-object-store.js';
 import { loadHostKey } from './host-key.js';
 import { JobQueue } from './job-queue.js';
 import { type GeneratedLocalKey, prepareLocalKeys } from './local-keys.js';
+import type { AlgorithmPolicy } from './sftp/algorithms.js';
 import { type SftpUser, startSftpServer } from './sftp-server.js';
 
 export type LocalLog = (event: { event: string; [key: string]: unknown }) => void;
@@ -28,6 +29,10 @@ export interface LocalPlatformOptions {
   dataDir: string;
   /** Loopback addresses bypass the allow-lists (default on locally; partners' CIDRs are public addresses). */
   allowLoopback: boolean;
+  /** What statvfs (df) reports as the size of each SFTP home; the server's default when unset. */
+  sftpQuotaBytes?: number;
+  /** The SFTP server's algorithm policy (default 'strict'). */
+  sftpAlgorithmPolicy?: AlgorithmPolicy;
   log: LocalLog;
   passphrase: PassphraseSource;
   /** How often export folders are scanned, ms. */
@@ -165,6 +170,8 @@ async function startLocked(
     stagingDir: store.stagingDir,
     maxSessionsPerUser: options.maxSessionsPerUser ?? 10_000,
     maxConnections: 10_000,
+    quotaBytes: options.sftpQuotaBytes,
+    algorithmPolicy: options.sftpAlgorithmPolicy,
     log: serverLog,
     onUploadCompleted: (user, key) => queue.push({ client: user.client, kind: 'ingest', key }),
   });

@@ -7,18 +7,19 @@ import type { Ipv4Cidr } from '../core/config/cidr.js';
 import type { SshPublicKey } from '../core/crypto/ssh-public-key.js';
 import { SftpctlError } from '../core/errors.js';
 import { permissionsFor } from '../core/permissions.js';
-import { SERVER_ALGORITHMS } from './sftp/algorithms.js';
+import { type AlgorithmPolicy, algorithmsFor } from './sftp/algorithms.js';
 import {
   type AcceptedKey,
   addressAllowed,
   decidePublicKey,
+  isLoopback,
   isValidUserName,
   normalizeAddress,
   type RejectReason,
 } from './sftp/auth.js';
 import { DEFAULT_DEFENDER, Defender } from './sftp/defender.js';
 import { Home } from './sftp/paths.js';
-import { SftpSession } from './sftp/session.js';
+import { CLIENT_ENDED, SftpSession } from './sftp/session.js';
 
 /**
  * The embedded SFTP server of `sftpctl local up`: it stands in for AWS Transfer Family, with folders for buckets.
@@ -43,8 +44,17 @@ export interface SftpServerOptions {
   /** OpenSSH (or PEM) private key text. */
   hostKey: string;
   users: SftpUser[];
-  /** Loopback source addresses bypass the allow-list. */
+  /** Loopback source addresses bypass the allow-list, and the defender never bans them (one switch for both). */
   allowLoopback: boolean;
+  /** The software part of the SSH identification string (`SSH-2.0-<ident>`). Default "SFTP": no product, no version. */
+  ident?: string;
+  /** 'strict' (default): what ssh-audit passes; 'compatible' adds the non-ETM hmac-sha2 MACs for libssh2 < 1.11. */
+  algorithmPolicy?: AlgorithmPolicy;
+  /**
+   * The size each home reports through statvfs (`df` in sftp, rclone `about`): total = quota, free = quota minus what
+   * the home holds (never more than the disk has). Default 1 TiB. Not enforced on writes.
+   */
+  quotaBytes?: number;
   /** Uploads are written here (same file system as the homes) and renamed into the home on a clean close. */
   stagingDir: string;
   /** An authenticated connection with no SFTP request for this long is closed. Default 30 minutes. */
@@ -74,7 +84,9 @@ const DEFAULT_MAX_CONNECTIONS = 256;
 const DEFAULT_LOGIN_TIMEOUT_MS = 60_000;
 /** Rejected authentication requests (probes included) one connection may make, as OpenSSH's MaxAuthTries. */
 const MAX_AUTH_TRIES = 6;
-const IDENT = 'sftpctl_local';
+/** Generic, like Transfer Family's "AWS_SFTP_1.1" minus the vendor: scanners learn nothing from it. */
+export const DEFAULT_IDENT = 'SFTP';
+export const DEFAULT_QUOTA_BYTES = 2 ** 40;
 
 interface UserEntry {
   user: SftpUser;
@@ -121,7 +133,11 @@ export async function startSftpServer(options: SftpServerOptions): Promise<Runni
   const hooks = new Set<Promise<void>>();
   let closing = false;
 
-  const sshServer = new ssh2.Server({ hostKeys: [options.hostKey], algorithms: SERVER_ALGORITHMS, ident: IDENT });
+  const sshServer = new ssh2.Server({
+    hostKeys: [options.hostKey],
+    algorithms: algorithmsFor(options.algorithmPolicy),
+    ident: options.ident ?? DEFAULT_IDENT,
+  });
   sshServer.on('connection', (client: ssh2.Connection, info: ssh2.ClientInfo) => {
     const connection = byRemote.get(`${info.ip}|${info.port}`);
     if (!connection || closing) {
@@ -254,7 +270,11 @@ export async function startSftpServer(options: SftpServerOptions): Promise<Runni
   function recordFailedLogin(connection: Connection): void {
     if (connection.failureRecorded) return;
     connection.failureRecorded = true;
-    const result = defender.recordFailure(connection.ip);
+    // Loopback is trusted by the same switch as the allow-lists: counted nowhere, never banned.
+    const result =
+      options.allowLoopback && isLoopback(connection.ip)
+        ? { failures: 0, bannedUntil: undefined }
+        : defender.recordFailure(connection.ip);
     log({
       event: 'auth-failed',
       ip: connection.ip,
@@ -306,6 +326,7 @@ export async function startSftpServer(options: SftpServerOptions): Promise<Runni
           home: entry.home,
           stagingDir,
           permissions: permissionsFor(user.role),
+          quotaBytes: options.quotaBytes ?? DEFAULT_QUOTA_BYTES,
           log,
           uploadCompleted: (key) => runHook(user, key),
           touch: () => {
@@ -332,7 +353,7 @@ export async function startSftpServer(options: SftpServerOptions): Promise<Runni
           return finished;
         };
         connection.sessions.set(sftpSession, finish);
-        sftp.on('end', () => void finish('client ended the session'));
+        sftp.on('end', () => void finish(CLIENT_ENDED));
         sftp.on('close', () => void finish('channel closed'));
         sftp.on('error', (error: Error) => {
           log({ event: 'sftp-error', ip: connection.ip, user: user.userName, message: error.message });

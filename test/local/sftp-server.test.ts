@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,11 +184,12 @@ describe('sftp server: the upload user', () => {
     expect(events.of('download', { key: 'inbox/moved.bin', bytes: 300_000 })).toHaveLength(1);
   });
 
-  it('resumes an upload with reput, and accepts put -p (times and modes ignored)', async () => {
+  it('resumes an upload with reput, and keeps the times of put -p (modes ignored)', async () => {
     const full = randomBytes(700_000);
     await writeFile(join(local, 'big.bin'), full);
     await writeFile(join(local, 'part.bin'), full.subarray(0, 250_000));
     await writeFile(join(local, 'kept.bin'), 'kept\n');
+    await utimes(join(local, 'kept.bin'), 1_400_000_000, 1_400_000_000);
     const result = await as('acme-upload', ['put part.bin big.bin', 'reput big.bin', 'put -p kept.bin', 'ls -l']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -198,7 +199,32 @@ describe('sftp server: the upload user', () => {
       bytesWritten: 450_000,
     });
     expect(await readFile(join(upHome, 'kept.bin'), 'utf8')).toBe('kept\n');
+    expect((await stat(join(upHome, 'kept.bin'))).mtimeMs).toBe(1_400_000_000_000);
     expect(await readdir(staging)).toEqual([]);
+  });
+
+  it('answers df (statvfs) from the configured quota, not the host disk', async () => {
+    await writeFile(join(upHome, 'quota-filler.bin'), randomBytes(409_600));
+    const quota = await startSftpServer(baseOptions({ quotaBytes: 1024 * 1024 * 1024 }));
+    try {
+      const result = await runSftp({
+        port: quota.port,
+        user: 'acme-upload',
+        key: keys.up,
+        commands: ['df'],
+        cwd: local,
+      });
+      expect(result.code).toBe(0);
+      // "Size Used Avail (root) %Capacity" in KiB: 1 GiB total, what the home holds as used.
+      const figures = result.stdout.split('\n').find((line) => /^\s*\d+\s+\d+\s+\d+/.test(line));
+      const [size, used, avail] = (figures ?? '').trim().split(/\s+/).map(Number);
+      expect(size).toBe(1024 * 1024);
+      expect(used).toBeGreaterThanOrEqual(400);
+      expect((used ?? 0) + (avail ?? 0)).toBe(1024 * 1024);
+    } finally {
+      await quota.close();
+      await rm(join(upHome, 'quota-filler.bin'));
+    }
   });
 
   it('renames over an existing file only with posix-rename, not with the legacy RENAME', async () => {
@@ -266,8 +292,11 @@ describe('sftp server: other clients', () => {
     }
   })();
 
-  it.skipIf(!curlHasSftp)('works with libssh2 (curl) as well', async () => {
+  it.skipIf(!curlHasSftp)('works with libssh2 (curl) under the compatible algorithm policy', async () => {
     await writeFile(join(local, 'curl.bin'), randomBytes(100_000));
+    // libssh2 before 1.11 has no encrypt-then-MAC: the strict default refuses it, 'compatible' takes it.
+    const compatible = await startSftpServer(baseOptions({ algorithmPolicy: 'compatible' }));
+    const port = compatible.port;
     // Asynchronously: the server runs in this process.
     const curl = (...extra: string[]) =>
       execFileAsync('curl', [
@@ -283,10 +312,11 @@ describe('sftp server: other clients', () => {
         'acme-upload:',
         ...extra,
       ]);
-    await curl('-T', join(local, 'curl.bin'), `sftp://127.0.0.1:${server.port}/curl.bin`);
-    await curl('-o', join(local, 'curl-back.bin'), `sftp://127.0.0.1:${server.port}/curl.bin`);
+    await curl('-T', join(local, 'curl.bin'), `sftp://127.0.0.1:${port}/curl.bin`);
+    await curl('-o', join(local, 'curl-back.bin'), `sftp://127.0.0.1:${port}/curl.bin`);
     expect(await sha(join(local, 'curl-back.bin'))).toBe(await sha(join(local, 'curl.bin')));
     expect(completed.some((entry) => entry.key === 'curl.bin')).toBe(true);
+    await compatible.close();
   });
 });
 
@@ -377,9 +407,11 @@ describe('sftp server: authentication and network', () => {
       options: ['-o', 'PubkeyAcceptedAlgorithms=ssh-rsa'],
     });
     expect(sha1.code).not.toBe(0);
-    expect(await events.waitFor('auth-failed', { ip: '127.0.0.9' })).toMatchObject({
-      reason: 'weak-signature-algorithm',
-    });
+    // server-sig-algs no longer lists ssh-rsa, so the client may not even try; if it does, it is refused.
+    expect(events.of('auth-ok', { ip: '127.0.0.9' })).toEqual([]);
+    for (const event of events.of('auth-failed', { ip: '127.0.0.9' })) {
+      expect(event).toMatchObject({ reason: 'weak-signature-algorithm' });
+    }
   });
 
   // The client's own "Unable to negotiate" message is logged at INFO level (hidden here) and can lose the race with
@@ -409,10 +441,17 @@ describe('sftp server: authentication and network', () => {
         '-o',
         'MACs=hmac-sha2-512-etm@openssh.com',
         '-o',
-        'KexAlgorithms=ecdh-sha2-nistp384',
+        'KexAlgorithms=diffie-hellman-group16-sha512',
       ],
     });
     expect(result.code).toBe(0);
+  });
+
+  it('refuses the NIST-curve key exchanges and MACs that are not encrypt-then-MAC', async () => {
+    for (const option of ['KexAlgorithms=ecdh-sha2-nistp256', 'MACs=hmac-sha2-256', 'MACs=hmac-sha2-512']) {
+      const result = await as('acme-upload', ['ls'], { options: ['-o', option, '-o', 'Ciphers=aes128-ctr'] });
+      expect(result.code, option).not.toBe(0);
+    }
   });
 
   it('bans an address after repeated failed logins', async () => {
@@ -433,6 +472,35 @@ describe('sftp server: authentication and network', () => {
     expect(await events.waitFor('connection-refused', { ip: '127.0.0.5' })).toMatchObject({ reason: 'banned' });
     // Other addresses are unaffected.
     expect((await as('acme-upload', ['ls'])).code).toBe(0);
+  });
+
+  it('never bans loopback when loopback bypasses the allow-lists (one switch for both)', async () => {
+    const trusting = await startSftpServer(baseOptions({ allowLoopback: true }));
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const result = await runSftp({
+          port: trusting.port,
+          user: 'acme-upload',
+          key: keys.other,
+          commands: ['ls'],
+          cwd: local,
+          bind: '127.0.0.1',
+        });
+        expect(result.code).not.toBe(0);
+      }
+      const result = await runSftp({
+        port: trusting.port,
+        user: 'acme-upload',
+        key: keys.up,
+        commands: ['ls'],
+        cwd: local,
+        bind: '127.0.0.1',
+      });
+      expect(result.code).toBe(0);
+      expect(events.of('ip-banned', { ip: '127.0.0.1' })).toEqual([]);
+    } finally {
+      await trusting.close();
+    }
   });
 });
 

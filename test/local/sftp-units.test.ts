@@ -10,7 +10,7 @@ import { addressAllowed, isValidUserName, normalizeAddress } from '../../src/loc
 import { Defender } from '../../src/local/sftp/defender.js';
 import { Home, keyOf, normalizeVirtual, PathError } from '../../src/local/sftp/paths.js';
 import { attrsOf, longname, STATUS_CODE, statusOf } from '../../src/local/sftp/replies.js';
-import { installWire, sshString } from '../../src/local/sftp/wire.js';
+import { DATA_HEADER, installWire, sshString } from '../../src/local/sftp/wire.js';
 
 describe('sftp paths', () => {
   let root: string;
@@ -194,6 +194,8 @@ describe('sftp wire additions', () => {
     _extensions: Record<string, string> = {};
     _buffer: Buffer[] = [];
     _waitChanDrain = false;
+    _waitWindow = false;
+    _chunkcb: (() => void) | undefined = undefined;
     sent: Buffer[] = [];
     adjusted: number[] = [];
     pushed: (Buffer | null)[] = [];
@@ -202,7 +204,9 @@ describe('sftp wire additions', () => {
     _protocol = {
       channelData: (_id: number, data: Buffer) => this.sent.push(data),
       channelWindowAdjust: (_id: number, amount: number) => this.adjusted.push(amount),
+      exitStatus: (_id: number, status: number) => this.exits.push(status),
     };
+    exits: number[] = [];
     push(data: Buffer | null): undefined {
       this.pushed.push(data);
       return undefined;
@@ -257,9 +261,49 @@ describe('sftp wire additions', () => {
     expect(fake._buffer[0]!.subarray(4)).toEqual(Buffer.from([201, 0, 0, 0, 9, 1, 2, 3]));
   });
 
+  it('sends a DATA reply built in place in packet-size pieces, queues the rest and drains it on new window', () => {
+    const fake = new FakeSftp();
+    const wire = installWire(fake as unknown as SFTPWrapper, { extensions: {}, overloaded: () => false })!;
+    fake.outgoing.window = 100 * 1024;
+    const data = Buffer.alloc(200 * 1024, 7);
+    const packet = Buffer.alloc(DATA_HEADER + data.length + 50); // a short read: 50 bytes unused
+    data.copy(packet, DATA_HEADER);
+    wire.dataReply(42, packet, data.length);
+    expect(fake.sent.map((piece) => piece.length)).toEqual([32768, 32768, 32768, 4096]);
+    expect(fake.outgoing.window).toBe(0);
+    expect(fake._waitWindow).toBe(true);
+    // Queued behind: later replies wait for the rest of this one.
+    wire.extendedReply(43, Buffer.from([1]));
+    expect(fake._buffer).toHaveLength(2);
+    // The client grants window: ssh2 calls the drain it was given.
+    fake.outgoing.window = 1024 * 1024;
+    fake._waitWindow = false;
+    fake._chunkcb!.call(fake);
+    const wireBytes = Buffer.concat(fake.sent);
+    expect(wireBytes.length).toBe(DATA_HEADER + data.length + 9 + 1);
+    expect(wireBytes.readUInt32BE(0)).toBe(9 + data.length);
+    expect(wireBytes[4]).toBe(103);
+    expect(wireBytes.readUInt32BE(5)).toBe(42);
+    expect(wireBytes.readUInt32BE(9)).toBe(data.length);
+    expect(wireBytes.subarray(DATA_HEADER, DATA_HEADER + data.length).equals(data)).toBe(true);
+    expect(wireBytes[DATA_HEADER + data.length + 4]).toBe(201);
+    expect(fake._buffer).toEqual([]);
+  });
+
   it('stays out of the way when ssh2 internals are not what it expects', () => {
     const fake = new FakeSftp();
     fake._version = 3;
     expect(installWire(fake as unknown as SFTPWrapper, { extensions: {}, overloaded: () => false })).toBeUndefined();
+  });
+});
+
+describe('quota sizes (local up --quota)', () => {
+  it('reads binary sizes and refuses what is not one', async () => {
+    const { parseQuota } = await import('../../src/local/sftp/quota.js');
+    expect(parseQuota('500G')).toBe(500 * 2 ** 30);
+    expect(parseQuota('1.5T')).toBe(1.5 * 2 ** 40);
+    expect(parseQuota('2GiB')).toBe(2 * 2 ** 30);
+    expect(parseQuota('1048576')).toBe(1048576);
+    for (const bad of ['', 'lots', '-1G', '10', '1P', '1e9']) expect(parseQuota(bad), bad).toBeUndefined();
   });
 });

@@ -3,7 +3,10 @@ import type { Algorithms } from 'ssh2';
 /**
  * The transport algorithms the local SFTP server offers, set explicitly because ssh2's defaults still include
  * `ssh-rsa` (SHA-1) host signatures and `hmac-sha1`. The lists follow the spirit of Transfer Family's newest security
- * policies: no SHA-1 anywhere, no CBC, no truncated or MD5 MACs.
+ * policies: no SHA-1 anywhere, no CBC, no truncated or MD5 MACs. Tightened so that `ssh-audit` reports nothing:
+ * no NIST-curve ECDH (curve25519 and 4096/8192-bit groups only; group14's 2048 bits is flagged), MACs only in
+ * encrypt-then-MAC form (the GCM and ChaCha20 ciphers carry their own). Every client in the interop matrix
+ * (OpenSSH, PuTTY, paramiko, asyncssh, rclone, lftp) negotiates with these.
  *
  * ssh2 appends `kex-strict-s-v00@openssh.com` to the key exchange list itself (strict KEX, the Terrapin fix), so a
  * client that offers strict KEX (OpenSSH 9.6+, and distribution backports) gets it.
@@ -15,12 +18,8 @@ export const SERVER_ALGORITHMS = {
   kex: [
     'curve25519-sha256',
     'curve25519-sha256@libssh.org',
-    'ecdh-sha2-nistp256',
-    'ecdh-sha2-nistp384',
-    'ecdh-sha2-nistp521',
     'diffie-hellman-group16-sha512',
     'diffie-hellman-group18-sha512',
-    'diffie-hellman-group14-sha256',
   ],
   serverHostKey: [
     'ssh-ed25519',
@@ -38,9 +37,25 @@ export const SERVER_ALGORITHMS = {
     'aes192-ctr',
     'aes256-ctr',
   ],
-  hmac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512'],
+  hmac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com'],
   compress: ['none'],
 } satisfies Algorithms;
+
+/**
+ * The opt-in policy for partners whose SSH library predates encrypt-then-MAC (libssh2 before 1.11: curl, PHP's ssh2,
+ * older git and backup tools): the strict lists plus the plain hmac-sha2 MACs, still no SHA-1. ssh-audit warns about
+ * these MACs, which is why they are not offered by default.
+ */
+export const COMPATIBLE_ALGORITHMS = {
+  ...SERVER_ALGORITHMS,
+  hmac: [...SERVER_ALGORITHMS.hmac, 'hmac-sha2-256', 'hmac-sha2-512'],
+} satisfies Algorithms;
+
+export type AlgorithmPolicy = 'strict' | 'compatible';
+
+export function algorithmsFor(policy: AlgorithmPolicy = 'strict'): Algorithms {
+  return policy === 'compatible' ? COMPATIBLE_ALGORITHMS : SERVER_ALGORITHMS;
+}
 
 /**
  * Signature algorithms accepted for user keys (the `publickey` method). `ssh-rsa` means RSA with SHA-1 and is refused;

@@ -1,10 +1,13 @@
 import type { FileHandle } from 'node:fs/promises';
+import { RequestOrder } from './ordering.js';
 
 /** An open directory: its names, read out by READDIR in batches. */
 export interface DirHandle {
   kind: 'dir';
   virtual: string;
-  fsPath: string;
+  /** The folder, opened: entries are looked up through it (`path`), never by a name that could be swapped. */
+  file: FileHandle;
+  path: string;
   names: string[];
   next: number;
 }
@@ -32,8 +35,10 @@ export interface UploadHandle {
   exclusive: boolean;
   /** Started from a copy of the existing file (resume), rather than empty. */
   resumed: boolean;
-  /** Where the next APPEND write goes. */
+  /** Where the next APPEND write goes: the furthest byte the file reaches (its size when opened, then writes). */
   end: number;
+  /** Times the client set (SETSTAT/FSETSTAT), applied again when the file is published. */
+  times: { atime: number; mtime: number } | undefined;
   bytesWritten: number;
   /** The first write error: the upload can no longer be published. */
   failed: unknown;
@@ -46,6 +51,8 @@ interface Entry {
   handle: Handle;
   /** Requests in flight on this handle; CLOSE and cleanup wait for them before closing the file. */
   pending: Set<Promise<unknown>>;
+  /** Reply order and range serialisation of the requests on this handle. */
+  order: RequestOrder;
 }
 
 /**
@@ -64,7 +71,7 @@ export class HandleTable {
 
   add(handle: Handle): Buffer {
     const id = this.nextId++;
-    this.entries.set(id, { handle, pending: new Set() });
+    this.entries.set(id, { handle, pending: new Set(), order: new RequestOrder() });
     const bytes = Buffer.allocUnsafe(4);
     bytes.writeUInt32BE(id, 0);
     return bytes;
@@ -72,6 +79,11 @@ export class HandleTable {
 
   get(bytes: Buffer): Handle | undefined {
     return this.entry(bytes)?.handle;
+  }
+
+  /** The request order of the handle, or undefined when the handle is not (or no longer) open. */
+  orderOf(bytes: Buffer): RequestOrder | undefined {
+    return this.entry(bytes)?.order;
   }
 
   /** Runs `work` as a request on the handle, so that closing it waits until `work` is done. */

@@ -1,5 +1,6 @@
 import { lstat, realpath } from 'node:fs/promises';
-import { dirname, posix, sep } from 'node:path';
+import { dirname, posix, resolve as resolvePath, sep } from 'node:path';
+import { FD_PATHS, type ResolvedEntry, resolveInHome } from './resolve.js';
 
 /**
  * Path confinement: every path a client sends is a path inside the user's home, which the client sees as "/".
@@ -38,10 +39,38 @@ export function keyOf(virtual: string): string {
 
 export class Home {
   /** `root` must already be a real path (no symlinks), as `Home.open` makes it. */
-  private constructor(readonly root: string) {}
+  private constructor(
+    readonly root: string,
+    /** Other absolute spellings of the home (the configured folder when it differs from its real path). */
+    private readonly aliases: readonly string[] = [],
+  ) {}
 
   static async open(folder: string): Promise<Home> {
-    return new Home(await realpath(folder));
+    const root = await realpath(folder);
+    const given = resolvePath(folder);
+    return new Home(root, given === root ? [] : [given]);
+  }
+
+  /**
+   * The entry `virtual` names, reached through opened folders with no symlink followed by the kernel (resolve.ts).
+   * `follow`: a symlink as the final component is resolved (inside the home) too. The caller must `close()` it.
+   * Where the system has no /proc/self/fd, falls back to `confine` (checked, then used by name).
+   */
+  async resolve(virtual: string, options: { follow: boolean }): Promise<ResolvedEntry> {
+    if (FD_PATHS) return resolveInHome(this.root, this.aliases, virtual, options.follow);
+    const path = await this.confine(virtual, options);
+    const stats = await lstat(path).catch(() => undefined);
+    return { path, virtual, stats, parent: dirname(path), close: async () => undefined };
+  }
+
+  /** Runs `work` on the resolved entry and closes it afterwards. */
+  async with<T>(virtual: string, options: { follow: boolean }, work: (entry: ResolvedEntry) => Promise<T>): Promise<T> {
+    const entry = await this.resolve(virtual, options);
+    try {
+      return await work(entry);
+    } finally {
+      await entry.close().catch(() => undefined);
+    }
   }
 
   /** The file-system path of a normalised virtual path (lexical only: no access to the disk). */

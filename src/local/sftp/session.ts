@@ -4,24 +4,28 @@ import {
   copyFile,
   link,
   lstat,
+  lutimes,
   mkdir,
   open,
   readdir,
-  realpath,
   rename,
   rmdir,
-  stat,
-  statfs,
+  truncate,
   unlink,
+  utimes,
 } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { FileEntry, SFTPWrapper } from 'ssh2';
 import ssh2 from 'ssh2';
 import type { SftpAction } from '../../core/permissions.js';
+import { checkFile, parseCheckFileTail } from './check-file.js';
 import { type Handle, HandleTable, type UploadHandle } from './handles.js';
-import { type Home, keyOf, normalizeVirtual } from './paths.js';
+import type { ByteRange } from './ordering.js';
+import { type Home, keyOf, normalizeVirtual, PathError } from './paths.js';
+import { quotaStatvfs } from './quota.js';
 import { attrsOf, denied, failure, longname, noSuchFile, type SftpAttrs, STATUS_CODE, statusOf } from './replies.js';
-import { installWire, readStrings, uint64s, type Wire } from './wire.js';
+import { FD_PATHS, fdPath } from './resolve.js';
+import { DATA_HEADER, installWire, readStrings, uint64s, type Wire } from './wire.js';
 
 const { OPEN_MODE } = ssh2.utils.sftp;
 
@@ -33,6 +37,23 @@ export const MAX_HANDLES = 256;
 /** Bytes of WRITE data received but not yet on disk before the channel stops granting window. */
 const MAX_PENDING_WRITE_BYTES = 64 * 1024 * 1024;
 const READDIR_BATCH = 100;
+/** The largest file the server takes (S3's largest object, 5 TiB): offsets past it are refused, never rounded. */
+export const MAX_OFFSET = 5 * 2 ** 40;
+/**
+ * How far past the current end of an upload a WRITE (or a truncate) may reach. Clients write sequentially, so a gap
+ * is never needed; a bounded one keeps a stray offset from publishing a huge sparse file.
+ */
+export const MAX_HOLE = 64 * 1024 * 1024;
+const OFFSET_TOO_LARGE = 'Offset beyond the largest file the server accepts (5 TiB)';
+const HOLE_TOO_LARGE = 'Write offset too far past the end of the file (at most 64 MiB of gap)';
+/** A range that conflicts with nothing: the request is only kept in reply order. */
+const NO_RANGE: ByteRange = { start: 0, end: 0, write: false };
+
+/** An SFTP uint64 offset as an exact number, or undefined beyond MAX_OFFSET. */
+export function offsetOf(raw: number | bigint): number | undefined {
+  if (typeof raw === 'bigint') return raw >= 0n && raw <= BigInt(MAX_OFFSET) ? Number(raw) : undefined;
+  return Number.isSafeInteger(raw) && raw >= 0 && raw <= MAX_OFFSET ? raw : undefined;
+}
 
 const EXTENSIONS: Record<string, string> = {
   'posix-rename@openssh.com': '1',
@@ -54,6 +75,8 @@ export interface SessionContext {
   home: Home;
   stagingDir: string;
   permissions: ReadonlySet<SftpAction>;
+  /** What statvfs reports as the size of the home (see quota.ts). */
+  quotaBytes: number;
   log: (event: { event: string; [key: string]: unknown }) => void;
   /** Called once per upload published in the home (after the client got its OK). */
   uploadCompleted: (key: string) => void;
@@ -61,15 +84,52 @@ export interface SessionContext {
   touch: () => void;
 }
 
+/** Copies the regular file at `path` (never a symlink: O_NOFOLLOW) to a new `destination`, a reflink where possible. */
+async function copyNoFollow(path: string, destination: string): Promise<void> {
+  const source = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  try {
+    if (!(await source.stat()).isFile()) throw failure('Not a regular file');
+    const from = FD_PATHS ? fdPath(source) : path;
+    await copyFile(from, destination, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+  } finally {
+    await source.close().catch(() => undefined);
+  }
+}
+
+/** SETSTAT/FSETSTAT attributes as ssh2 parses them (sizes are BigInts once `installWire` asked for them). */
+interface SetAttrs {
+  size?: number | bigint;
+  atime?: number;
+  mtime?: number;
+}
+
+/** A size a client asks a file to have: refused beyond MAX_OFFSET or more than MAX_HOLE past `end`. */
+function sizeOf(raw: number | bigint, end: number): number {
+  const size = offsetOf(raw);
+  if (size === undefined) throw failure(OFFSET_TOO_LARGE);
+  if (size > end + MAX_HOLE) throw failure(HOLE_TOO_LARGE);
+  return size;
+}
+
+function timesOf(attrs: SetAttrs): { atime: number; mtime: number } | undefined {
+  const { atime, mtime } = attrs;
+  if (typeof atime !== 'number' && typeof mtime !== 'number') return undefined;
+  return { atime: atime ?? mtime ?? 0, mtime: mtime ?? atime ?? 0 };
+}
+
 type Reply =
   | { status: number; message?: string }
   | { handle: Buffer }
   | { data: Buffer }
+  /** DATA read straight into a packet with DATA_HEADER bytes free in front (see Wire.dataReply). */
+  | { packet: Buffer; length: number }
   | { names: { filename: string; longname: string; attrs: SftpAttrs | Record<string, never> }[] }
   | { attrs: SftpAttrs }
   | { extended: Buffer };
 
 const OK: Reply = { status: STATUS_CODE.OK };
+/** The `end` reason of a session whose client closed it (sent EOF): the clean close that gets exit-status 0. */
+export const CLIENT_ENDED = 'client ended the session';
 
 const ACTION_TEXT: Record<SftpAction, string> = {
   list: 'list folders',
@@ -118,6 +178,11 @@ export class SftpSession {
   }
 
   private async cleanup(reason: string): Promise<void> {
+    if (reason === CLIENT_ENDED) {
+      // The client closed its side: answer what it asked before, then as a server process that exits cleanly would.
+      while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+      this.wire?.exitStatus(0);
+    }
     try {
       this.sftp.end();
     } catch {
@@ -134,18 +199,20 @@ export class SftpSession {
   private register(): void {
     const sftp = this.sftp;
     sftp.on('OPEN', (reqid, filename, flags) => this.run(reqid, () => this.open(filename, flags)));
-    sftp.on('READ', (reqid, handle, offset, length) =>
-      this.run(reqid, () => this.read(handle, offset, length), handle),
+    // ssh2's offsets are typed as numbers; `installWire` makes them BigInts so that no offset is ever rounded.
+    sftp.on('READ', (reqid, handle, offset: number | bigint, length) => this.read(reqid, handle, offset, length));
+    sftp.on('WRITE', (reqid, handle, offset: number | bigint, data) => this.write(reqid, handle, offset, data));
+    // CLOSE waits for the handle's earlier requests as a barrier; it is not tracked (it removes the handle itself).
+    sftp.on('CLOSE', (reqid, handle) => this.onHandle(reqid, handle, undefined, () => this.close(handle), false));
+    sftp.on('FSTAT', (reqid, handle) => this.onHandle(reqid, handle, undefined, () => this.fstat(handle)));
+    sftp.on('FSETSTAT', (reqid, handle, attrs) =>
+      this.onHandle(reqid, handle, undefined, () => this.fsetstat(handle, attrs)),
     );
-    sftp.on('WRITE', (reqid, handle, offset, data) => this.write(reqid, handle, offset, data));
-    sftp.on('CLOSE', (reqid, handle) => this.run(reqid, () => this.close(handle)));
-    sftp.on('FSTAT', (reqid, handle) => this.run(reqid, () => this.fstat(handle), handle));
-    sftp.on('FSETSTAT', (reqid, handle) => this.run(reqid, () => this.fsetstat(handle), handle));
     sftp.on('OPENDIR', (reqid, path) => this.run(reqid, () => this.opendir(path)));
-    sftp.on('READDIR', (reqid, handle) => this.run(reqid, () => this.readdir(handle), handle));
+    sftp.on('READDIR', (reqid, handle) => this.onHandle(reqid, handle, undefined, () => this.readdir(handle)));
     sftp.on('STAT', (reqid, path) => this.run(reqid, () => this.stat(path, true)));
     sftp.on('LSTAT', (reqid, path) => this.run(reqid, () => this.stat(path, false)));
-    sftp.on('SETSTAT', (reqid, path) => this.run(reqid, () => this.setstat(path)));
+    sftp.on('SETSTAT', (reqid, path, attrs) => this.run(reqid, () => this.setstat(path, attrs)));
     sftp.on('REALPATH', (reqid, path) => this.run(reqid, () => this.realpath(path)));
     sftp.on('READLINK', (reqid, path) => this.run(reqid, () => this.readlink(path)));
     sftp.on('SYMLINK', (reqid) =>
@@ -182,12 +249,42 @@ export class SftpSession {
     done.finally(() => this.inflight.delete(done));
   }
 
+  /**
+   * Runs one request on a handle: after the earlier requests it overlaps (`range`; none = all of them), and answered
+   * after the replies to every earlier request on the handle (see ordering.ts). An unknown handle is answered at once.
+   */
+  private onHandle(
+    reqid: number,
+    handleBytes: Buffer,
+    range: ByteRange | undefined,
+    work: () => Promise<Reply>,
+    track = true,
+  ): void {
+    const order = this.table.orderOf(handleBytes);
+    if (!order) {
+      this.run(reqid, work);
+      return;
+    }
+    this.ctx.touch();
+    const done = order.schedule(
+      range,
+      () => (track ? this.table.track(handleBytes, work()) : work()),
+      (outcome) => this.reply(reqid, outcome.ok ? outcome.value : statusOf(outcome.error)),
+    );
+    this.inflight.add(done);
+    done.finally(() => this.inflight.delete(done));
+  }
+
   private reply(reqid: number, reply: Reply): void {
     const sftp = this.sftp;
     try {
       if ('status' in reply) sftp.status(reqid, reply.status, reply.message);
       else if ('handle' in reply) sftp.handle(reqid, reply.handle);
       else if ('data' in reply) sftp.data(reqid, reply.data);
+      else if ('packet' in reply) {
+        if (this.wire) this.wire.dataReply(reqid, reply.packet, reply.length);
+        else sftp.data(reqid, reply.packet.subarray(DATA_HEADER, DATA_HEADER + reply.length));
+      }
       // ssh2 sends an entry without attributes (flags 0) for `attrs: {}`, as REALPATH replies have.
       else if ('names' in reply) sftp.name(reqid, reply.names as FileEntry[]);
       else if ('attrs' in reply) sftp.attrs(reqid, reply.attrs);
@@ -217,9 +314,11 @@ export class SftpSession {
     if (writing) return this.openUpload(virtual, flags);
 
     this.require('read');
-    const path = await this.ctx.home.confine(virtual, { follow: true });
-    // O_NONBLOCK: opening a FIFO planted in the home must not hang a thread; regular files ignore it.
-    const file = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    // O_NONBLOCK: opening a FIFO planted in the home must not hang a thread; regular files ignore it. O_NOFOLLOW: a
+    // symlink swapped in after the resolution fails to open instead of being followed.
+    const file = await this.ctx.home.with(virtual, { follow: true }, (entry) =>
+      open(entry.path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW),
+    );
     try {
       const stats = await file.stat();
       if (stats.isDirectory()) throw failure('Is a directory');
@@ -241,23 +340,18 @@ export class SftpSession {
   private async openUpload(virtual: string, flags: number): Promise<Reply> {
     this.require('write');
     if (virtual === '/') throw failure('Is a directory');
-    const target = await this.ctx.home.confine(virtual, { follow: true });
-    const existing = await stat(target).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
-    if (existing?.isDirectory()) throw failure('Is a directory');
-    if (existing && !existing.isFile()) throw failure('Not a regular file');
-    if (existing && flags & OPEN_MODE.EXCL) throw failure('File already exists');
-    if (!existing) {
-      if (!(flags & OPEN_MODE.CREAT)) throw noSuchFile();
-      const parent = await stat(dirname(target)).catch(() => undefined);
-      if (!parent?.isDirectory()) throw noSuchFile('No such directory');
-    }
-
     const stagingPath = join(this.ctx.stagingDir, `${randomBytes(12).toString('hex')}.upload`);
-    const resumed = existing !== undefined && !(flags & OPEN_MODE.TRUNC);
-    if (resumed) await copyFile(target, stagingPath, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+    // The parent folder must exist (a missing one fails the resolution); the target is its resolved virtual path.
+    const { target, existing, resumed } = await this.ctx.home.with(virtual, { follow: true }, async (entry) => {
+      const existing = entry.stats;
+      if (existing?.isDirectory()) throw failure('Is a directory');
+      if (existing && !existing.isFile()) throw failure('Not a regular file');
+      if (existing && flags & OPEN_MODE.EXCL) throw failure('File already exists');
+      if (!existing && !(flags & OPEN_MODE.CREAT)) throw noSuchFile();
+      const resumed = existing !== undefined && !(flags & OPEN_MODE.TRUNC);
+      if (resumed) await copyNoFollow(entry.path, stagingPath);
+      return { target: entry.virtual, existing, resumed };
+    });
     let file: Awaited<ReturnType<typeof open>>;
     try {
       file = await open(stagingPath, resumed ? 'r+' : 'wx+', 0o644);
@@ -275,7 +369,8 @@ export class SftpSession {
       append: (flags & OPEN_MODE.APPEND) !== 0,
       exclusive: (flags & OPEN_MODE.EXCL) !== 0,
       resumed,
-      end: resumed ? existing.size : 0,
+      end: resumed && existing ? existing.size : 0,
+      times: undefined,
       bytesWritten: 0,
       failed: undefined,
       startedAt: Date.now(),
@@ -289,61 +384,89 @@ export class SftpSession {
     return { handle: this.table.add(handle) };
   }
 
-  private async read(handleBytes: Buffer, offset: number, length: number): Promise<Reply> {
+  private read(reqid: number, handleBytes: Buffer, rawOffset: number | bigint, length: number): void {
+    const offset = offsetOf(rawOffset);
+    if (offset === undefined) {
+      this.onHandle(reqid, handleBytes, NO_RANGE, async () => {
+        throw failure(OFFSET_TOO_LARGE);
+      });
+      return;
+    }
+    const size = Math.min(length, MAX_READ);
+    this.onHandle(reqid, handleBytes, { start: offset, end: offset + size, write: false }, () =>
+      this.readAt(handleBytes, offset, size),
+    );
+  }
+
+  private async readAt(handleBytes: Buffer, offset: number, size: number): Promise<Reply> {
     const handle = this.table.get(handleBytes);
     if (!handle) throw failure('Invalid handle');
     if (handle.kind === 'dir') throw failure('Is a directory');
     if (handle.kind === 'upload' && !handle.readable) throw denied('Permission denied: file not opened for reading');
-    const size = Math.min(length, MAX_READ);
     if (size <= 0) return { data: Buffer.alloc(0) };
-    const buffer = Buffer.allocUnsafe(size);
-    const { bytesRead } = await handle.file.read(buffer, 0, size, offset);
+    // Read straight into the reply packet: the data is not copied again before ssh2 frames it.
+    const packet = Buffer.allocUnsafe(DATA_HEADER + size);
+    const { bytesRead } = await handle.file.read(packet, DATA_HEADER, size, offset);
     if (bytesRead === 0) return { status: STATUS_CODE.EOF };
     if (handle.kind === 'read') handle.bytes += bytesRead;
-    return { data: bytesRead === size ? buffer : buffer.subarray(0, bytesRead) };
+    return { packet, length: bytesRead };
   }
 
-  private write(reqid: number, handleBytes: Buffer, offset: number, data: Buffer): void {
+  private write(reqid: number, handleBytes: Buffer, rawOffset: number | bigint, data: Buffer): void {
     const handle = this.table.get(handleBytes);
     if (handle?.kind !== 'upload') {
-      this.run(reqid, async () => {
+      this.onHandle(reqid, handleBytes, NO_RANGE, async () => {
         throw handle ? denied('Permission denied: file not opened for writing') : failure('Invalid handle');
       });
       return;
     }
     // The position is taken on arrival, so APPEND writes land in the order the client sent them even though the
     // writes themselves run in parallel.
+    const offset = offsetOf(rawOffset);
     const position = handle.append ? handle.end : offset;
+    const refusal =
+      position === undefined || position + data.length > MAX_OFFSET
+        ? failure(OFFSET_TOO_LARGE)
+        : position > handle.end + MAX_HOLE
+          ? failure(HOLE_TOO_LARGE)
+          : undefined;
+    if (refusal || position === undefined) {
+      // The file can no longer be what the client means to upload: it will not be published.
+      handle.failed ??= refusal;
+      this.onHandle(reqid, handleBytes, NO_RANGE, async () => {
+        throw refusal;
+      });
+      return;
+    }
     handle.end = Math.max(handle.end, position + data.length);
     this.pendingWriteBytes += data.length;
-    this.run(
-      reqid,
-      async () => {
-        try {
-          if (handle.failed) throw handle.failed;
-          let written = 0;
-          while (written < data.length) {
-            const { bytesWritten } = await handle.file.write(data, written, data.length - written, position + written);
-            written += bytesWritten;
-          }
-          handle.bytesWritten += written;
-          return OK;
-        } catch (error) {
-          handle.failed ??= error;
-          throw error;
-        } finally {
-          this.pendingWriteBytes -= data.length;
-          if (this.pendingWriteBytes <= MAX_PENDING_WRITE_BYTES / 2) this.wire?.resume();
+    this.onHandle(reqid, handleBytes, { start: position, end: position + data.length, write: true }, async () => {
+      try {
+        if (handle.failed) throw handle.failed;
+        let written = 0;
+        while (written < data.length) {
+          const { bytesWritten } = await handle.file.write(data, written, data.length - written, position + written);
+          written += bytesWritten;
         }
-      },
-      handleBytes,
-    );
+        handle.bytesWritten += written;
+        return OK;
+      } catch (error) {
+        handle.failed ??= error;
+        throw error;
+      } finally {
+        this.pendingWriteBytes -= data.length;
+        if (this.pendingWriteBytes <= MAX_PENDING_WRITE_BYTES / 2) this.wire?.resume();
+      }
+    });
   }
 
   private async close(handleBytes: Buffer): Promise<Reply> {
     const handle = await this.table.remove(handleBytes);
     if (!handle) throw failure('Invalid handle');
-    if (handle.kind === 'dir') return OK;
+    if (handle.kind === 'dir') {
+      await handle.file.close();
+      return OK;
+    }
     if (handle.kind === 'read') {
       await handle.file.close();
       this.logDownload(handle, true);
@@ -357,16 +480,20 @@ export class SftpSession {
     const key = keyOf(handle.virtual);
     try {
       if (handle.failed) throw handle.failed;
+      // Times the client set win over the ones the writes left.
+      if (handle.times) await handle.file.utimes(handle.times.atime, handle.times.mtime);
       const size = (await handle.file.stat()).size;
       await handle.file.close();
-      // The home may have changed while the file was being written: check the target again.
-      await this.ctx.home.confine(handle.virtual, { follow: true });
-      if (handle.exclusive) {
-        await link(handle.stagingPath, handle.target);
-        await unlink(handle.stagingPath).catch(() => undefined);
-      } else {
-        await rename(handle.stagingPath, handle.target);
-      }
+      // The home may have changed while the file was being written: resolve the target again, and move the file
+      // into the folder that resolution opened (rename and link never follow the final component).
+      await this.ctx.home.with(handle.target, { follow: true }, async (entry) => {
+        if (handle.exclusive) {
+          await link(handle.stagingPath, entry.path);
+          await unlink(handle.stagingPath).catch(() => undefined);
+        } else {
+          await rename(handle.stagingPath, entry.path);
+        }
+      });
       this.ctx.log({
         event: 'upload-completed',
         ...this.who(),
@@ -398,7 +525,7 @@ export class SftpSession {
   }
 
   private async closeQuietly(handle: Handle): Promise<void> {
-    if (handle.kind !== 'dir') await handle.file.close().catch(() => undefined);
+    await handle.file.close().catch(() => undefined);
   }
 
   private logDownload(handle: Extract<Handle, { kind: 'read' }>, closed: boolean): void {
@@ -408,22 +535,83 @@ export class SftpSession {
   private async fstat(handleBytes: Buffer): Promise<Reply> {
     const handle = this.table.get(handleBytes);
     if (!handle) throw failure('Invalid handle');
-    const stats = handle.kind === 'dir' ? await stat(handle.fsPath) : await handle.file.stat();
+    const stats = await handle.file.stat();
     return { attrs: attrsOf(stats, this.readOnly) };
   }
 
-  /** Times and modes are accepted and ignored, as Transfer Family does with SetStatOption ENABLE_NO_OP. */
-  private async fsetstat(handleBytes: Buffer): Promise<Reply> {
+  /**
+   * On an upload: a size truncates (or extends, within MAX_HOLE) the file being written, times are kept and applied
+   * when it is published (`sftp -p`, WinSCP's "preserve timestamp"). Modes and owners are accepted and ignored, as
+   * Transfer Family does with SetStatOption ENABLE_NO_OP.
+   */
+  private async fsetstat(handleBytes: Buffer, attrs: SetAttrs): Promise<Reply> {
     this.require('write');
-    if (!this.table.get(handleBytes)) throw failure('Invalid handle');
+    const handle = this.table.get(handleBytes);
+    if (!handle) throw failure('Invalid handle');
+    const size = attrs.size === undefined ? undefined : sizeOf(attrs.size, handle.kind === 'upload' ? handle.end : 0);
+    const times = timesOf(attrs);
+    if (handle.kind !== 'upload') {
+      if (size !== undefined) throw denied('Permission denied: file not opened for writing');
+      return OK;
+    }
+    if (size !== undefined) {
+      await handle.file.truncate(size);
+      handle.end = size;
+    }
+    if (times) {
+      handle.times = times;
+      await handle.file.utimes(times.atime, times.mtime);
+    }
     return OK;
   }
 
-  private async setstat(path: string): Promise<Reply> {
+  /**
+   * Times are set on the file (rclone and `sftp -p` compare them with the source's to skip unchanged files). A size
+   * rewrites the upload at that length: staged, swapped in atomically and reported as a new upload, like any other.
+   */
+  private async setstat(path: string, attrs: SetAttrs): Promise<Reply> {
     this.require('write');
     const virtual = normalizeVirtual(path);
-    await stat(await this.ctx.home.confine(virtual, { follow: true }));
+    const times = timesOf(attrs);
+    const resized = await this.ctx.home.with(virtual, { follow: true }, async (entry) => {
+      const stats = entry.stats;
+      if (!stats) throw noSuchFile();
+      if (attrs.size !== undefined) {
+        if (!stats.isFile()) throw failure('Not a regular file');
+        const size = sizeOf(attrs.size, stats.size);
+        if (size !== stats.size) {
+          await this.rewriteAtSize(entry.path, size, times);
+          return entry.virtual;
+        }
+      }
+      // lutimes: never the target of a symlink swapped in since the resolution.
+      if (times) await lutimes(entry.path, times.atime, times.mtime);
+      return undefined;
+    });
+    if (resized !== undefined) {
+      const key = keyOf(resized);
+      this.ctx.log({ event: 'upload-completed', ...this.who(), key, truncated: true });
+      setImmediate(() => this.ctx.uploadCompleted(key));
+    }
     return OK;
+  }
+
+  /** A published file rewritten at `size`: a staged copy, truncated, renamed over the entry (atomic for readers). */
+  private async rewriteAtSize(
+    entryPath: string,
+    size: number,
+    times: { atime: number; mtime: number } | undefined,
+  ): Promise<void> {
+    const stagingPath = join(this.ctx.stagingDir, `${randomBytes(12).toString('hex')}.upload`);
+    try {
+      await copyNoFollow(entryPath, stagingPath);
+      await truncate(stagingPath, size);
+      if (times) await utimes(stagingPath, times.atime, times.mtime);
+      await rename(stagingPath, entryPath);
+    } catch (error) {
+      await unlink(stagingPath).catch(() => undefined);
+      throw error;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------- names
@@ -431,8 +619,8 @@ export class SftpSession {
   private async stat(path: string, follow: boolean): Promise<Reply> {
     this.require('list');
     const virtual = normalizeVirtual(path);
-    const fsPath = await this.ctx.home.confine(virtual, { follow });
-    const stats = follow ? await stat(fsPath) : await lstat(fsPath);
+    const stats = await this.ctx.home.with(virtual, { follow }, async (entry) => entry.stats);
+    if (!stats) throw noSuchFile();
     return { attrs: attrsOf(stats, this.readOnly) };
   }
 
@@ -442,19 +630,26 @@ export class SftpSession {
     let resolved = virtual;
     try {
       // A symlink inside the home resolves to where it points, when that is inside the home too.
-      resolved = this.ctx.home.toVirtual(await realpath(this.ctx.home.toFs(virtual))) ?? virtual;
+      resolved = await this.ctx.home.with(virtual, { follow: true }, async (entry) => entry.virtual);
     } catch {
-      // does not exist (yet): the normalised path is the answer
+      // does not exist (yet), or leads out: the normalised path is the answer
     }
     return { names: [{ filename: resolved, longname: resolved, attrs: {} }] };
   }
 
   private async readlink(path: string): Promise<Reply> {
     this.require('list');
-    const fsPath = await this.ctx.home.confine(normalizeVirtual(path), { follow: false });
-    if (!(await lstat(fsPath)).isSymbolicLink()) throw failure('Not a symbolic link');
-    const target = this.ctx.home.toVirtual(await realpath(fsPath));
-    if (target === undefined) throw denied('Permission denied: the link leaves your home folder');
+    const virtual = normalizeVirtual(path);
+    const stats = await this.ctx.home.with(virtual, { follow: false }, async (entry) => entry.stats);
+    if (!stats) throw noSuchFile();
+    if (!stats.isSymbolicLink()) throw failure('Not a symbolic link');
+    let target: string;
+    try {
+      target = await this.ctx.home.with(virtual, { follow: true }, async (entry) => entry.virtual);
+    } catch (error) {
+      if (error instanceof PathError) throw denied('Permission denied: the link leaves your home folder');
+      throw error;
+    }
     return { names: [{ filename: target, longname: target, attrs: {} }] };
   }
 
@@ -462,10 +657,19 @@ export class SftpSession {
     this.require('list');
     if (this.table.size >= this.table.limit) throw failure('Too many open handles in this session');
     const virtual = normalizeVirtual(path);
-    const fsPath = await this.ctx.home.confine(virtual, { follow: true });
-    if (!(await stat(fsPath)).isDirectory()) throw noSuchFile('Not a directory');
-    const names = (await readdir(fsPath)).sort();
-    return { handle: this.table.add({ kind: 'dir', virtual, fsPath, names, next: 0 }) };
+    const { file, path: dirPath } = await this.ctx.home.with(virtual, { follow: true }, async (entry) => {
+      if (!entry.stats) throw noSuchFile();
+      if (!entry.stats.isDirectory()) throw noSuchFile('Not a directory');
+      const file = await open(entry.path, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW);
+      return { file, path: FD_PATHS ? fdPath(file) : entry.path };
+    });
+    try {
+      const names = (await readdir(dirPath)).sort();
+      return { handle: this.table.add({ kind: 'dir', virtual, file, path: dirPath, names, next: 0 }) };
+    } catch (error) {
+      await file.close().catch(() => undefined);
+      throw error;
+    }
   }
 
   private async readdir(handleBytes: Buffer): Promise<Reply> {
@@ -477,7 +681,7 @@ export class SftpSession {
       handle.next += batch.length;
       const entries = await Promise.all(
         batch.map(async (name) => {
-          const stats: Stats | undefined = await lstat(join(handle.fsPath, name)).catch(() => undefined);
+          const stats: Stats | undefined = await lstat(`${handle.path}/${name}`).catch(() => undefined);
           if (!stats) return undefined; // vanished since OPENDIR
           const attrs = attrsOf(stats, this.readOnly);
           return { filename: name, longname: longname(name, attrs, user.userName, user.client, stats.nlink), attrs };
@@ -493,9 +697,11 @@ export class SftpSession {
     this.require('delete');
     const virtual = normalizeVirtual(path);
     if (virtual === '/') throw denied();
-    const fsPath = await this.ctx.home.confine(virtual, { follow: false });
-    if ((await lstat(fsPath)).isDirectory()) throw failure('Is a directory (use rmdir)');
-    await unlink(fsPath);
+    await this.ctx.home.with(virtual, { follow: false }, async (entry) => {
+      if (!entry.stats) throw noSuchFile();
+      if (entry.stats.isDirectory()) throw failure('Is a directory (use rmdir)');
+      await unlink(entry.path);
+    });
     this.ctx.log({ event: 'remove', ...this.who(), key: keyOf(virtual) });
     return OK;
   }
@@ -504,9 +710,11 @@ export class SftpSession {
     this.require('delete');
     const virtual = normalizeVirtual(path);
     if (virtual === '/') throw denied('Permission denied: cannot remove your home folder');
-    const fsPath = await this.ctx.home.confine(virtual, { follow: false });
-    if (!(await lstat(fsPath)).isDirectory()) throw failure('Not a directory');
-    await rmdir(fsPath);
+    await this.ctx.home.with(virtual, { follow: false }, async (entry) => {
+      if (!entry.stats) throw noSuchFile();
+      if (!entry.stats.isDirectory()) throw failure('Not a directory');
+      await rmdir(entry.path);
+    });
     this.ctx.log({ event: 'rmdir', ...this.who(), key: `${keyOf(virtual)}/` });
     return OK;
   }
@@ -515,8 +723,7 @@ export class SftpSession {
     this.require('mkdir');
     const virtual = normalizeVirtual(path);
     if (virtual === '/') throw failure('File or directory already exists');
-    const fsPath = await this.ctx.home.confine(virtual, { follow: false });
-    await mkdir(fsPath, 0o755);
+    await this.ctx.home.with(virtual, { follow: false }, (entry) => mkdir(entry.path, 0o755));
     this.ctx.log({ event: 'mkdir', ...this.who(), key: `${keyOf(virtual)}/` });
     return OK;
   }
@@ -530,28 +737,25 @@ export class SftpSession {
     const source = normalizeVirtual(from);
     const destination = normalizeVirtual(to);
     if (source === '/' || destination === '/') throw denied('Permission denied: cannot rename your home folder');
-    const sourcePath = await this.ctx.home.confine(source, { follow: false });
-    const destinationPath = await this.ctx.home.confine(destination, { follow: false });
-    const stats = await lstat(sourcePath);
-    if (source === destination) return OK;
-    if (stats.isDirectory() && destination.startsWith(`${source}/`)) {
-      throw failure('Cannot move a folder into itself');
-    }
-    if (replace) {
-      await rename(sourcePath, destinationPath);
-    } else if (stats.isDirectory()) {
-      if (
-        await lstat(destinationPath).then(
-          () => true,
-          () => false,
-        )
-      )
-        throw failure('File or directory already exists');
-      await rename(sourcePath, destinationPath);
-    } else {
-      await link(sourcePath, destinationPath);
-      await unlink(sourcePath);
-    }
+    await this.ctx.home.with(source, { follow: false }, (from) =>
+      this.ctx.home.with(destination, { follow: false }, async (to) => {
+        const stats = from.stats;
+        if (!stats) throw noSuchFile();
+        if (from.virtual === to.virtual) return;
+        if (stats.isDirectory() && to.virtual.startsWith(`${from.virtual}/`)) {
+          throw failure('Cannot move a folder into itself');
+        }
+        if (replace) {
+          await rename(from.path, to.path);
+        } else if (stats.isDirectory()) {
+          if (to.stats) throw failure('File or directory already exists');
+          await rename(from.path, to.path);
+        } else {
+          await link(from.path, to.path);
+          await unlink(from.path);
+        }
+      }),
+    );
     this.ctx.log({ event: 'rename', ...this.who(), from: keyOf(source), to: keyOf(destination), replace });
     return OK;
   }
@@ -569,7 +773,10 @@ export class SftpSession {
         const [path] = readStrings(data, 1) ?? [];
         if (!path) return { status: STATUS_CODE.BAD_MESSAGE, message: 'Malformed request' };
         this.require('list');
-        return this.statvfs(await this.ctx.home.confine(normalizeVirtual(path.toString('utf8')), { follow: true }));
+        await this.ctx.home.with(normalizeVirtual(path.toString('utf8')), { follow: true }, async (entry) => {
+          if (!entry.stats) throw noSuchFile();
+        });
+        return this.statvfs(this.ctx.home.root);
       }
       case 'fstatvfs@openssh.com': {
         const [handleBytes] = readStrings(data, 1) ?? [];
@@ -585,28 +792,53 @@ export class SftpSession {
         if (handle.kind === 'upload') await this.table.track(handleBytes, handle.file.datasync());
         return OK;
       }
+      case 'check-file':
+      case 'check-file-handle': {
+        this.require('read');
+        const [handleBytes] = readStrings(data, 1) ?? [];
+        const handle = handleBytes ? this.table.get(handleBytes) : undefined;
+        if (!handle || !handleBytes || !data || handle.kind === 'dir') throw failure('Invalid handle');
+        if (handle.kind === 'upload' && !handle.readable)
+          throw denied('Permission denied: file not opened for reading');
+        const request = parseCheckFileTail(data, 4 + handleBytes.length);
+        if (!request) return { status: STATUS_CODE.BAD_MESSAGE, message: 'Malformed request' };
+        return { extended: await this.table.track(handleBytes, checkFile(handle.file, request)) };
+      }
+      case 'check-file-name': {
+        this.require('read');
+        const [path] = readStrings(data, 1) ?? [];
+        const request = path && data ? parseCheckFileTail(data, 4 + path.length) : undefined;
+        if (!path || !request) return { status: STATUS_CODE.BAD_MESSAGE, message: 'Malformed request' };
+        const file = await this.ctx.home.with(normalizeVirtual(path.toString('utf8')), { follow: true }, (entry) =>
+          open(entry.path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW),
+        );
+        try {
+          if (!(await file.stat()).isFile()) throw failure('Not a regular file');
+          return { extended: await checkFile(file, request) };
+        } finally {
+          await file.close().catch(() => undefined);
+        }
+      }
       default:
         return { status: STATUS_CODE.OP_UNSUPPORTED, message: `Unsupported extension ${name.slice(0, 64)}` };
     }
   }
 
   private async statvfs(path: string): Promise<Reply> {
-    const fs = await statfs(path);
-    const ST_RDONLY = 1;
-    const ST_NOSUID = 2;
+    const fs = await quotaStatvfs(path, this.ctx.quotaBytes, this.readOnly);
     return {
       extended: uint64s([
         fs.bsize,
-        fs.bsize,
+        fs.frsize,
         fs.blocks,
         fs.bfree,
         fs.bavail,
         fs.files,
         fs.ffree,
-        fs.ffree,
-        0,
-        (this.readOnly ? ST_RDONLY : 0) | ST_NOSUID,
-        255,
+        fs.favail,
+        fs.fsid,
+        fs.flag,
+        fs.namemax,
       ]),
     };
   }

@@ -11,6 +11,11 @@ import type { SFTPWrapper } from 'ssh2';
  *   so a client that does not wait for replies could fill memory. `overloaded()` makes the channel stop granting
  *   window until `resume()`.
  *
+ * - Exact 64-bit offsets: ssh2 reads a uint64 into a JavaScript number unless told otherwise (`_biOpt`), so an offset
+ *   at or above 2^53 is rounded (2^63-10 became 0 on the way in). With `_biOpt = 'always'` every uint64 it parses
+ *   (READ/WRITE offsets, ATTRS sizes) is a BigInt, which the session checks and converts.
+ * - `exit-status` at a clean close: OpenSSH's scp (SFTP mode) and sftp report failure without one.
+ *
  * This touches ssh2 internals (`_version`, `_extensions`, `_buffer`, `_protocol`, `incoming`/`outgoing`, `push`), all
  * present in ssh2 1.x. `installWire` checks for them and returns undefined when they are missing; the server then
  * runs without the extensions (slower with OpenSSH, still correct).
@@ -18,12 +23,16 @@ import type { SFTPWrapper } from 'ssh2';
 
 interface SftpInternals {
   _version: number;
+  _biOpt: string | undefined;
   _extensions: Record<string, string>;
   _buffer: Buffer[];
   _waitChanDrain?: boolean;
+  _waitWindow: boolean;
+  _chunkcb: (() => void) | undefined;
   _protocol: {
     channelData(id: number, data: Buffer): void;
     channelWindowAdjust(id: number, amount: number): void;
+    exitStatus(id: number, status: number): void;
   };
   incoming: { window: number; state: string };
   outgoing: { id: number; window: number; packetSize: number; state: string };
@@ -34,14 +43,24 @@ interface SftpInternals {
 const SSH_FXP_INIT = 1;
 const SSH_FXP_VERSION = 2;
 const SSH_FXP_EXTENDED_REPLY = 201;
+const SSH_FXP_DATA = 103;
+/** uint32 length, byte type, uint32 request id, uint32 data length. */
+export const DATA_HEADER = 13;
 /** ssh2's channel window (lib/Channel.js MAX_WINDOW). */
 const CHANNEL_WINDOW = 2 * 1024 * 1024;
 
 export interface Wire {
   /** Sends an EXTENDED_REPLY carrying `payload`. */
   extendedReply(reqid: number, payload: Buffer): void;
+  /**
+   * Sends a DATA reply built in place: `packet` starts with DATA_HEADER free bytes, then `length` bytes of data (read
+   * straight into it), so the data is not copied into a second buffer on its way out.
+   */
+  dataReply(reqid: number, packet: Buffer, length: number): void;
   /** Grants the channel window again after `overloaded()` held it back. */
   resume(): void;
+  /** Sends `exit-status` on the channel (before it is closed), as an OpenSSH sftp-server that exits does. */
+  exitStatus(status: number): void;
 }
 
 export function installWire(
@@ -54,13 +73,16 @@ export function installWire(
     !Array.isArray(internals._buffer) ||
     typeof internals._protocol?.channelData !== 'function' ||
     typeof internals._protocol.channelWindowAdjust !== 'function' ||
+    typeof internals._protocol.exitStatus !== 'function' ||
     typeof internals.outgoing?.window !== 'number' ||
+    typeof internals._waitWindow !== 'boolean' ||
     typeof internals.incoming?.window !== 'number' ||
     typeof internals.push !== 'function'
   ) {
     return undefined;
   }
 
+  internals._biOpt = 'always';
   const send = (packet: Buffer): void => sendPacket(internals, packet);
   const originalPush = internals.push.bind(internals);
   let initSeen = false;
@@ -84,6 +106,17 @@ export function installWire(
       packet.writeUInt32BE(reqid, 5);
       payload.copy(packet, 9);
       send(packet);
+    },
+    dataReply(reqid, packet, length) {
+      packet.writeUInt32BE(DATA_HEADER - 4 + length, 0);
+      packet[4] = SSH_FXP_DATA;
+      packet.writeUInt32BE(reqid, 5);
+      packet.writeUInt32BE(length, 9);
+      send(length + DATA_HEADER === packet.length ? packet : packet.subarray(0, DATA_HEADER + length));
+    },
+    exitStatus(status) {
+      if (internals.outgoing.state !== 'open') return;
+      internals._protocol.exitStatus(internals.outgoing.id, status);
     },
     resume() {
       if (!internals._waitChanDrain || internals.incoming.state === 'closed') return;
@@ -135,24 +168,55 @@ function answerInit(
 }
 
 /**
- * Sends one SFTP packet on the channel the way ssh2's own replies go: straight out when the window allows and nothing
- * is queued, else behind ssh2's queue (drained in order when the client grants window). It never uses up the window
- * itself, so ssh2's invariant "window 0 ⇒ a drain is pending" holds.
+ * Sends one SFTP packet on the channel exactly as ssh2's own replies go (its `sendOrBuffer`/`tryWritePayload`): in
+ * pieces of at most the client's packet size while the window allows, the rest queued in ssh2's `_buffer` behind what
+ * is already there, drained in order when the client grants window (`_waitWindow`/`_chunkcb`, which ssh2's channel
+ * handler calls on WINDOW_ADJUST).
  */
 function sendPacket(sftp: SftpInternals, packet: Buffer): void {
-  const out = sftp.outgoing;
-  if (out.state !== 'open') return;
-  if (sftp._buffer.length > 0 || out.window === 0) {
+  if (sftp.outgoing.state !== 'open') return;
+  if (sftp._buffer.length > 0) {
     sftp._buffer.push(packet);
     return;
   }
-  if (out.window > packet.length && packet.length <= out.packetSize) {
-    out.window -= packet.length;
-    sftp._protocol.channelData(out.id, packet);
-    return;
+  const rest = tryWrite(sftp, packet);
+  if (rest) sftp._buffer.push(rest);
+}
+
+function tryWrite(sftp: SftpInternals, payload: Buffer): Buffer | undefined {
+  const out = sftp.outgoing;
+  if (out.state !== 'open') return undefined;
+  let position = 0;
+  while (position < payload.length && out.window > 0) {
+    const length = Math.min(payload.length - position, out.window, out.packetSize);
+    out.window -= length;
+    sftp._protocol.channelData(
+      out.id,
+      position === 0 && length === payload.length ? payload : payload.subarray(position, position + length),
+    );
+    position += length;
   }
-  // A sliver of window left: wait for the client to grant more (or for ssh2 to queue something) and try again.
-  setTimeout(() => sendPacket(sftp, packet), 5).unref();
+  if (position === payload.length) return undefined;
+  sftp._waitWindow = true;
+  sftp._chunkcb = drain;
+  return position === 0 ? payload : payload.subarray(position);
+}
+
+/** ssh2's `drainBuffer`, for a queue that may hold our packets as well as its own. */
+function drain(this: SftpInternals): void {
+  this._chunkcb = undefined;
+  const queue = this._buffer;
+  let index = 0;
+  while (index < queue.length) {
+    const rest = tryWrite(this, queue[index]!);
+    if (rest) {
+      queue[index] = rest;
+      this._buffer = queue.slice(index);
+      return;
+    }
+    index++;
+  }
+  this._buffer = [];
 }
 
 function readString(data: Buffer, offset: number, end: number): { value: string; next: number } | undefined {
