@@ -6,6 +6,7 @@ import {
   splitCidr,
   VPC_PREFIX_RANGE,
 } from './cidr.js';
+import type { KeyFacts } from './key-checks.js';
 import {
   BUCKET_PURPOSES,
   bucketName,
@@ -14,6 +15,7 @@ import {
   TRANSFER_USER_NAME,
 } from './naming.js';
 import { closestMatch, type ProblemList } from './problems.js';
+import { regionProblem } from './regions.js';
 import { clientEnvironments, environmentFieldPath, userNameOf } from './resolve.js';
 import { type Config, LEGACY_SECURITY_POLICIES, type ParsedConfig, SECURITY_POLICIES } from './schema.js';
 
@@ -21,6 +23,7 @@ import { type Config, LEGACY_SECURITY_POLICIES, type ParsedConfig, SECURITY_POLI
 export function checkConfigRules(parsed: ParsedConfig, config: Config, problems: ProblemList): void {
   checkEnvironments(parsed, config, problems);
   checkClients(config, problems);
+  checkSharedAllowLists(config, problems);
   checkTags(config, problems);
 }
 
@@ -34,6 +37,11 @@ function checkEnvironments(parsed: ParsedConfig, config: Config, problems: Probl
   };
 
   for (const env of Object.values(config.environments)) {
+    const regionPath = environmentFieldPath(parsed, env.name, ['region']);
+    const badRegion = env.region === '' ? undefined : regionProblem(env.region);
+    if (badRegion)
+      once(regionPath, () => problems.error('REGION_UNKNOWN', regionPath, badRegion.message, badRegion.hint));
+
     const cidrPath = environmentFieldPath(parsed, env.name, ['vpc', 'cidr']);
     if (env.vpc.cidr !== '') once(cidrPath, () => checkVpcCidr(env.vpc.cidr, env.vpc.azCount, cidrPath, problems));
 
@@ -324,4 +332,89 @@ function checkTags(config: Config, problems: ProblemList): void {
       'key',
     );
   }
+}
+
+/** Where two partners' allow-lists meet: one partner's address admits the other's users to the SFTP port. */
+function checkSharedAllowLists(config: Config, problems: ProblemList): void {
+  const seen: { client: string; index: number; ipIndex: number; cidr: Ipv4Cidr; envs: string[] }[] = [];
+  config.clients.forEach((client, index) => {
+    const envs = clientEnvironments(config, client);
+    client.allowedIps.forEach((text, ipIndex) => {
+      const parsed = parseCidr(text);
+      if (!parsed.ok || parsed.hostBitsSet || parsed.cidr.prefix === 0) return;
+      const cidr = parsed.cidr;
+      for (const other of seen) {
+        if (other.client === client.name || !cidrsOverlap(cidr, other.cidr)) continue;
+        if (!envs.some((env) => other.envs.includes(env))) continue;
+        const same = other.cidr.text === cidr.text;
+        problems.warning(
+          same ? 'CIDR_SHARED' : 'CIDR_OVERLAP',
+          ['clients', index, 'allowedIps', ipIndex],
+          same
+            ? `${cidr.text} is also allowed for client "${other.client}" (clients[${other.index}].allowedIps[${other.ipIndex}])`
+            : `${cidr.text} overlaps ${other.cidr.text} of client "${other.client}" (clients[${other.index}].allowedIps[${other.ipIndex}])`,
+          "Each partner should list only its own egress addresses; a shared range lets one partner reach the other's login prompt.",
+        );
+        break;
+      }
+      seen.push({ client: client.name, index, ipIndex, cidr, envs });
+    });
+  });
+}
+
+function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
+  const prefix = Math.min(a.prefix, b.prefix);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return (a.network & mask) >>> 0 === (b.network & mask) >>> 0;
+}
+
+/**
+ * Risky key reuse, once the key files were read: one SSH key logging in as several users (a leak of it opens all of
+ * them, and Transfer cannot tell the partners apart), and exports encrypted to our own ingress key (the partner cannot
+ * read them, and anyone holding our ingress key can).
+ */
+export function checkSharedKeys(config: Config, keys: KeyFacts, problems: ProblemList): void {
+  const owners = new Map<string, { user: string; path: string }>();
+  config.clients.forEach((client, index) => {
+    for (const role of ['upload', 'download'] as const) {
+      const user = client[role];
+      if (user == null) continue;
+      const userName = userNameOf(client, role) ?? `${client.name} ${role}`;
+      user.sshKeys.forEach((_, keyIndex) => {
+        const path = ['clients', index, role, 'sshKeys', keyIndex];
+        for (const key of keys.ssh.get(JSON.stringify(path)) ?? []) {
+          const owner = owners.get(key.fingerprint);
+          if (owner === undefined) {
+            owners.set(key.fingerprint, { user: userName, path: `clients[${index}].${role}.sshKeys[${keyIndex}]` });
+          } else if (owner.user !== userName) {
+            problems.warning(
+              'SSH_KEY_SHARED',
+              path,
+              `SSH key ${key.fingerprint} also logs in as user "${owner.user}" (${owner.path})`,
+              'Give every user its own key pair: one leaked key would open both, and the logs cannot tell them apart.',
+            );
+          }
+        }
+      });
+    }
+  });
+
+  const ingress = new Map<string, string>();
+  config.clients.forEach((client, index) => {
+    const info = keys.pgp.get(JSON.stringify(['clients', index, 'pgp', 'ingressPublicKey']));
+    if (info) ingress.set(info.fingerprint, client.name);
+  });
+  config.clients.forEach((client, index) => {
+    const path = ['clients', index, 'pgp', 'partnerPublicKey'];
+    const info = keys.pgp.get(JSON.stringify(path));
+    const ours = info ? ingress.get(info.fingerprint) : undefined;
+    if (info && ours !== undefined) {
+      problems.warning(
+        'PGP_EGRESS_TO_OWN_KEY',
+        path,
+        `the partner key ${info.fingerprint} is our own ingress key${ours === client.name ? '' : ` (of client "${ours}")`}: exports would be encrypted to us, not to the partner`,
+        "Set pgp.partnerPublicKey to the partner's own public key (they send it); never hand them our ingress private key.",
+      );
+    }
+  });
 }
