@@ -75,6 +75,7 @@ export async function configValidate(
         env.transfer.securityPolicy,
         env.protected ? 'yes' : 'no',
       ]),
+      { width: output.width },
     ),
   );
   output.line();
@@ -94,6 +95,7 @@ export async function configValidate(
         client.pgp.ingressPublicKey ? 'yes' : c.yellow('missing'),
         client.pgp.partnerPublicKey ? 'yes' : client.users.download ? c.yellow('missing') : '-',
       ]),
+      { width: output.width },
     ),
   );
   return 0;

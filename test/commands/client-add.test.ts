@@ -85,9 +85,11 @@ describe('client add --generate-keys', () => {
   it('removes the keys it generated when the config edit is refused', async () => {
     await withTempDir(async (dir) => {
       await writeFile(join(dir, 'sftpctl.yaml'), seed);
-      const result = await runCli(['client', 'add', 'bank', '--ip', '203.0.113.7/24', '--generate-keys'], { cwd: dir });
+      // A name the flags accept but the config refuses (longer than 40 characters): the edit fails after generation.
+      const name = 'a-partner-name-long-enough-to-overflow-the-bucket-names';
+      const result = await runCli(['client', 'add', name, '--ip', '203.0.113.7', '--generate-keys'], { cwd: dir });
       expect(result.code).toBe(1);
-      expect(await readdir(join(dir, 'keys/bank'))).toEqual([]);
+      expect(await readdir(join(dir, `keys/${name}`))).toEqual([]);
       expect(await readFile(join(dir, 'sftpctl.yaml'), 'utf8')).toBe(seed);
     });
   });
