@@ -85,11 +85,16 @@ describe('client add --generate-keys', () => {
   it('removes the keys it generated when the config edit is refused', async () => {
     await withTempDir(async (dir) => {
       await writeFile(join(dir, 'sftpctl.yaml'), seed);
-      // A name the flags accept but the config refuses (longer than 40 characters): the edit fails after generation.
-      const name = 'a-partner-name-long-enough-to-overflow-the-bucket-names';
-      const result = await runCli(['client', 'add', name, '--ip', '203.0.113.7', '--generate-keys'], { cwd: dir });
+      // Extensions the flags pass through but the config refuses: the edit fails after the keys were generated.
+      const result = await runCli(
+        ['client', 'add', 'bank', '--ip', '203.0.113.7', '--extensions', 'g p g', '--generate-keys'],
+        {
+          cwd: dir,
+        },
+      );
       expect(result.code).toBe(1);
-      expect(await readdir(join(dir, `keys/${name}`))).toEqual([]);
+      expect(result.stderr).toMatch(/an extension is 1-16 letters or digits/);
+      expect(await readdir(join(dir, 'keys/bank'))).toEqual([]);
       expect(await readFile(join(dir, 'sftpctl.yaml'), 'utf8')).toBe(seed);
     });
   });

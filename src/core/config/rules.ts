@@ -17,7 +17,7 @@ import {
 import { closestMatch, type ProblemList } from './problems.js';
 import { regionProblem } from './regions.js';
 import { clientEnvironments, environmentFieldPath, userNameOf } from './resolve.js';
-import { type Config, LEGACY_SECURITY_POLICIES, type ParsedConfig, SECURITY_POLICIES } from './schema.js';
+import { type Config, clientSchema, LEGACY_SECURITY_POLICIES, type ParsedConfig, SECURITY_POLICIES } from './schema.js';
 
 /** Rules that look across fields. Each reports at the field a person would edit to fix it. */
 export function checkConfigRules(parsed: ParsedConfig, config: Config, problems: ProblemList): void {
@@ -242,29 +242,77 @@ function checkBucketNames(
   path: (string | number)[],
   problems: ProblemList,
 ): void {
+  for (const problem of bucketNameProblems(project, client, envs)) {
+    problems.error('BUCKET_NAME_INVALID', path, problem.message, problem.hint);
+  }
+}
+
+/** What is wrong with the bucket names a client would get in these environments (the longest environment decides). */
+function bucketNameProblems(
+  project: string,
+  client: string,
+  envs: readonly string[],
+): { message: string; hint?: string }[] {
   const longestEnv = [...envs].sort((a, b) => b.length - a.length)[0];
-  if (longestEnv === undefined) return;
+  if (longestEnv === undefined) return [];
   const longest = bucketName(project, longestEnv, client, LONGEST_BUCKET_PURPOSE);
   const problem = bucketNameProblem(longest);
   if (problem === undefined) {
-    for (const purpose of BUCKET_PURPOSES) {
-      const other = bucketNameProblem(bucketName(project, longestEnv, client, purpose));
-      if (other)
-        problems.error(
-          'BUCKET_NAME_INVALID',
-          path,
-          `bucket name "${bucketName(project, longestEnv, client, purpose)}" ${other}`,
-        );
-    }
-    return;
+    return BUCKET_PURPOSES.flatMap((purpose) => {
+      const name = bucketName(project, longestEnv, client, purpose);
+      const other = bucketNameProblem(name);
+      return other ? [{ message: `bucket name "${name}" ${other}` }] : [];
+    });
   }
   const spare = longest.length - 63;
-  problems.error(
-    'BUCKET_NAME_INVALID',
-    path,
-    `bucket name "${longest}" ${problem}`,
-    spare > 0 ? `Shorten the client name (or the project name) by ${spare} characters.` : undefined,
-  );
+  return [
+    {
+      message: `bucket name "${longest}" ${problem}`,
+      ...(spare > 0 ? { hint: `Shorten the client name (or the project name) by ${spare} characters.` } : {}),
+    },
+  ];
+}
+
+/**
+ * The final validation's rules for a client name, for a prompt to apply where the name is typed: the schema's name
+ * rule, then the bucket names it would make for this project and these environments. Undefined when it is fine.
+ */
+export function clientNameProblem(project: string, envs: readonly string[], name: string): string | undefined {
+  const parsed = clientSchema.shape.name.safeParse(name);
+  if (!parsed.success) return parsed.error.issues[0]?.message ?? 'not a valid client name';
+  const [problem] = bucketNameProblems(project, name, envs);
+  return problem ? `${problem.message}${problem.hint ? `. ${problem.hint}` : ''}` : undefined;
+}
+
+/** The final validation's rule for one allowed-IP entry, also applied by prompts where it is typed. */
+export function allowedIpProblem(
+  text: string,
+  allowAnyIp: boolean,
+): { ok: true; cidr: Ipv4Cidr } | { ok: false; code: string; message: string; hint: string } {
+  const parsed = parseCidr(text);
+  if (!parsed.ok)
+    return {
+      ok: false,
+      code: 'CIDR_INVALID',
+      message: `"${text}" ${parsed.reason}`,
+      hint: 'Write an IPv4 address or CIDR, like 203.0.113.10 or 203.0.113.0/24.',
+    };
+  const { cidr } = parsed;
+  if (parsed.hostBitsSet)
+    return {
+      ok: false,
+      code: 'CIDR_HOST_BITS',
+      message: `"${text}" has host bits set`,
+      hint: `Did you mean ${cidr.text}?`,
+    };
+  if (cidr.prefix === 0 && !allowAnyIp)
+    return {
+      ok: false,
+      code: 'CIDR_OPEN_TO_WORLD',
+      message: `${cidr.text} opens the SFTP port to the whole internet`,
+      hint: "List the partner's egress addresses instead; if you really mean it, set `allowAnyIp: true` on this client.",
+    };
+  return { ok: true, cidr };
 }
 
 function checkAllowedIps(client: Config['clients'][number], index: number, problems: ProblemList): Ipv4Cidr[] {
@@ -272,30 +320,12 @@ function checkAllowedIps(client: Config['clients'][number], index: number, probl
   const accepted: Ipv4Cidr[] = [];
   client.allowedIps.forEach((text, ipIndex) => {
     const path = at('allowedIps', ipIndex);
-    const parsed = parseCidr(text);
-    if (!parsed.ok) {
-      problems.error(
-        'CIDR_INVALID',
-        path,
-        `"${text}" ${parsed.reason}`,
-        'Write an IPv4 address or CIDR, like 203.0.113.10 or 203.0.113.0/24.',
-      );
+    const checked = allowedIpProblem(text, client.allowAnyIp);
+    if (!checked.ok) {
+      problems.error(checked.code, path, checked.message, checked.hint);
       return;
     }
-    const { cidr } = parsed;
-    if (parsed.hostBitsSet) {
-      problems.error('CIDR_HOST_BITS', path, `"${text}" has host bits set`, `Did you mean ${cidr.text}?`);
-      return;
-    }
-    if (cidr.prefix === 0 && !client.allowAnyIp) {
-      problems.error(
-        'CIDR_OPEN_TO_WORLD',
-        path,
-        `${cidr.text} opens the SFTP port to the whole internet`,
-        "List the partner's egress addresses instead; if you really mean it, set `allowAnyIp: true` on this client.",
-      );
-      return;
-    }
+    const { cidr } = checked;
     if (accepted.some((other) => other.text === cidr.text)) {
       problems.warning('CIDR_DUPLICATE', path, `${cidr.text} is listed twice`);
       return;
