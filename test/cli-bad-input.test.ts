@@ -198,3 +198,70 @@ describe(`${CASES.length} bad command lines: exit code, what/where/what to do, n
     });
   });
 });
+
+describe('an AWS endpoint that accepts and never answers', () => {
+  const silentServer = async () => {
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: () => {
+        for (const socket of sockets) socket.destroy();
+        server.close();
+      },
+    };
+  };
+  const env = (url: string) => ({
+    ...NO_AWS,
+    AWS_ENDPOINT_URL: url,
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    SFTPCTL_AWS_TIMEOUT: '1',
+  });
+
+  it.each([
+    ['status', '--env', 'dev'],
+    ['deploy', '--env', 'dev', '--yes'],
+  ])('sftpctl %s %s %s: a progress line while it waits, then a timeout naming endpoint and region', async (...args) => {
+    const silent = await silentServer();
+    try {
+      await withTempDir(async (dir) => {
+        await cp(join(ROOT, 'examples'), dir, { recursive: true });
+        const before = await snapshot(dir);
+        const result = await runCli(args, { cwd: dir, env: env(silent.url) });
+        expect(result.code, result.stderr).toBe(1);
+        expect(result.stderr).toMatch(/Waiting for AWS sts GetCallerIdentity \(eu-west-2\)…/);
+        expect(result.stderr).toContain(
+          `[AWS_TIMEOUT] No answer from ${silent.url} (AWS sts GetCallerIdentity, region eu-west-2) within 1 s.`,
+        );
+        expect(result.stderr).toMatch(
+          /hint Check the network, VPN and proxy .* SFTPCTL_AWS_TIMEOUT sets the seconds to wait/,
+        );
+        expect(result.stderr).not.toMatch(/sign in|internal error/i);
+        expect(await snapshot(dir)).toEqual(before);
+      });
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('with --json: stdout is one JSON error, stderr only the error (no progress line)', async () => {
+    const silent = await silentServer();
+    try {
+      await withTempDir(async (dir) => {
+        await cp(join(ROOT, 'examples'), dir, { recursive: true });
+        const result = await runCli(['status', '--env', 'dev', '--json'], { cwd: dir, env: env(silent.url) });
+        expect(result.code).toBe(1);
+        expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'AWS_TIMEOUT' } });
+        expect(result.stderr).not.toMatch(/Waiting for/);
+        expect(result.stderr.trim().split('\n')[0]).toMatch(/^error \[AWS_TIMEOUT\]/);
+      });
+    } finally {
+      silent.close();
+    }
+  });
+});
