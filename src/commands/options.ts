@@ -45,7 +45,7 @@ export const region: FlagCheck = (value) => {
   return value;
 };
 
-/** An IPv4 address or CIDR without host bits. Repeatable: the values collect into a list. */
+/** IPv4 addresses or CIDRs without host bits, comma-separated or repeated: the values collect into one list. */
 export const cidrList = (value: string, previous: string[] = []): string[] => {
   for (const item of splitList(value)) {
     const parsed = parseCidr(item);
@@ -53,7 +53,7 @@ export const cidrList = (value: string, previous: string[] = []): string[] => {
     if (parsed.hostBitsSet)
       throw new InvalidArgumentError(`"${item}" has host bits set; did you mean ${parsed.cidr.text}?`);
   }
-  return [...previous, value];
+  return [...previous, ...splitList(value)];
 };
 
 /** A duration like 7d, 12h, 2w. */

@@ -3,6 +3,7 @@ import { visibleLength } from './colors.js';
 const GAP = 2;
 /** A column is never squeezed below this (or its header, if shorter). */
 const MIN_COLUMN = 8;
+const LAST_RESORT_COLUMN = 3;
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 /**
@@ -32,20 +33,26 @@ export function renderTable(
   return [line(header), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-/** Narrows the widest column, one character at a time, until the row fits `width` or nothing can shrink further. */
+/**
+ * Narrows the widest column, one character at a time, until the row fits `width`: first down to its header (or 8),
+ * then, if that is not enough, down to 3 characters (headers are cut too).
+ */
 function fitWidths(natural: readonly number[], header: readonly string[], width: number): number[] {
   const widths = [...natural];
-  const floor = natural.map((w, column) => Math.min(w, Math.max(MIN_COLUMN, visibleLength(header[column] ?? ''))));
   const total = () => widths.reduce((sum, w) => sum + w, 0) + GAP * Math.max(0, widths.length - 1);
-  while (total() > width) {
-    let widest = -1;
-    for (let column = 0; column < widths.length; column++) {
-      if ((widths[column] ?? 0) > (floor[column] ?? 0) && (widest < 0 || (widths[column] ?? 0) > (widths[widest] ?? 0)))
-        widest = column;
+  const shrink = (floor: readonly number[]) => {
+    while (total() > width) {
+      let widest = -1;
+      for (let column = 0; column < widths.length; column++) {
+        const w = widths[column] ?? 0;
+        if (w > (floor[column] ?? 0) && (widest < 0 || w > (widths[widest] ?? 0))) widest = column;
+      }
+      if (widest < 0) return;
+      widths[widest] = (widths[widest] ?? 0) - 1;
     }
-    if (widest < 0) break;
-    widths[widest] = (widths[widest] ?? 0) - 1;
-  }
+  };
+  shrink(natural.map((w, column) => Math.min(w, Math.max(MIN_COLUMN, visibleLength(header[column] ?? '')))));
+  shrink(natural.map((w) => Math.min(w, LAST_RESORT_COLUMN)));
   return widths;
 }
 
