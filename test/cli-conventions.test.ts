@@ -116,7 +116,7 @@ describe('on an 80-column terminal', () => {
       expect(screen).toContain('[exit 0]');
       expect(lines.length).toBe(5); // header, rule, three clients: nothing wrapped
       for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
-      expect(screen).toMatch(/wide-pa…  dev,test,…  wide-part…  -  +198\.51\.100…/);
+      expect(screen).toMatch(/wide-pa… {2}dev,test,… {2}wide-part… {2}- +198\.51\.100…/);
     });
   });
 });
