@@ -75,7 +75,11 @@ export class AwsClients {
       const chain = fromNodeProviderChain({
         ...(profile ? { profile } : {}),
         mfaCodeProvider: (serial: string) => askMfaCode(profile ?? 'default', serial),
-        clientConfig: { requestHandler: requestHandlerOptions(), maxAttempts: MAX_ATTEMPTS },
+        clientConfig: {
+          region: this.target.region,
+          requestHandler: requestHandlerOptions(),
+          maxAttempts: MAX_ATTEMPTS,
+        },
       });
       return async () => {
         try {
