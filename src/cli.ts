@@ -1,11 +1,9 @@
 import { Argument, Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
-import { setWaitReporter } from './aws/waits.js';
 import type { CommandContext, GlobalOptions } from './commands/context.js';
-import { amount, cidrList, duration, listOf, region as regionCheck, wholeNumber } from './commands/options.js';
+import type { FlagCheck } from './commands/flag-checks.js';
 import type { NameChecks } from './commands/preflight.js';
 import { Output } from './ui/output.js';
-import { waitIndicator } from './ui/wait-indicator.js';
 
 /**
  * Every command and flag of sftpctl is declared here. Actions import their command module only when run, so
@@ -25,6 +23,40 @@ const program = new Command('sftpctl')
   .exitOverride()
   .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
+/**
+ * Flag values are checked before any command runs, in one place: choices and conflicts by commander itself, values
+ * (numbers, regions, CIDRs, durations) by the checks declared here with `checked(…)`, run in the preAction hook below
+ * from a module loaded only then (so `--help` loads none of it). A bad value names the flag, exit 2.
+ */
+const checks = new Map<Option, FlagCheck>();
+function checked(flags: string, description: string, check: FlagCheck, defaultValue?: string): Option {
+  const option = new Option(flags, description);
+  if (defaultValue !== undefined) option.default(defaultValue);
+  checks.set(option, check);
+  return option;
+}
+const regionOption = (description: string) => checked('--region <region>', description, 'region');
+
+program.hook('preAction', async (_program, command) => {
+  const given = command.options.flatMap((option) => {
+    const check = checks.get(option);
+    const source = command.getOptionValueSource(option.attributeName());
+    if (check === undefined || (source !== 'cli' && source !== 'env')) return [];
+    const value = command.getOptionValue(option.attributeName()) as string | string[];
+    return (Array.isArray(value) ? value : [value]).map((item) => ({ option, check, value: String(item) }));
+  });
+  if (given.length === 0) return;
+  const { flagProblem } = await import('./commands/flag-checks.js');
+  for (const { option, check, value } of given) {
+    const problem = flagProblem(check, value);
+    if (problem)
+      command.error(`error: option '${option.flags}' argument '${value}' is invalid. ${problem}`, {
+        exitCode: 2,
+        code: 'commander.invalidArgument',
+      });
+  }
+});
+
 type Action = (context: CommandContext) => Promise<number | undefined>;
 
 /**
@@ -38,7 +70,13 @@ async function run(command: Command, action: Action, names?: NameChecks): Promis
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !globals.yes && !globals.json;
   if (names) await (await import('./commands/preflight.js')).checkNames(globals, names, process.cwd());
   // Waits on AWS over a second show as a spinner (terminal) or a plain line; nothing with --json.
-  if (!globals.json) setWaitReporter(waitIndicator(output.progressStream));
+  if (!globals.json) {
+    const [{ setWaitReporter }, { waitIndicator }] = await Promise.all([
+      import('./aws/waits.js'),
+      import('./ui/wait-indicator.js'),
+    ]);
+    setWaitReporter(waitIndicator(output.progressStream));
+  }
   const { inquirerPrompter } = await import('./ui/prompts.js');
   const code = await action({ globals, output, interactive, prompter: inquirerPrompter(), cwd: process.cwd() });
   if (code) process.exitCode = code;
@@ -54,13 +92,21 @@ const clientFlags = (values: string[] | undefined): NameChecks => ({
 const ENV_ONLY: NameChecks = {};
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** Repeatable and comma-separated: `--ip a,b --ip c` → [a, b, c]. */
+const collectList = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+];
 
 program
   .command('init')
   .description("create sftpctl.yaml from prompts, flags, or the article's parameters.yaml")
   .option('--from <parameters.yaml>', "import a parameters.yaml in the article's format")
   .option('--project <name>', 'project name (prefix of every AWS name)')
-  .option('--region <region>', 'AWS region (default: $AWS_REGION)', regionCheck)
+  .addOption(regionOption('AWS region (default: $AWS_REGION)'))
   .option('--environments <list>', 'comma-separated environment names (default: dev,test,prod)')
   .option('--vpc-cidr <cidr>', 'VPC CIDR for the SFTP endpoint (default: 10.42.0.0/24)')
   .addOption(new Option('--az-count <n>', 'Availability Zones (default: 2)').choices(['2', '3']))
@@ -90,7 +136,9 @@ client
   .command('add <name>')
   .description('add a partner to the config (prompts for what the flags leave out)')
   .addOption(
-    new Option('--ip <cidr>', 'allowed IPv4 address or CIDR (repeatable)').argParser(cidrList).conflicts('allowAnyIp'),
+    checked('--ip <cidr>', 'allowed IPv4 addresses or CIDRs (comma-separated, repeatable)', 'cidr')
+      .argParser(collectList)
+      .conflicts('allowAnyIp'),
   )
   .option('--allow-any-ip', 'allow 0.0.0.0/0 (not recommended)')
   .option('--extensions <list>', 'encrypted file extensions, first used for egress', 'gpg,pgp')
@@ -99,7 +147,7 @@ client
       .choices(['md5', 'sha1', 'sha256', 'sha512', 'none'])
       .default('sha256'),
   )
-  .option('--memory <mb>', 'function memory in MB (128-10240)', wholeNumber(128, 10240, '512'), '512')
+  .addOption(checked('--memory <mb>', 'function memory in MB (128-10240)', 'int:128:10240:512', '512'))
   .option('--require-encryption', 'quarantine uploads that are not PGP-encrypted')
   .option('--upload-key <key-or-file>', 'SSH public key of the upload user (repeatable)', collect)
   .option('--download-key <key-or-file>', 'SSH public key of the download user (repeatable)', collect)
@@ -217,11 +265,11 @@ keys
       'finish',
     ]),
   )
-  .option('--grace <duration>', 'how long the old key keeps working', duration, '7d')
+  .addOption(checked('--grace <duration>', 'how long the old key keeps working', 'duration', '7d'))
   .option('--finish', 'end the rotation: remove the old key (only once the new one is in place)')
   .option('--force', 'with --finish: end before the grace period is over')
   .option('--server-id <id>', 'Transfer server id (default: from the server stack)')
-  .option('--region <region>', "AWS region (default: the environment's)", regionCheck)
+  .addOption(regionOption("AWS region (default: the environment's)"))
   .option('--profile <name>', 'AWS profile (default: $AWS_PROFILE, then the standard credential chain)')
   .action(async function (this: Command, name: string) {
     const options = this.opts<import('./commands/keys-rotate.js').KeysRotateOptions>();
@@ -237,7 +285,7 @@ secrets
   .command('load <client>')
   .description("validate a client's PGP keys and write them to the secrets its stack declares (never printed)")
   .option('--dry-run', 'validate and show what would be written, without calling AWS')
-  .option('--region <region>', "AWS region (default: the environment's)", regionCheck)
+  .addOption(regionOption("AWS region (default: the environment's)"))
   .option('--profile <name>', 'AWS profile (default: $AWS_PROFILE, then the standard credential chain)')
   .action(async function (this: Command, name: string) {
     const options = this.opts<import('./commands/secrets-load.js').SecretsLoadOptions>();
@@ -289,7 +337,7 @@ const stackOptions = (command: Command) =>
 
 const awsOptions = (command: Command) =>
   command
-    .option('--region <region>', "AWS region (default: the environment's, then $AWS_REGION)", regionCheck)
+    .addOption(regionOption("AWS region (default: the environment's, then $AWS_REGION)"))
     .option(
       '--profile <name>',
       'AWS profile (default: $AWS_PROFILE, then the standard credential chain, SSO included)',
@@ -304,7 +352,7 @@ stackOptions(
       "deploy only this client's stack (repeatable; the environment must be deployed)",
       collect,
     )
-    .option('--concurrency <n>', 'client stacks deployed in parallel (1-16)', wholeNumber(1, 16, '4'), '4')
+    .addOption(checked('--concurrency <n>', 'client stacks deployed in parallel (1-16)', 'int:1:16:4', '4'))
     .option(
       '--allow-replacement <id>',
       'let the deploy replace this server, EIP, bucket, key, secret or user (logical id or stack/id; repeatable)',
@@ -324,7 +372,7 @@ stackOptions(
     .command('diff')
     .description('show what a deploy would change (change sets, deleted again); nothing is changed')
     .option('--client <name>', "only this client's stack (repeatable)", collect)
-    .option('--concurrency <n>', 'change sets computed in parallel (1-16)', wholeNumber(1, 16, '4'), '4')
+    .addOption(checked('--concurrency <n>', 'change sets computed in parallel (1-16)', 'int:1:16:4', '4'))
     .option('--exit-code', 'exit 2 when there are changes (0 when none)'),
 ).action(async function (this: Command) {
   const options = this.opts<import('./commands/diff.js').DiffOptions>();
@@ -341,7 +389,7 @@ stackOptions(
     .description('delete the stacks of an environment (or clients) in reverse order, after typing its name')
     .option('--client <name>', "only this client's stack (repeatable)", collect)
     .option('--empty-buckets', 'delete every object version in buckets that hold data (otherwise refused)')
-    .option('--concurrency <n>', 'client stacks deleted in parallel (1-16)', wholeNumber(1, 16, '4'), '4'),
+    .addOption(checked('--concurrency <n>', 'client stacks deleted in parallel (1-16)', 'int:1:16:4', '4')),
 ).action(async function (this: Command) {
   const options = this.opts<import('./commands/destroy.js').DestroyOptions>();
   await run(
@@ -376,7 +424,7 @@ local
   .command('up')
   .description('start the local platform (until Ctrl+C)')
   .option('--host <address>', 'address to listen on', '127.0.0.1')
-  .option('--port <port>', 'SFTP port (0 picks a free one)', wholeNumber(0, 65535, '2222'), '2222')
+  .addOption(checked('--port <port>', 'SFTP port (0 picks a free one)', 'int:0:65535:2222', '2222'))
   .option('--data <dir>', 'data folder: buckets, keys, host key (default: .sftpctl/local/<env>/ beside the config)')
   .option('--no-allow-loopback', "apply the clients' IP allow-lists to loopback addresses too")
   .action(async function (this: Command) {
@@ -400,17 +448,19 @@ local
 program
   .command('cost')
   .description('estimate the monthly AWS bill of an environment from the config and the expected traffic')
-  .option('--upload-gb-day <n>', 'GB partners upload per day (per endpoint)', amount, '0')
-  .option('--download-gb-day <n>', 'GB partners download per day (per endpoint)', amount, '0')
-  .option('--storage-gb <n>', 'GB stored in S3, all buckets (1 TB = 1024 GB)', amount, '0')
-  .option('--files-day <n>', 'files transferred per day (default: one per 10 MB)', amount)
-  .option('--hours-per-month <n>', 'hours the endpoint runs per month (0-744)', wholeNumber(0, 744, '720'), '720')
-  .option(
-    '--protocols <list>',
-    "price these endpoints instead of the config's (e.g. SFTP,FTPS)",
-    listOf(['SFTP', 'FTPS', 'FTP', 'AS2'], true),
+  .addOption(checked('--upload-gb-day <n>', 'GB partners upload per day (per endpoint)', 'amount', '0'))
+  .addOption(checked('--download-gb-day <n>', 'GB partners download per day (per endpoint)', 'amount', '0'))
+  .addOption(checked('--storage-gb <n>', 'GB stored in S3, all buckets (1 TB = 1024 GB)', 'amount', '0'))
+  .addOption(checked('--files-day <n>', 'files transferred per day (default: one per 10 MB)', 'amount'))
+  .addOption(checked('--hours-per-month <n>', 'hours the endpoint runs per month (0-744)', 'int:0:744:720', '720'))
+  .addOption(
+    checked(
+      '--protocols <list>',
+      "price these endpoints instead of the config's (e.g. SFTP,FTPS)",
+      'list:SFTP,FTPS,FTP,AS2',
+    ),
   )
-  .option('--web-apps <n>', 'Transfer Family web app units enabled', wholeNumber(0, 1000, '1'), '0')
+  .addOption(checked('--web-apps <n>', 'Transfer Family web app units enabled', 'int:0:1000:1', '0'))
   .option('--article-scope', 'only the line items the reference article prices')
   .option('--price-file <file>', 'YAML or JSON file overriding unit prices (see docs/cost.md)')
   .action(async function (this: Command) {

@@ -327,11 +327,15 @@ clients:
   it('refuses an edit that would make the config invalid and leaves the file byte-identical', async () => {
     await withTempDir(async (dir) => {
       await writeFile(join(dir, 'sftpctl.yaml'), seed);
-      const name = 'a-partner-name-long-enough-to-overflow-the-bucket-names';
-      const result = await runCli(['client', 'add', name, '--ip', '198.51.100.7'], { cwd: dir });
+      // Flags that pass the parser but make an invalid config: refused by the final validation, nothing written.
+      const result = await runCli(['client', 'add', 'shop', '--ip', '198.51.100.7', '--extensions', 'g p g'], {
+        cwd: dir,
+      });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/nothing was written/);
-      expect(result.stderr).toMatch(/sftpctl.yaml:14:11 clients\[1\].name: client name must be at most 40 characters/);
+      expect(result.stderr).toMatch(
+        /sftpctl.yaml:\d+:\d+ clients\[1\].encryptedExtensions\[0\]: an extension is 1-16 letters or digits/,
+      );
       expect(await readFile(join(dir, 'sftpctl.yaml'), 'utf8')).toBe(seed);
       expect(await readdir(dir)).toEqual(['sftpctl.yaml']);
     });
