@@ -54,6 +54,7 @@ export function awsTimeoutSeconds(env: NodeJS.ProcessEnv = process.env): number 
 
 const DEFAULT_TIMEOUT_SECONDS = 30;
 const MAX_ATTEMPTS = 3;
+const CLOUDFORMATION_ATTEMPTS = 10;
 
 type Credentials = AwsCredentialIdentityProvider;
 
@@ -107,14 +108,15 @@ export class AwsClients {
       const created = (async () => {
         const seconds = awsTimeoutSeconds();
         const credentials = await this.credentials();
+        // The SDK's own retries stay (3 attempts; CloudFormation sets 10 for deploy-time throttling).
         const client = await create({
-          maxAttempts: MAX_ATTEMPTS,
           requestHandler: requestHandlerOptions(seconds),
           region: this.target.region,
           credentials,
           ...(this.target.overrides?.[name] ?? {}),
         } as { region: string; credentials: Credentials });
-        boundWaits(client as unknown as SdkClient, name, this.target.region, seconds);
+        const attempts = name === 'cloudformation' ? CLOUDFORMATION_ATTEMPTS : MAX_ATTEMPTS;
+        boundWaits(client as unknown as SdkClient, name, this.target.region, seconds, attempts);
         return client;
       })();
       this.cache.set(name, created);
@@ -147,7 +149,7 @@ export class AwsClients {
       // Many stacks poll at once during a deploy: adaptive retries back off together when CloudFormation throttles.
       async (config) =>
         new (await import('@aws-sdk/client-cloudformation')).CloudFormationClient({
-          maxAttempts: 10,
+          maxAttempts: CLOUDFORMATION_ATTEMPTS,
           retryMode: 'adaptive',
           ...config,
         }),
@@ -209,7 +211,13 @@ interface SdkClient {
  * Every call of `client`: a progress report once it has waited a second, a deadline over all its attempts (the
  * connect and inactivity timeouts bound each one), and a timeout reported naming the endpoint and region.
  */
-function boundWaits(client: SdkClient, service: ServiceName, region: string, seconds: number): void {
+function boundWaits(
+  client: SdkClient,
+  service: ServiceName,
+  region: string,
+  seconds: number,
+  attempts: number,
+): void {
   let endpoint: string | undefined;
   client.middlewareStack.add(
     (next: (args: { request?: { protocol?: string; hostname?: string; port?: number } }) => Promise<unknown>) =>
@@ -236,7 +244,7 @@ function boundWaits(client: SdkClient, service: ServiceName, region: string, sec
             client.destroy();
             reject(new Error('deadline'));
           },
-          seconds * 1000 * (MAX_ATTEMPTS + 1),
+          seconds * 1000 * (attempts + 1),
         );
       });
       try {
