@@ -211,13 +211,7 @@ interface SdkClient {
  * Every call of `client`: a progress report once it has waited a second, a deadline over all its attempts (the
  * connect and inactivity timeouts bound each one), and a timeout reported naming the endpoint and region.
  */
-function boundWaits(
-  client: SdkClient,
-  service: ServiceName,
-  region: string,
-  seconds: number,
-  attempts: number,
-): void {
+function boundWaits(client: SdkClient, service: ServiceName, region: string, seconds: number, attempts: number): void {
   let endpoint: string | undefined;
   client.middlewareStack.add(
     (next: (args: { request?: { protocol?: string; hostname?: string; port?: number } }) => Promise<unknown>) =>
