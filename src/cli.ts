@@ -349,8 +349,8 @@ stackOptions(
     .description('deploy an environment: change sets per stack, shown and confirmed, then live progress')
     .option(
       '--client <name>',
-      "deploy only this client's stack (repeatable; the environment must be deployed)",
-      collect,
+      "deploy only this client's stack (repeatable or comma-separated; the environment must be deployed)",
+      collectList,
     )
     .addOption(checked('--concurrency <n>', 'client stacks deployed in parallel (1-16)', 'int:1:16:4', '4'))
     .option(
@@ -371,7 +371,7 @@ stackOptions(
   program
     .command('diff')
     .description('show what a deploy would change (change sets, deleted again); nothing is changed')
-    .option('--client <name>', "only this client's stack (repeatable)", collect)
+    .option('--client <name>', "only this client's stack (repeatable or comma-separated)", collectList)
     .addOption(checked('--concurrency <n>', 'change sets computed in parallel (1-16)', 'int:1:16:4', '4'))
     .option('--exit-code', 'exit 2 when there are changes (0 when none)'),
 ).action(async function (this: Command) {
@@ -387,7 +387,7 @@ stackOptions(
   program
     .command('destroy')
     .description('delete the stacks of an environment (or clients) in reverse order, after typing its name')
-    .option('--client <name>', "only this client's stack (repeatable)", collect)
+    .option('--client <name>', "only this client's stack (repeatable or comma-separated)", collectList)
     .option('--empty-buckets', 'delete every object version in buckets that hold data (otherwise refused)')
     .addOption(checked('--concurrency <n>', 'client stacks deleted in parallel (1-16)', 'int:1:16:4', '4')),
 ).action(async function (this: Command) {
@@ -403,7 +403,11 @@ awsOptions(
   program
     .command('status')
     .description('report an environment: stacks, server, users and key ages, dead letters, function errors (read-only)')
-    .option('--client <name>', 'only this client (repeatable); platform stacks are always shown', collect)
+    .option(
+      '--client <name>',
+      'only this client (repeatable or comma-separated); platform stacks are always shown',
+      collectList,
+    )
     .addHelpText(
       'after',
       '\nExit codes: 0 healthy; 1 a problem was found (listed at the end) or the check failed; 2 usage error.',

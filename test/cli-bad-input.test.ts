@@ -160,6 +160,11 @@ const CASES: Case[] = [
     /Its environments: test, prod/,
   ),
   usage(['status', '--env', 'dev', '--client', 'a,nosuch'], /There is no client "a"/, /Clients: /),
+  usage(
+    ['deploy', '--env', 'test', '--client', 'contoso-freight,nosuch', '--yes'],
+    /\[CLIENT_NOT_FOUND\] There is no client "nosuch"/,
+    /Clients: northwind-bank, contoso-freight/,
+  ),
   usage(['keys', 'rotate', 'nosuch', '--env', 'dev', '--pgp'], /\[CLIENT_NOT_FOUND\] There is no client "nosuch"/),
   usage(['secrets', 'load', 'nosuch', '--env', 'dev'], /\[CLIENT_NOT_FOUND\] There is no client "nosuch"/),
   usage(['client', 'show', 'nosuch'], /\[CLIENT_NOT_FOUND\]/, /Clients: northwind-bank, contoso-freight/),
