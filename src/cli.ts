@@ -1,6 +1,8 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import type { CommandContext, GlobalOptions } from './commands/context.js';
+import type { FlagCheck } from './commands/flag-checks.js';
+import type { NameChecks } from './commands/preflight.js';
 import { Output } from './ui/output.js';
 
 /**
@@ -16,33 +18,98 @@ const program = new Command('sftpctl')
   .option('--debug', 'show stack traces for internal errors')
   .option('-y, --yes', 'never prompt: answer yes to confirmations, fail when input is missing')
   .showHelpAfterError('(run with --help for usage)')
+  // Every subcommand's --help lists the global flags too (--env, --json, --yes, --config, --debug).
+  .configureHelp({ showGlobalOptions: true })
   .exitOverride()
   .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
+/**
+ * Flag values are checked before any command runs, in one place: choices and conflicts by commander itself, values
+ * (numbers, regions, CIDRs, durations) by the checks declared here with `checked(…)`, run in the preAction hook below
+ * from a module loaded only then (so `--help` loads none of it). A bad value names the flag, exit 2.
+ */
+const checks = new Map<Option, FlagCheck>();
+function checked(flags: string, description: string, check: FlagCheck, defaultValue?: string): Option {
+  const option = new Option(flags, description);
+  if (defaultValue !== undefined) option.default(defaultValue);
+  checks.set(option, check);
+  return option;
+}
+const regionOption = (description: string) => checked('--region <region>', description, 'region');
+
+program.hook('preAction', async (_program, command) => {
+  const given = command.options.flatMap((option) => {
+    const check = checks.get(option);
+    const source = command.getOptionValueSource(option.attributeName());
+    if (check === undefined || (source !== 'cli' && source !== 'env')) return [];
+    const value = command.getOptionValue(option.attributeName()) as string | string[];
+    return (Array.isArray(value) ? value : [value]).map((item) => ({ option, check, value: String(item) }));
+  });
+  if (given.length === 0) return;
+  const { flagProblem } = await import('./commands/flag-checks.js');
+  for (const { option, check, value } of given) {
+    const problem = flagProblem(check, value);
+    if (problem)
+      command.error(`error: option '${option.flags}' argument '${value}' is invalid. ${problem}`, {
+        exitCode: 2,
+        code: 'commander.invalidArgument',
+      });
+  }
+});
+
 type Action = (context: CommandContext) => Promise<number | undefined>;
 
-function run(command: Command, action: Action): Promise<void> {
+/**
+ * Runs a command: flags were checked by the parser; names (`--env`, clients) are checked against the config here,
+ * before the command starts, so before any AWS call or sign-in. `names` is given by every command that reads a config.
+ */
+async function run(command: Command, action: Action, names?: NameChecks): Promise<void> {
   const raw = command.optsWithGlobals();
   const globals: GlobalOptions = { ...raw, json: Boolean(raw.json), debug: Boolean(raw.debug), yes: Boolean(raw.yes) };
   const output = new Output(globals.json);
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !globals.yes && !globals.json;
-  return import('./ui/prompts.js').then(async ({ inquirerPrompter }) => {
-    const code = await action({ globals, output, interactive, prompter: inquirerPrompter(), cwd: process.cwd() });
-    if (code) process.exitCode = code;
-  });
+  if (names) await (await import('./commands/preflight.js')).checkNames(globals, names, process.cwd());
+  // Waits on AWS over a second show as a spinner (terminal) or a plain line; nothing with --json.
+  if (!globals.json) {
+    const [{ setWaitReporter }, { waitIndicator }] = await Promise.all([
+      import('./aws/waits.js'),
+      import('./ui/wait-indicator.js'),
+    ]);
+    setWaitReporter(waitIndicator(output.progressStream));
+  }
+  const { inquirerPrompter } = await import('./ui/prompts.js');
+  const code = await action({ globals, output, interactive, prompter: inquirerPrompter(), cwd: process.cwd() });
+  if (code) process.exitCode = code;
 }
 
+/** Names for commands that act on one client (an argument): it must exist, and in the environment acted on. */
+const clientArg = (name: string): NameChecks => ({ clients: [name], inEnvironment: true });
+/** Names for commands with repeatable --client: each must exist in the environment acted on. */
+const clientFlags = (values: string[] | undefined): NameChecks => ({
+  clients: (values ?? []).flatMap((value) => value.split(',').map((item) => item.trim())).filter(Boolean),
+  inEnvironment: true,
+});
+const ENV_ONLY: NameChecks = {};
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** Repeatable and comma-separated: `--ip a,b --ip c` → [a, b, c]. */
+const collectList = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+];
 
 program
   .command('init')
   .description("create sftpctl.yaml from prompts, flags, or the article's parameters.yaml")
   .option('--from <parameters.yaml>', "import a parameters.yaml in the article's format")
   .option('--project <name>', 'project name (prefix of every AWS name)')
-  .option('--region <region>', 'AWS region (default: $AWS_REGION)')
+  .addOption(regionOption('AWS region (default: $AWS_REGION)'))
   .option('--environments <list>', 'comma-separated environment names (default: dev,test,prod)')
   .option('--vpc-cidr <cidr>', 'VPC CIDR for the SFTP endpoint (default: 10.42.0.0/24)')
-  .option('--az-count <n>', 'Availability Zones: 2 or 3 (default: 2)')
+  .addOption(new Option('--az-count <n>', 'Availability Zones (default: 2)').choices(['2', '3']))
   .option('--force', 'overwrite an existing config file')
   .action(async function (this: Command) {
     const options = this.opts<import('./commands/init.js').InitOptions>();
@@ -54,10 +121,13 @@ config
   .command('validate')
   .description('report every problem in the config (with file:line:col), or summarise it')
   .option('--no-keys', 'skip reading SSH and PGP key files')
+  .option('--strict', 'fail on warnings too (risky configs: shared keys, overlapping allow-lists, …)')
   .action(async function (this: Command) {
-    const options = this.opts<{ keys: boolean }>();
-    await run(this, async (context) =>
-      (await import('./commands/config-validate.js')).configValidate(options, context),
+    const options = this.opts<import('./commands/config-validate.js').ConfigValidateOptions>();
+    await run(
+      this,
+      async (context) => (await import('./commands/config-validate.js')).configValidate(options, context),
+      ENV_ONLY,
     );
   });
 
@@ -65,43 +135,63 @@ const client = program.command('client').description('onboard, offboard and insp
 client
   .command('add <name>')
   .description('add a partner to the config (prompts for what the flags leave out)')
-  .option('--ip <cidr>', 'allowed IPv4 address or CIDR (repeatable)', collect)
+  .addOption(
+    checked('--ip <cidr>', 'allowed IPv4 addresses or CIDRs (comma-separated, repeatable)', 'cidr')
+      .argParser(collectList)
+      .conflicts('allowAnyIp'),
+  )
   .option('--allow-any-ip', 'allow 0.0.0.0/0 (not recommended)')
   .option('--extensions <list>', 'encrypted file extensions, first used for egress', 'gpg,pgp')
-  .option('--checksum <algorithm>', 'md5 | sha1 | sha256 | sha512 | none', 'sha256')
-  .option('--memory <mb>', 'function memory in MB', '512')
+  .addOption(
+    new Option('--checksum <algorithm>', 'checksum sidecar algorithm')
+      .choices(['md5', 'sha1', 'sha256', 'sha512', 'none'])
+      .default('sha256'),
+  )
+  .addOption(checked('--memory <mb>', 'function memory in MB (128-10240)', 'int:128:10240:512', '512'))
   .option('--require-encryption', 'quarantine uploads that are not PGP-encrypted')
   .option('--upload-key <key-or-file>', 'SSH public key of the upload user (repeatable)', collect)
   .option('--download-key <key-or-file>', 'SSH public key of the download user (repeatable)', collect)
-  .option('--no-upload', 'no upload user')
-  .option('--no-download', 'no download user')
-  .option('--ingress-public-key <file>', "platform's ingress PGP public key (handed to the partner)")
-  .option('--ingress-private-key <file>', "platform's ingress PGP private key")
+  .addOption(new Option('--no-upload', 'no upload user').conflicts('uploadKey'))
+  .addOption(new Option('--no-download', 'no download user').conflicts(['downloadKey', 'partnerKey']))
+  .addOption(
+    new Option('--ingress-public-key <file>', "platform's ingress PGP public key (handed to the partner)").conflicts(
+      'generateKeys',
+    ),
+  )
+  .addOption(new Option('--ingress-private-key <file>', "platform's ingress PGP private key").conflicts('generateKeys'))
   .option('--partner-key <file>', "partner's PGP public key, for exports")
   .option('--environments <list>', 'environments the client exists in (default: all)')
   .option('--generate-keys', "create the platform's ingress PGP pair under keys/<name>/ and reference it")
   .option('--generate-ssh-keys', 'also create SSH pairs for its users under keys/<name>/ (for testing)')
   .action(async function (this: Command, name: string) {
     const options = this.opts<import('./commands/client-add.js').ClientAddOptions>();
-    await run(this, async (context) => (await import('./commands/client-add.js')).clientAdd(name, options, context));
+    await run(
+      this,
+      async (context) => (await import('./commands/client-add.js')).clientAdd(name, options, context),
+      ENV_ONLY,
+    );
   });
 client
   .command('remove <name>')
   .description('remove a partner from the config (asks first unless --yes)')
   .action(async function (this: Command, name: string) {
-    await run(this, async (context) => (await import('./commands/client-remove.js')).clientRemove(name, context));
+    await run(this, async (context) => (await import('./commands/client-remove.js')).clientRemove(name, context), {
+      clients: [name],
+    });
   });
 client
   .command('list')
   .description('list partners')
   .action(async function (this: Command) {
-    await run(this, async (context) => (await import('./commands/client-list.js')).clientList(context));
+    await run(this, async (context) => (await import('./commands/client-list.js')).clientList(context), ENV_ONLY);
   });
 client
   .command('show <name>')
   .description("show a partner's settings, users, keys and derived AWS names")
   .action(async function (this: Command, name: string) {
-    await run(this, async (context) => (await import('./commands/client-show.js')).clientShow(name, context));
+    await run(this, async (context) => (await import('./commands/client-show.js')).clientShow(name, context), {
+      clients: [name],
+    });
   });
 
 const keys = program.command('keys').description('generate and rotate SSH and PGP keys');
@@ -111,7 +201,7 @@ const keysGenerate = keys
 keysGenerate
   .command('ssh')
   .description('an OpenSSH key pair for an SFTP user')
-  .option('--type <type>', 'ed25519 | rsa', 'ed25519')
+  .addOption(new Option('--type <type>', 'key type').choices(['ed25519', 'rsa']).default('ed25519'))
   .option('--bits <n>', 'RSA size: 3072 or 4096 (default 4096)')
   .option('--comment <text>', 'comment at the end of the public key')
   .option('--out <path>', 'private key path; the public key gets .pub (default: ./sftpctl_<type>)')
@@ -127,7 +217,7 @@ keysGenerate
   .description('an OpenPGP v4 key pair GnuPG 2.2 reads')
   .requiredOption('--name <name>', 'user id name')
   .requiredOption('--email <email>', 'user id email')
-  .option('--type <type>', 'curve25519 | rsa', 'curve25519')
+  .addOption(new Option('--type <type>', 'key type').choices(['curve25519', 'rsa']).default('curve25519'))
   .option('--bits <n>', 'RSA size: 3072 or 4096 (default 3072)')
   .option('--expires <duration>', 'lifetime like 2y or 90d, or never', '2y')
   .option('--out <prefix>', "writes <prefix>.pub.asc and <prefix>.key.asc (default: the email's local part)")
@@ -156,19 +246,38 @@ verify
 keys
   .command('rotate <client>')
   .description("rotate a client's SSH keys or the platform's ingress PGP key without downtime")
-  .option('--ssh <user>', 'rotate SSH keys of upload | download | all')
+  .addOption(
+    new Option('--ssh <user>', 'rotate the SSH keys of this user')
+      .choices(['upload', 'download', 'all'])
+      .conflicts('pgp'),
+  )
   .option('--pgp', 'rotate the ingress PGP key pair (new pair; the secret holds new and old during the grace period)')
-  .option('--public-key <file>', "with --ssh: the partner's new public key")
-  .option('--generate', 'with --ssh: generate a new pair under keys/<client>/ (for testing)')
-  .option('--grace <duration>', 'how long the old key keeps working', '7d')
+  .addOption(
+    new Option('--public-key <file>', "with --ssh: the partner's new public key").conflicts([
+      'generate',
+      'pgp',
+      'finish',
+    ]),
+  )
+  .addOption(
+    new Option('--generate', 'with --ssh: generate a new pair under keys/<client>/ (for testing)').conflicts([
+      'pgp',
+      'finish',
+    ]),
+  )
+  .addOption(checked('--grace <duration>', 'how long the old key keeps working', 'duration', '7d'))
   .option('--finish', 'end the rotation: remove the old key (only once the new one is in place)')
   .option('--force', 'with --finish: end before the grace period is over')
   .option('--server-id <id>', 'Transfer server id (default: from the server stack)')
-  .option('--region <region>', "AWS region (default: the environment's)")
+  .addOption(regionOption("AWS region (default: the environment's)"))
   .option('--profile <name>', 'AWS profile (default: $AWS_PROFILE, then the standard credential chain)')
   .action(async function (this: Command, name: string) {
     const options = this.opts<import('./commands/keys-rotate.js').KeysRotateOptions>();
-    await run(this, async (context) => (await import('./commands/keys-rotate.js')).keysRotate(name, options, context));
+    await run(
+      this,
+      async (context) => (await import('./commands/keys-rotate.js')).keysRotate(name, options, context),
+      clientArg(name),
+    );
   });
 
 const secrets = program.command('secrets').description('load key material into Secrets Manager');
@@ -176,12 +285,14 @@ secrets
   .command('load <client>')
   .description("validate a client's PGP keys and write them to the secrets its stack declares (never printed)")
   .option('--dry-run', 'validate and show what would be written, without calling AWS')
-  .option('--region <region>', "AWS region (default: the environment's)")
+  .addOption(regionOption("AWS region (default: the environment's)"))
   .option('--profile <name>', 'AWS profile (default: $AWS_PROFILE, then the standard credential chain)')
   .action(async function (this: Command, name: string) {
     const options = this.opts<import('./commands/secrets-load.js').SecretsLoadOptions>();
-    await run(this, async (context) =>
-      (await import('./commands/secrets-load.js')).secretsLoad(name, options, context),
+    await run(
+      this,
+      async (context) => (await import('./commands/secrets-load.js')).secretsLoad(name, options, context),
+      clientArg(name),
     );
   });
 
@@ -215,12 +326,12 @@ program
   .command('synth')
   .description('render the CloudFormation templates of an environment (all by default) with a manifest')
   .option('--out <dir>', 'output folder (default: .sftpctl/out/<env>/ beside the config)')
-  .option('--format <format>', 'yaml | json', 'yaml')
+  .addOption(new Option('--format <format>', 'template format').choices(['yaml', 'json']).default('yaml'))
   .option('--strict', 'fail on any unsuppressed security finding, not only on limit errors')
   .option('--force', 'write into a --out folder that holds other files (never overwriting or deleting them)')
   .action(async function (this: Command) {
     const options = this.opts<import('./commands/synth.js').SynthOptions>();
-    await run(this, async (context) => (await import('./commands/synth.js')).synth(options, context));
+    await run(this, async (context) => (await import('./commands/synth.js')).synth(options, context), ENV_ONLY);
   });
 
 /** Deploy, diff and destroy: AWS options plus the CloudFormation service role. */
@@ -232,7 +343,7 @@ const stackOptions = (command: Command) =>
 
 const awsOptions = (command: Command) =>
   command
-    .option('--region <region>', "AWS region (default: the environment's, then $AWS_REGION)")
+    .addOption(regionOption("AWS region (default: the environment's, then $AWS_REGION)"))
     .option(
       '--profile <name>',
       'AWS profile (default: $AWS_PROFILE, then the standard credential chain, SSO included)',
@@ -244,10 +355,10 @@ stackOptions(
     .description('deploy an environment: change sets per stack, shown and confirmed, then live progress')
     .option(
       '--client <name>',
-      "deploy only this client's stack (repeatable; the environment must be deployed)",
-      collect,
+      "deploy only this client's stack (repeatable or comma-separated; the environment must be deployed)",
+      collectList,
     )
-    .option('--concurrency <n>', 'client stacks deployed in parallel (1-16)', '4')
+    .addOption(checked('--concurrency <n>', 'client stacks deployed in parallel (1-16)', 'int:1:16:4', '4'))
     .option(
       '--allow-replacement <id>',
       'let the deploy replace this server, EIP, bucket, key, secret or user (logical id or stack/id; repeatable)',
@@ -255,45 +366,65 @@ stackOptions(
     ),
 ).action(async function (this: Command) {
   const options = this.opts<import('./commands/deploy.js').DeployOptions>();
-  await run(this, async (context) => (await import('./commands/deploy.js')).deploy(options, context));
+  await run(
+    this,
+    async (context) => (await import('./commands/deploy.js')).deploy(options, context),
+    clientFlags(options.client),
+  );
 });
 
 stackOptions(
   program
     .command('diff')
     .description('show what a deploy would change (change sets, deleted again); nothing is changed')
-    .option('--client <name>', "only this client's stack (repeatable)", collect)
-    .option('--concurrency <n>', 'change sets computed in parallel (1-16)', '4')
+    .option('--client <name>', "only this client's stack (repeatable or comma-separated)", collectList)
+    .addOption(checked('--concurrency <n>', 'change sets computed in parallel (1-16)', 'int:1:16:4', '4'))
     .option('--exit-code', 'exit 2 when there are changes (0 when none)'),
 ).action(async function (this: Command) {
   const options = this.opts<import('./commands/diff.js').DiffOptions>();
-  await run(this, async (context) => (await import('./commands/diff.js')).diff(options, context));
+  await run(
+    this,
+    async (context) => (await import('./commands/diff.js')).diff(options, context),
+    clientFlags(options.client),
+  );
 });
 
 stackOptions(
   program
     .command('destroy')
     .description('delete the stacks of an environment (or clients) in reverse order, after typing its name')
-    .option('--client <name>', "only this client's stack (repeatable)", collect)
+    .option('--client <name>', "only this client's stack (repeatable or comma-separated)", collectList)
     .option('--empty-buckets', 'delete every object version in buckets that hold data (otherwise refused)')
-    .option('--concurrency <n>', 'client stacks deleted in parallel (1-16)', '4'),
+    .addOption(checked('--concurrency <n>', 'client stacks deleted in parallel (1-16)', 'int:1:16:4', '4')),
 ).action(async function (this: Command) {
   const options = this.opts<import('./commands/destroy.js').DestroyOptions>();
-  await run(this, async (context) => (await import('./commands/destroy.js')).destroy(options, context));
+  await run(
+    this,
+    async (context) => (await import('./commands/destroy.js')).destroy(options, context),
+    clientFlags(options.client),
+  );
 });
 
 awsOptions(
   program
     .command('status')
     .description('report an environment: stacks, server, users and key ages, dead letters, function errors (read-only)')
-    .option('--client <name>', 'only this client (repeatable); platform stacks are always shown', collect)
+    .option(
+      '--client <name>',
+      'only this client (repeatable or comma-separated); platform stacks are always shown',
+      collectList,
+    )
     .addHelpText(
       'after',
       '\nExit codes: 0 healthy; 1 a problem was found (listed at the end) or the check failed; 2 usage error.',
     ),
 ).action(async function (this: Command) {
   const options = this.opts<import('./commands/status.js').StatusOptions>();
-  await run(this, async (context) => (await import('./commands/status.js')).status(options, context));
+  await run(
+    this,
+    async (context) => (await import('./commands/status.js')).status(options, context),
+    clientFlags(options.client),
+  );
 });
 
 const local = program
@@ -303,14 +434,14 @@ local
   .command('up')
   .description('start the local platform (until Ctrl+C)')
   .option('--host <address>', 'address to listen on', '127.0.0.1')
-  .option('--port <port>', 'SFTP port (0 picks a free one)', '2222')
+  .addOption(checked('--port <port>', 'SFTP port (0 picks a free one)', 'int:0:65535:2222', '2222'))
   .option('--data <dir>', 'data folder: buckets, keys, host key (default: .sftpctl/local/<env>/ beside the config)')
   .option('--no-allow-loopback', "apply the clients' IP allow-lists to loopback addresses too")
   .option('--quota <size>', 'size each SFTP home reports to df / statvfs, e.g. 500G (default 1T)')
   .option('--compatible-algorithms', 'also offer non-ETM hmac-sha2 MACs, for libssh2 < 1.11 clients such as curl')
   .action(async function (this: Command) {
     const options = this.opts<import('./commands/local-up.js').LocalUpOptions>();
-    await run(this, async (context) => (await import('./commands/local-up.js')).localUp(options, context));
+    await run(this, async (context) => (await import('./commands/local-up.js')).localUp(options, context), ENV_ONLY);
   });
 local
   .command('export <client> <file>')
@@ -319,8 +450,10 @@ local
   .option('--data <dir>', 'data folder of `local up`')
   .action(async function (this: Command, client: string, file: string) {
     const options = this.opts<import('./commands/local-export.js').LocalExportOptions>();
-    await run(this, async (context) =>
-      (await import('./commands/local-export.js')).localExport(client, file, options, context),
+    await run(
+      this,
+      async (context) => (await import('./commands/local-export.js')).localExport(client, file, options, context),
+      clientArg(client),
     );
   });
 
@@ -353,18 +486,32 @@ for (const [name, description] of [
 program
   .command('cost')
   .description('estimate the monthly AWS bill of an environment from the config and the expected traffic')
-  .option('--upload-gb-day <n>', 'GB partners upload per day (per endpoint)', '0')
-  .option('--download-gb-day <n>', 'GB partners download per day (per endpoint)', '0')
-  .option('--storage-gb <n>', 'GB stored in S3, all buckets (1 TB = 1024 GB)', '0')
-  .option('--files-day <n>', 'files transferred per day (default: one per 10 MB)')
-  .option('--hours-per-month <n>', 'hours the endpoint runs per month', '720')
-  .option('--protocols <list>', "price these endpoints instead of the config's (e.g. SFTP,FTPS)")
-  .option('--web-apps <n>', 'Transfer Family web app units enabled', '0')
+  .addOption(checked('--upload-gb-day <n>', 'GB partners upload per day (per endpoint)', 'amount', '0'))
+  .addOption(checked('--download-gb-day <n>', 'GB partners download per day (per endpoint)', 'amount', '0'))
+  .addOption(checked('--storage-gb <n>', 'GB stored in S3, all buckets (1 TB = 1024 GB)', 'amount', '0'))
+  .addOption(checked('--files-day <n>', 'files transferred per day (default: one per 10 MB)', 'amount'))
+  .addOption(checked('--hours-per-month <n>', 'hours the endpoint runs per month (0-744)', 'int:0:744:720', '720'))
+  .addOption(
+    checked(
+      '--protocols <list>',
+      "price these endpoints instead of the config's (e.g. SFTP,FTPS)",
+      'list:SFTP,FTPS,FTP,AS2',
+    ),
+  )
+  .addOption(checked('--web-apps <n>', 'Transfer Family web app units enabled', 'int:0:1000:1', '0'))
   .option('--article-scope', 'only the line items the reference article prices')
   .option('--price-file <file>', 'YAML or JSON file overriding unit prices (see docs/cost.md)')
   .action(async function (this: Command) {
     const options = this.opts<import('./commands/cost.js').CostOptions>();
-    await run(this, async (context) => (await import('./commands/cost.js')).cost(options, context));
+    await run(this, async (context) => (await import('./commands/cost.js')).cost(options, context), ENV_ONLY);
+  });
+
+program
+  .command('completion')
+  .description('print a shell completion script: eval "$(sftpctl completion bash)" (or zsh, fish)')
+  .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish']))
+  .action(async function (this: Command, shell: string) {
+    await run(this, async (context) => (await import('./commands/completion.js')).completion(shell, program, context));
   });
 
 // A reader that goes away (`sftpctl … | head`) is not an error: stop quietly.
@@ -380,8 +527,14 @@ async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
+    const json = argv.includes('--json');
+    // With --json, a usage error is a JSON document on stdout too (commander has written its message to stderr).
+    if (json && error instanceof CommanderError && error.exitCode !== 0 && !error.code.startsWith('commander.help'))
+      process.stdout.write(
+        `${JSON.stringify({ error: { code: 'USAGE', message: error.message.replace(/^error: /, ''), hint: 'Run with --help for usage.', details: [] } }, null, 2)}\n`,
+      );
     const { reportError } = await import('./ui/report-error.js');
-    process.exitCode = reportError(error, { json: argv.includes('--json'), debug: argv.includes('--debug') });
+    process.exitCode = reportError(error, { json, debug: argv.includes('--debug') });
   }
 }
 

@@ -55,8 +55,10 @@ describe('usage errors exit 2', () => {
     await withTempDir(async (dir) => {
       await writeFile(join(dir, 'sftpctl.yaml'), await readFile(join(ROOT, 'examples/sftpctl.yaml')));
       const result = await runCli(['client', 'list', '--env', 'staging'], { cwd: dir });
-      expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/No clients in environment staging/);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/\[ENV_UNKNOWN\] --env: there is no environment "staging" in sftpctl.yaml/);
+      expect(result.stderr).toMatch(/hint Its environments: dev, test, prod\. Nothing was changed\./);
     });
   });
 });
@@ -325,10 +327,15 @@ clients:
   it('refuses an edit that would make the config invalid and leaves the file byte-identical', async () => {
     await withTempDir(async (dir) => {
       await writeFile(join(dir, 'sftpctl.yaml'), seed);
-      const result = await runCli(['client', 'add', 'shop', '--ip', '198.51.100.7/24'], { cwd: dir });
+      // Flags that pass the parser but make an invalid config: refused by the final validation, nothing written.
+      const result = await runCli(['client', 'add', 'shop', '--ip', '198.51.100.7', '--extensions', 'g p g'], {
+        cwd: dir,
+      });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/nothing was written/);
-      expect(result.stderr).toMatch(/clients\[1\].allowedIps\[0\]: "198.51.100.7\/24" has host bits set/);
+      expect(result.stderr).toMatch(
+        /sftpctl.yaml:\d+:\d+ clients\[1\].encryptedExtensions\[0\]: an extension is 1-16 letters or digits/,
+      );
       expect(await readFile(join(dir, 'sftpctl.yaml'), 'utf8')).toBe(seed);
       expect(await readdir(dir)).toEqual(['sftpctl.yaml']);
     });
@@ -381,7 +388,7 @@ clients:
       expect(text).toMatch(/# London/);
 
       const missing = await runCli(['client', 'remove', 'bank', '--yes'], { cwd: dir });
-      expect(missing.code).toBe(1);
+      expect(missing.code).toBe(2);
       expect(missing.stderr).toMatch(/CLIENT_NOT_FOUND/);
     });
   });

@@ -1,4 +1,5 @@
 import { AwsClients, type AwsTarget, assertAccount, awsTarget } from '../aws/clients.js';
+import { setWaitReporter } from '../aws/waits.js';
 import { clientEnvironments } from '../core/config/resolve.js';
 import type { Client, Config, Environment } from '../core/config/schema.js';
 import { SftpctlError } from '../core/errors.js';
@@ -10,7 +11,10 @@ export interface AwsFlags {
   profile?: string;
 }
 
-/** For commands acting on a whole environment: its config, and clients for the right, verified account. */
+/**
+ * For commands acting on a whole environment (deploy, diff, destroy): its config, and clients for the right, verified
+ * account. Names were checked before the command started (commands/preflight.ts); these checks stay as a backstop.
+ */
 export async function environmentInAws(
   config: Config,
   flags: AwsFlags,
@@ -20,6 +24,8 @@ export async function environmentInAws(
   const env = config.environments[environmentOf(config, context.globals.env)]!;
   const clients = new AwsClients({ ...awsTarget(env, flags), ...(overrides ? { overrides } : {}) });
   const account = await assertAccount(clients, env);
+  // Deploy, diff and destroy show their own live progress from here on: a second spinner would draw over it.
+  setWaitReporter(undefined);
   return { env, clients, account };
 }
 

@@ -1,6 +1,7 @@
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { addClientToDocument } from '../core/config/edit.js';
 import { DNS_LABEL } from '../core/config/naming.js';
+import { clientNameProblem } from '../core/config/rules.js';
 import type { ClientInput } from '../core/config/schema.js';
 import { summarizeClient } from '../core/config/summary.js';
 import { looksLikeSshPublicKey } from '../core/crypto/ssh-public-key.js';
@@ -9,6 +10,13 @@ import { generateClientKeys, removeGenerated } from '../io/client-keys.js';
 import { editConfigFile } from '../io/config-edit.js';
 import { loadConfig } from '../io/config-file.js';
 import { printProblems } from '../ui/problems.js';
+import {
+  allowedIpsAnswerProblem,
+  askChecked,
+  isPromptCancel,
+  pgpPublicKeyAnswerProblem,
+  sshKeysAnswerProblem,
+} from './answer-checks.js';
 import type { CommandContext } from './context.js';
 import { splitList } from './options.js';
 
@@ -47,6 +55,22 @@ export async function clientAdd(name: string, options: ClientAddOptions, context
       `See it with \`sftpctl client show ${name}\`; nothing was changed.`,
     );
   }
+  // The final validation's name rule, before any question: a name too long for its bucket names fails here.
+  const envs = options.environments ? splitList(options.environments) : Object.keys(config.environments);
+  const unknownEnv = envs.find((env) => !(env in config.environments));
+  if (unknownEnv !== undefined)
+    throw new UsageError(
+      'ENV_UNKNOWN',
+      `--environments: there is no environment "${unknownEnv}" in ${file.displayPath}.`,
+      `Its environments: ${Object.keys(config.environments).join(', ')}. Nothing was written.`,
+    );
+  const nameProblem = clientNameProblem(config.project, envs, name);
+  if (nameProblem)
+    throw new UsageError(
+      'CLIENT_NAME_INVALID',
+      `"${name}" cannot be a client name here: ${nameProblem.replace(/\.$/, '')}.`,
+      'Choose a shorter name; nothing was written.',
+    );
   const configDir = dirname(file.path);
   const asConfigPath = (value: string) =>
     looksLikeSshPublicKey(value) || isAbsolute(value) ? value : relative(configDir, resolve(context.cwd, value));
@@ -56,41 +80,60 @@ export async function clientAdd(name: string, options: ClientAddOptions, context
   let downloadKeys = options.downloadKey ?? [];
   let partnerKey = options.partnerKey;
   if (context.interactive) {
-    const { prompter } = context;
-    if (allowedIps.length === 0 && !options.allowAnyIp) {
-      allowedIps = splitList(
-        await prompter.input({
-          name: 'ips',
-          message: `Public IPv4 addresses or CIDRs ${name} connects from (comma-separated)`,
-          default: '',
-        }),
-      );
-    }
-    if (options.upload && uploadKeys.length === 0) {
-      uploadKeys = splitList(
-        await prompter.input({
-          name: 'uploadKey',
-          message: 'SSH public key of the upload user (inline or .pub path; empty for later)',
-          default: '',
-        }),
-      );
-    }
-    if (options.download && downloadKeys.length === 0) {
-      downloadKeys = splitList(
-        await prompter.input({
-          name: 'downloadKey',
-          message: 'SSH public key of the download user (inline or .pub path; empty for later)',
-          default: '',
-        }),
-      );
-    }
-    if (options.download && partnerKey === undefined) {
-      partnerKey =
-        (await prompter.input({
-          name: 'partnerKey',
-          message: "Path of the partner's PGP public key (empty for later)",
-          default: '',
-        })) || undefined;
+    const { prompter, output } = context;
+    const cancelled = () => {
+      output.info(`Cancelled: nothing was written; ${file.displayPath} and keys/ are as they were.`);
+      return 130;
+    };
+    try {
+      if (allowedIps.length === 0 && !options.allowAnyIp) {
+        allowedIps = splitList(
+          await prompter.input({
+            name: 'ips',
+            message: `Public IPv4 addresses or CIDRs ${name} connects from (comma-separated)`,
+            default: '',
+            validate: (value) => allowedIpsAnswerProblem(value) ?? true,
+          }),
+        );
+      }
+      if (options.upload && uploadKeys.length === 0) {
+        uploadKeys = splitList(
+          await prompter.input({
+            name: 'uploadKey',
+            message: 'SSH public key of the upload user (inline or .pub path; empty for later)',
+            default: '',
+            validate: (value) => sshKeysAnswerProblem(value, context.cwd) ?? true,
+          }),
+        );
+      }
+      if (options.download && downloadKeys.length === 0) {
+        downloadKeys = splitList(
+          await prompter.input({
+            name: 'downloadKey',
+            message: 'SSH public key of the download user (inline or .pub path; empty for later)',
+            default: '',
+            validate: (value) => sshKeysAnswerProblem(value, context.cwd) ?? true,
+          }),
+        );
+      }
+      if (options.download && partnerKey === undefined) {
+        partnerKey =
+          (await askChecked(
+            prompter,
+            output,
+            { name: 'partnerKey', message: "Path of the partner's PGP public key (empty for later)", default: '' },
+            (value) => pgpPublicKeyAnswerProblem(value, context.cwd),
+            (problem) =>
+              new UsageError(
+                'PGP_KEY_INVALID',
+                `The partner key was refused three times: ${problem}`,
+                'Nothing was written.',
+              ),
+          )) || undefined;
+      }
+    } catch (error) {
+      if (isPromptCancel(error)) return cancelled();
+      throw error;
     }
   }
 

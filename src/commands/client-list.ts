@@ -28,6 +28,7 @@ export async function clientList(context: CommandContext): Promise<number> {
         client.encryptedExtensions.join(','),
         client.checksum,
       ]),
+      { width: context.output.width },
     ),
   );
   return 0;

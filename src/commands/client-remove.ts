@@ -2,6 +2,7 @@ import { removeClientFromDocument } from '../core/config/edit.js';
 import { SftpctlError } from '../core/errors.js';
 import { editConfigFile } from '../io/config-edit.js';
 import { loadConfig } from '../io/config-file.js';
+import { isPromptCancel } from './answer-checks.js';
 import { type CommandContext, requireInteractive } from './context.js';
 
 export async function clientRemove(name: string, context: CommandContext): Promise<number> {
@@ -16,11 +17,18 @@ export async function clientRemove(name: string, context: CommandContext): Promi
   }
   if (!context.globals.yes) {
     requireInteractive(context, `Removing client "${name}" needs confirmation`, '--yes');
-    const sure = await context.prompter.confirm({
-      name: 'confirm',
-      message: `Remove client ${name} from ${file.displayPath}?`,
-      default: false,
-    });
+    let sure: boolean;
+    try {
+      sure = await context.prompter.confirm({
+        name: 'confirm',
+        message: `Remove client ${name} from ${file.displayPath}?`,
+        default: false,
+      });
+    } catch (error) {
+      if (!isPromptCancel(error)) throw error;
+      context.output.info(`Cancelled: nothing was changed; ${file.displayPath} still has client ${name}.`);
+      return 130;
+    }
     if (!sure) {
       context.output.line('Nothing was changed.');
       return 0;

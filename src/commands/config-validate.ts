@@ -4,7 +4,16 @@ import { printProblems, problemJson } from '../ui/problems.js';
 import { renderTable } from '../ui/table.js';
 import type { CommandContext } from './context.js';
 
-export async function configValidate(options: { keys: boolean }, { globals, output }: CommandContext): Promise<number> {
+export interface ConfigValidateOptions {
+  keys: boolean;
+  /** Warnings fail the check too (exit 1), for CI. */
+  strict?: boolean;
+}
+
+export async function configValidate(
+  options: ConfigValidateOptions,
+  { globals, output }: CommandContext,
+): Promise<number> {
   const file = await readConfigFile(globals.config);
   const result = await validateConfigFile(file, { checkKeys: options.keys });
   const problems = [...result.errors, ...result.warnings];
@@ -25,6 +34,20 @@ export async function configValidate(options: { keys: boolean }, { globals, outp
   }
 
   const config = result.config;
+  if (options.strict && result.warnings.length > 0) {
+    output.data({
+      valid: false,
+      strict: true,
+      file: file.displayPath,
+      errors: [],
+      warnings: result.warnings.map(problemJson),
+    });
+    output.line();
+    output.line(
+      `${file.displayPath}: ${count(result.warnings.length, 'warning')}, which --strict counts as failures. Nothing was changed.`,
+    );
+    return 1;
+  }
   const clients = config.clients.map((client) => summarizeClient(config, client));
   output.data({
     valid: true,
@@ -52,6 +75,7 @@ export async function configValidate(options: { keys: boolean }, { globals, outp
         env.transfer.securityPolicy,
         env.protected ? 'yes' : 'no',
       ]),
+      { width: output.width },
     ),
   );
   output.line();
@@ -71,6 +95,7 @@ export async function configValidate(options: { keys: boolean }, { globals, outp
         client.pgp.ingressPublicKey ? 'yes' : c.yellow('missing'),
         client.pgp.partnerPublicKey ? 'yes' : client.users.download ? c.yellow('missing') : '-',
       ]),
+      { width: output.width },
     ),
   );
   return 0;

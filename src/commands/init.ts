@@ -3,12 +3,15 @@ import { parseCidr } from '../core/config/cidr.js';
 import { DEFAULT_VPC_CIDR, importParameters, type ParametersImport } from '../core/config/import-parameters.js';
 import { DNS_LABEL } from '../core/config/naming.js';
 import { formatProblemWithHint } from '../core/config/problems.js';
+import { regionProblem } from '../core/config/regions.js';
 import { renderConfig } from '../core/config/render.js';
+import { clientNameProblem } from '../core/config/rules.js';
 import type { ClientInput, ConfigInput } from '../core/config/schema.js';
 import { validateConfigText } from '../core/config/validate.js';
 import { ConfigError, SftpctlError, UsageError } from '../core/errors.js';
 import { configPathFrom } from '../io/config-file.js';
 import { exists, fileReaderAt, readTextIfExists, writeFileAtomic } from '../io/files.js';
+import { allowedIpsAnswerProblem, isPromptCancel } from './answer-checks.js';
 import type { CommandContext } from './context.js';
 import { splitList } from './options.js';
 
@@ -41,7 +44,16 @@ export async function init(options: InitOptions, context: CommandContext): Promi
     );
   }
   const imported = options.from ? await readParameters(options.from) : undefined;
-  const answers = await gatherAnswers(options, context, imported, basename(dirname(target.path)));
+  let answers: InitAnswers;
+  try {
+    answers = await gatherAnswers(options, context, imported, basename(dirname(target.path)));
+  } catch (error) {
+    if (!isPromptCancel(error)) throw error;
+    context.output.info(
+      `Cancelled: nothing was written; ${target.displayPath} ${(await exists(target.path)) ? 'is as it was' : 'was not created'}.`,
+    );
+    return 130;
+  }
   const text = renderConfig(buildConfig(answers, imported), imported ? [`Imported from ${options.from}.`] : []);
 
   const result = await validateConfigText(text, target.displayPath, { files: fileReaderAt(dirname(target.path)) });
@@ -153,7 +165,7 @@ async function gatherAnswers(
       name: 'region',
       message: 'AWS region',
       default: envRegion ?? 'eu-west-2',
-      validate: (value) => (/^[a-z]{2}(-gov)?-[a-z]+-\d{1,2}$/.test(value) ? true : 'A region code like eu-west-2'),
+      validate: orTrue(regionAnswerProblem),
     }));
   const vpcCidr =
     options.vpcCidr ??
@@ -172,7 +184,7 @@ async function gatherAnswers(
     const name = await prompter.input({
       name: 'clientName',
       message: 'Client name',
-      validate: orTrue(clientNameProblem),
+      validate: orTrue((value) => clientNameProblem(project, environments, value)),
     });
     const ips = await prompter.input({
       name: 'clientIps',
@@ -211,10 +223,10 @@ const projectProblem: Check = (value) =>
   DNS_LABEL.test(value) && value.length <= 24
     ? undefined
     : 'use 1-24 lower-case letters, digits and inner hyphens, like "acme-sftp"';
-const clientNameProblem: Check = (value) =>
-  DNS_LABEL.test(value) && value.length <= 40
-    ? undefined
-    : 'use lower-case letters, digits and inner hyphens, like "acme-bank"';
+const regionAnswerProblem: Check = (value) => {
+  const problem = regionProblem(value);
+  return problem ? `${problem.message}. ${problem.hint}` : undefined;
+};
 const environmentsProblem: Check = (value) => {
   const names = value.split(',').map((env) => env.trim());
   const bad = names.find((env) => !/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(env) || env.length > 12);
@@ -227,10 +239,7 @@ const cidrProblem: Check = (value) => {
   if (parsed.hostBitsSet) return `"${value}" has host bits set; did you mean ${parsed.cidr.text}?`;
   return undefined;
 };
-const cidrListProblem: Check = (value) =>
-  splitList(value)
-    .map(cidrProblem)
-    .find((problem) => problem !== undefined);
+const cidrListProblem: Check = allowedIpsAnswerProblem;
 const azProblem: Check = (value) => (value === '2' || value === '3' ? undefined : 'must be 2 or 3');
 
 function orTrue(check: Check): (value: string) => true | string {

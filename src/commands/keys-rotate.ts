@@ -35,8 +35,21 @@ export async function keysRotate(
       'Say what to rotate: --ssh upload|download|all, or --pgp.',
       'One of them, not both.',
     );
+  if (options.ssh) roleOf(options.ssh === 'all' ? 'upload' : options.ssh);
+  if (options.force && !options.finish)
+    throw new UsageError('INVALID_FLAG', '--force only goes with --finish.', 'Add --finish, or drop --force.');
+  if (options.ssh && !options.finish && Boolean(options.publicKey) === Boolean(options.generate))
+    throw new UsageError(
+      'INVALID_FLAG',
+      "--ssh needs the new key: --public-key <file> (the partner's new .pub), or --generate (a test pair).",
+      'Give one of them (or --finish to end a rotation).',
+    );
   const graceSeconds = parseDuration(options.grace, '--grace');
   const { file, config, keys } = await loadConfig(context.globals.config, { cwd: context.cwd });
+  // The partner's new key is read and judged before any AWS call: a bad file fails here, with nothing changed.
+  const givenKey = options.publicKey
+    ? await readNewPublicKey(options.publicKey, context, dirname(file.path))
+    : undefined;
   const { env, client, clients } = await clientInAws(config, clientName, options, context);
   const now = new Date();
   const { output } = context;
@@ -89,7 +102,7 @@ export async function keysRotate(
       );
       continue;
     }
-    const newKey = await newSshKey(options, context, dirname(file.path), client.name, role);
+    const newKey = givenKey ?? (await newSshKey(context, dirname(file.path), client.name, role));
     steps.push(
       ...(await startSshRotation(
         { ...sshContext, ...(await reload(context, client.name)) },
@@ -123,34 +136,29 @@ function roleOf(value: string): Role {
   );
 }
 
-async function newSshKey(
-  options: KeysRotateOptions,
-  context: CommandContext,
-  configDir: string,
-  client: string,
-  role: Role,
-) {
-  if (Boolean(options.publicKey) === Boolean(options.generate)) {
+async function readNewPublicKey(given: string, context: CommandContext, configDir: string) {
+  const path = resolve(context.cwd, given);
+  const text = await readTextIfExists(path);
+  if (text === undefined)
     throw new UsageError(
-      'INVALID_FLAG',
-      "Give the new key: --public-key <file> (the partner's new .pub), or --generate (a test pair).",
-      'One of them.',
+      'FILE_NOT_FOUND',
+      `--public-key: ${given} does not exist.`,
+      'Give the path of the new .pub file. Nothing was changed.',
     );
-  }
-  if (options.publicKey) {
-    const path = resolve(context.cwd, options.publicKey);
-    const text = await readTextIfExists(path);
-    if (text === undefined)
-      throw new UsageError(
-        'FILE_NOT_FOUND',
-        `--public-key: ${options.publicKey} does not exist.`,
-        'Give the path of the new .pub file.',
-      );
-    const parsed = parseSshPublicKey(text.trim());
-    if (!parsed.ok)
-      throw new SftpctlError(parsed.code, `--public-key ${options.publicKey}: ${parsed.message}`, parsed.hint);
-    return { entry: relative(configDir, path), key: parsed.key };
-  }
+  const parsed = parseSshPublicKey(text.trim());
+  if (!parsed.ok)
+    throw new SftpctlError(
+      parsed.code,
+      `--public-key ${given}: ${parsed.message}`,
+      `${parsed.hint} Nothing was changed.`,
+      {
+        kind: 'usage',
+      },
+    );
+  return { entry: relative(configDir, path), key: parsed.key };
+}
+
+async function newSshKey(context: CommandContext, configDir: string, client: string, role: Role) {
   const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
   const privatePath = join(configDir, 'keys', client, `${role}-${stamp}`);
   const pair = await generateSshKeyPair({ type: 'ed25519', comment: `${client}-${role}@sftpctl-test` });

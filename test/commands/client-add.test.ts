@@ -85,8 +85,15 @@ describe('client add --generate-keys', () => {
   it('removes the keys it generated when the config edit is refused', async () => {
     await withTempDir(async (dir) => {
       await writeFile(join(dir, 'sftpctl.yaml'), seed);
-      const result = await runCli(['client', 'add', 'bank', '--ip', '203.0.113.7/24', '--generate-keys'], { cwd: dir });
+      // Extensions the flags pass through but the config refuses: the edit fails after the keys were generated.
+      const result = await runCli(
+        ['client', 'add', 'bank', '--ip', '203.0.113.7', '--extensions', 'g p g', '--generate-keys'],
+        {
+          cwd: dir,
+        },
+      );
       expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/an extension is 1-16 letters or digits/);
       expect(await readdir(join(dir, 'keys/bank'))).toEqual([]);
       expect(await readFile(join(dir, 'sftpctl.yaml'), 'utf8')).toBe(seed);
     });

@@ -105,9 +105,9 @@ describe('sftpctl deploy: first deploy', () => {
       expect(head.ContentLength).toBe(bundle.bytes);
     }
     expect(result.stdout).toContain(`uploaded: ${bundles.ingress.key}`);
-    const again = await h.run(deploy, {}, { json: true });
-    expect(again.stderr).toContain(`already uploaded: ${bundles.ingress.key}`);
-    expect(again.stderr).not.toMatch(/^uploaded:/m);
+    const again = await h.run(deploy, {});
+    expect(again.stdout).toContain(`already uploaded: ${bundles.ingress.key}`);
+    expect(again.stdout).not.toMatch(/^uploaded:/m);
   });
 
   it("imports every user's SSH keys from the config after its stack is up", async () => {
@@ -214,7 +214,12 @@ describe('sftpctl deploy: later deploys', () => {
     expect(parsed.filter((entry) => entry.action === 'updated').map((entry) => entry.stack)).toEqual([
       'shop-dev-network',
     ]);
-    expect(result.stderr).toMatch(/shop-dev-network \(update\)/);
+    // --json: the result is the JSON; stderr is kept for real errors (the change list shows without --json).
+    expect(result.stderr).toBe('');
+    await h.editConfig((text) => text.replace('192.0.2.7/32', '192.0.2.8/32'));
+    const human = await h.run(deploy, {});
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/shop-dev-network \(update\)/);
     expect(h.cloudFormation.stack('shop-dev-network')!.status).toBe('UPDATE_COMPLETE');
   });
 

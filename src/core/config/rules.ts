@@ -6,6 +6,7 @@ import {
   splitCidr,
   VPC_PREFIX_RANGE,
 } from './cidr.js';
+import type { KeyFacts } from './key-checks.js';
 import {
   BUCKET_PURPOSES,
   bucketName,
@@ -14,13 +15,15 @@ import {
   TRANSFER_USER_NAME,
 } from './naming.js';
 import { closestMatch, type ProblemList } from './problems.js';
+import { regionProblem } from './regions.js';
 import { clientEnvironments, environmentFieldPath, userNameOf } from './resolve.js';
-import { type Config, LEGACY_SECURITY_POLICIES, type ParsedConfig, SECURITY_POLICIES } from './schema.js';
+import { type Config, clientSchema, LEGACY_SECURITY_POLICIES, type ParsedConfig, SECURITY_POLICIES } from './schema.js';
 
 /** Rules that look across fields. Each reports at the field a person would edit to fix it. */
 export function checkConfigRules(parsed: ParsedConfig, config: Config, problems: ProblemList): void {
   checkEnvironments(parsed, config, problems);
   checkClients(config, problems);
+  checkSharedAllowLists(config, problems);
   checkTags(config, problems);
 }
 
@@ -34,6 +37,11 @@ function checkEnvironments(parsed: ParsedConfig, config: Config, problems: Probl
   };
 
   for (const env of Object.values(config.environments)) {
+    const regionPath = environmentFieldPath(parsed, env.name, ['region']);
+    const badRegion = env.region === '' ? undefined : regionProblem(env.region);
+    if (badRegion)
+      once(regionPath, () => problems.error('REGION_UNKNOWN', regionPath, badRegion.message, badRegion.hint));
+
     const cidrPath = environmentFieldPath(parsed, env.name, ['vpc', 'cidr']);
     if (env.vpc.cidr !== '') once(cidrPath, () => checkVpcCidr(env.vpc.cidr, env.vpc.azCount, cidrPath, problems));
 
@@ -234,29 +242,77 @@ function checkBucketNames(
   path: (string | number)[],
   problems: ProblemList,
 ): void {
+  for (const problem of bucketNameProblems(project, client, envs)) {
+    problems.error('BUCKET_NAME_INVALID', path, problem.message, problem.hint);
+  }
+}
+
+/** What is wrong with the bucket names a client would get in these environments (the longest environment decides). */
+function bucketNameProblems(
+  project: string,
+  client: string,
+  envs: readonly string[],
+): { message: string; hint?: string }[] {
   const longestEnv = [...envs].sort((a, b) => b.length - a.length)[0];
-  if (longestEnv === undefined) return;
+  if (longestEnv === undefined) return [];
   const longest = bucketName(project, longestEnv, client, LONGEST_BUCKET_PURPOSE);
   const problem = bucketNameProblem(longest);
   if (problem === undefined) {
-    for (const purpose of BUCKET_PURPOSES) {
-      const other = bucketNameProblem(bucketName(project, longestEnv, client, purpose));
-      if (other)
-        problems.error(
-          'BUCKET_NAME_INVALID',
-          path,
-          `bucket name "${bucketName(project, longestEnv, client, purpose)}" ${other}`,
-        );
-    }
-    return;
+    return BUCKET_PURPOSES.flatMap((purpose) => {
+      const name = bucketName(project, longestEnv, client, purpose);
+      const other = bucketNameProblem(name);
+      return other ? [{ message: `bucket name "${name}" ${other}` }] : [];
+    });
   }
   const spare = longest.length - 63;
-  problems.error(
-    'BUCKET_NAME_INVALID',
-    path,
-    `bucket name "${longest}" ${problem}`,
-    spare > 0 ? `Shorten the client name (or the project name) by ${spare} characters.` : undefined,
-  );
+  return [
+    {
+      message: `bucket name "${longest}" ${problem}`,
+      ...(spare > 0 ? { hint: `Shorten the client name (or the project name) by ${spare} characters.` } : {}),
+    },
+  ];
+}
+
+/**
+ * The final validation's rules for a client name, for a prompt to apply where the name is typed: the schema's name
+ * rule, then the bucket names it would make for this project and these environments. Undefined when it is fine.
+ */
+export function clientNameProblem(project: string, envs: readonly string[], name: string): string | undefined {
+  const parsed = clientSchema.shape.name.safeParse(name);
+  if (!parsed.success) return parsed.error.issues[0]?.message ?? 'not a valid client name';
+  const [problem] = bucketNameProblems(project, name, envs);
+  return problem ? `${problem.message}${problem.hint ? `. ${problem.hint}` : ''}` : undefined;
+}
+
+/** The final validation's rule for one allowed-IP entry, also applied by prompts where it is typed. */
+export function allowedIpProblem(
+  text: string,
+  allowAnyIp: boolean,
+): { ok: true; cidr: Ipv4Cidr } | { ok: false; code: string; message: string; hint: string } {
+  const parsed = parseCidr(text);
+  if (!parsed.ok)
+    return {
+      ok: false,
+      code: 'CIDR_INVALID',
+      message: `"${text}" ${parsed.reason}`,
+      hint: 'Write an IPv4 address or CIDR, like 203.0.113.10 or 203.0.113.0/24.',
+    };
+  const { cidr } = parsed;
+  if (parsed.hostBitsSet)
+    return {
+      ok: false,
+      code: 'CIDR_HOST_BITS',
+      message: `"${text}" has host bits set`,
+      hint: `Did you mean ${cidr.text}?`,
+    };
+  if (cidr.prefix === 0 && !allowAnyIp)
+    return {
+      ok: false,
+      code: 'CIDR_OPEN_TO_WORLD',
+      message: `${cidr.text} opens the SFTP port to the whole internet`,
+      hint: "List the partner's egress addresses instead; if you really mean it, set `allowAnyIp: true` on this client.",
+    };
+  return { ok: true, cidr };
 }
 
 function checkAllowedIps(client: Config['clients'][number], index: number, problems: ProblemList): Ipv4Cidr[] {
@@ -264,30 +320,12 @@ function checkAllowedIps(client: Config['clients'][number], index: number, probl
   const accepted: Ipv4Cidr[] = [];
   client.allowedIps.forEach((text, ipIndex) => {
     const path = at('allowedIps', ipIndex);
-    const parsed = parseCidr(text);
-    if (!parsed.ok) {
-      problems.error(
-        'CIDR_INVALID',
-        path,
-        `"${text}" ${parsed.reason}`,
-        'Write an IPv4 address or CIDR, like 203.0.113.10 or 203.0.113.0/24.',
-      );
+    const checked = allowedIpProblem(text, client.allowAnyIp);
+    if (!checked.ok) {
+      problems.error(checked.code, path, checked.message, checked.hint);
       return;
     }
-    const { cidr } = parsed;
-    if (parsed.hostBitsSet) {
-      problems.error('CIDR_HOST_BITS', path, `"${text}" has host bits set`, `Did you mean ${cidr.text}?`);
-      return;
-    }
-    if (cidr.prefix === 0 && !client.allowAnyIp) {
-      problems.error(
-        'CIDR_OPEN_TO_WORLD',
-        path,
-        `${cidr.text} opens the SFTP port to the whole internet`,
-        "List the partner's egress addresses instead; if you really mean it, set `allowAnyIp: true` on this client.",
-      );
-      return;
-    }
+    const { cidr } = checked;
     if (accepted.some((other) => other.text === cidr.text)) {
       problems.warning('CIDR_DUPLICATE', path, `${cidr.text} is listed twice`);
       return;
@@ -324,4 +362,89 @@ function checkTags(config: Config, problems: ProblemList): void {
       'key',
     );
   }
+}
+
+/** Where two partners' allow-lists meet: one partner's address admits the other's users to the SFTP port. */
+function checkSharedAllowLists(config: Config, problems: ProblemList): void {
+  const seen: { client: string; index: number; ipIndex: number; cidr: Ipv4Cidr; envs: string[] }[] = [];
+  config.clients.forEach((client, index) => {
+    const envs = clientEnvironments(config, client);
+    client.allowedIps.forEach((text, ipIndex) => {
+      const parsed = parseCidr(text);
+      if (!parsed.ok || parsed.hostBitsSet || parsed.cidr.prefix === 0) return;
+      const cidr = parsed.cidr;
+      for (const other of seen) {
+        if (other.client === client.name || !cidrsOverlap(cidr, other.cidr)) continue;
+        if (!envs.some((env) => other.envs.includes(env))) continue;
+        const same = other.cidr.text === cidr.text;
+        problems.warning(
+          same ? 'CIDR_SHARED' : 'CIDR_OVERLAP',
+          ['clients', index, 'allowedIps', ipIndex],
+          same
+            ? `${cidr.text} is also allowed for client "${other.client}" (clients[${other.index}].allowedIps[${other.ipIndex}])`
+            : `${cidr.text} overlaps ${other.cidr.text} of client "${other.client}" (clients[${other.index}].allowedIps[${other.ipIndex}])`,
+          "Each partner should list only its own egress addresses; a shared range lets one partner reach the other's login prompt.",
+        );
+        break;
+      }
+      seen.push({ client: client.name, index, ipIndex, cidr, envs });
+    });
+  });
+}
+
+function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
+  const prefix = Math.min(a.prefix, b.prefix);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return (a.network & mask) >>> 0 === (b.network & mask) >>> 0;
+}
+
+/**
+ * Risky key reuse, once the key files were read: one SSH key logging in as several users (a leak of it opens all of
+ * them, and Transfer cannot tell the partners apart), and exports encrypted to our own ingress key (the partner cannot
+ * read them, and anyone holding our ingress key can).
+ */
+export function checkSharedKeys(config: Config, keys: KeyFacts, problems: ProblemList): void {
+  const owners = new Map<string, { user: string; path: string }>();
+  config.clients.forEach((client, index) => {
+    for (const role of ['upload', 'download'] as const) {
+      const user = client[role];
+      if (user == null) continue;
+      const userName = userNameOf(client, role) ?? `${client.name} ${role}`;
+      user.sshKeys.forEach((_, keyIndex) => {
+        const path = ['clients', index, role, 'sshKeys', keyIndex];
+        for (const key of keys.ssh.get(JSON.stringify(path)) ?? []) {
+          const owner = owners.get(key.fingerprint);
+          if (owner === undefined) {
+            owners.set(key.fingerprint, { user: userName, path: `clients[${index}].${role}.sshKeys[${keyIndex}]` });
+          } else if (owner.user !== userName) {
+            problems.warning(
+              'SSH_KEY_SHARED',
+              path,
+              `SSH key ${key.fingerprint} also logs in as user "${owner.user}" (${owner.path})`,
+              'Give every user its own key pair: one leaked key would open both, and the logs cannot tell them apart.',
+            );
+          }
+        }
+      });
+    }
+  });
+
+  const ingress = new Map<string, string>();
+  config.clients.forEach((client, index) => {
+    const info = keys.pgp.get(JSON.stringify(['clients', index, 'pgp', 'ingressPublicKey']));
+    if (info) ingress.set(info.fingerprint, client.name);
+  });
+  config.clients.forEach((client, index) => {
+    const path = ['clients', index, 'pgp', 'partnerPublicKey'];
+    const info = keys.pgp.get(JSON.stringify(path));
+    const ours = info ? ingress.get(info.fingerprint) : undefined;
+    if (info && ours !== undefined) {
+      problems.warning(
+        'PGP_EGRESS_TO_OWN_KEY',
+        path,
+        `the partner key ${info.fingerprint} is our own ingress key${ours === client.name ? '' : ` (of client "${ours}")`}: exports would be encrypted to us, not to the partner`,
+        "Set pgp.partnerPublicKey to the partner's own public key (they send it); never hand them our ingress private key.",
+      );
+    }
+  });
 }

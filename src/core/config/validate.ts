@@ -3,7 +3,7 @@ import type { FileReader } from '../ports.js';
 import { checkConfigKeys, type KeyFacts } from './key-checks.js';
 import { closestMatch, type Problem, ProblemList } from './problems.js';
 import { resolveConfig } from './resolve.js';
-import { checkConfigRules } from './rules.js';
+import { checkConfigRules, checkSharedKeys } from './rules.js';
 import { type Config, configSchema } from './schema.js';
 import { type FieldPath, parseYamlSource, toPlainData, type YamlSource } from './source.js';
 
@@ -92,6 +92,7 @@ export async function validateConfigText(
         ...(options.privateKeysElsewhere ? { privateKeysElsewhere: true } : {}),
       })
     : undefined;
+  if (keys) checkSharedKeys(config, keys, problems);
   return done(config, keys);
 }
 

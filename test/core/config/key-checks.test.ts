@@ -93,8 +93,8 @@ ${client}`;
 describe('key checks', () => {
   it('accepts a client whose SSH and PGP files are all sound, with no warnings', async () => {
     const result = await validateYaml(
-      config(`    upload: { sshKeys: [keys/upload.pub] }
-    download: { sshKeys: [keys/two.pub, "${files['keys/upload.pub']?.trim()}"] }
+      config(`    upload: { sshKeys: ["${files['keys/upload.pub']?.trim()}"] }
+    download: { sshKeys: [keys/two.pub] }
     pgp:
       ingressPublicKey: keys/ingress.pub.asc
       ingressPrivateKey: keys/ingress.key.asc
