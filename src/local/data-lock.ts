@@ -1,6 +1,8 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SftpctlError } from '../core/errors.js';
+import { makeDirectory } from '../io/directories.js';
+import { keepFolderOutOfGit } from '../io/git-ignore.js';
 
 export interface DataLock {
   path: string;
@@ -13,13 +15,16 @@ export interface DataLock {
  * process is gone (kill -9, power loss) is taken over.
  */
 export async function lockDataDir(dataDir: string): Promise<DataLock> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await makeDirectory(dataDir, 0o700);
   const path = join(dataDir, 'local-up.lock');
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const file = await open(path, 'wx', 0o600);
       await file.writeFile(`${process.pid}\n`);
       await file.close();
+      // Everything in the data folder is local state (keys and secrets included): never for git, even when the
+      // folder sits inside the user's repository.
+      await keepFolderOutOfGit(dataDir);
       let released = false;
       return {
         path,

@@ -1,5 +1,5 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { secretNames } from '../core/config/naming.js';
 import { userNameOf } from '../core/config/resolve.js';
 import type { Client, Config } from '../core/config/schema.js';
@@ -16,7 +16,7 @@ import {
   serializeSecret,
 } from '../core/secrets.js';
 import { exists, fileReaderAt } from '../io/files.js';
-import { writeKeyPair } from '../io/key-files.js';
+import { writeKeyPair, writePrivateFile } from '../io/key-files.js';
 import { buildClientSecrets, type PassphraseSource } from '../workflows/client-secrets.js';
 
 /** What `local up` generated because the config did not have it (printed at start so people can use them). */
@@ -53,9 +53,7 @@ export class LocalKeyStore implements KeyStore {
     which: 'ingressPrivateKeys' | 'partnerPublicKey',
     value: IngressKeysSecret | PartnerKeySecret,
   ): Promise<void> {
-    const path = this.secretPath(client, which);
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await writeFile(path, serializeSecret(value), { mode: 0o600 });
+    await writePrivateFile(this.secretPath(client, which), serializeSecret(value));
   }
 
   async ingressPrivateKeys(client: string): Promise<string[]> {
