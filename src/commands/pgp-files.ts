@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { pgpKeyProblems, readPgpKeyInfo } from '../core/crypto/pgp-key-info.js';
 import { readDecryptionKeys, readRecipientKey } from '../core/crypto/pgp-keys.js';
-import { SftpctlError, UsageError } from '../core/errors.js';
-import { exists } from '../io/files.js';
+import { isSftpctlError, SftpctlError, UsageError } from '../core/errors.js';
+import { describeFileSystemFault } from '../core/faults.js';
+import { readRegularFile } from '../io/files.js';
 import type { CommandContext } from './context.js';
 import { readPassphrase } from './passphrase.js';
 
@@ -12,15 +13,25 @@ import { readPassphrase } from './passphrase.js';
 export const ENCRYPTED_EXTENSIONS = ['.gpg', '.pgp', '.asc'];
 
 export async function readKeyFile(path: string, flag: string, cwd: string): Promise<Uint8Array> {
+  let bytes: Uint8Array | undefined;
   try {
-    return await readFile(resolve(cwd, path));
-  } catch {
+    bytes = await readRegularFile(resolve(cwd, path));
+  } catch (error) {
+    const fault = isSftpctlError(error) ? error : describeFileSystemFault(error);
+    if (!fault) throw error;
     throw new UsageError(
-      'FILE_NOT_FOUND',
-      `${flag}: ${path} does not exist or cannot be read.`,
+      fault.code,
+      `${flag}: ${fault.message}`,
       'Give the path of an armored or binary OpenPGP key file.',
     );
   }
+  if (bytes === undefined)
+    throw new UsageError(
+      'FILE_NOT_FOUND',
+      `${flag}: ${path} does not exist.`,
+      'Give the path of an armored or binary OpenPGP key file.',
+    );
+  return bytes;
 }
 
 /** A private key for decrypting, unlocked (passphrase from $SFTPCTL_PASSPHRASE or a hidden prompt when locked). */
@@ -64,7 +75,18 @@ export async function sourceFile(
   cwd: string,
 ): Promise<{ path: string; open: () => NodeJS.ReadableStream }> {
   const absolute = resolve(cwd, path);
-  if (!(await exists(absolute))) throw new UsageError('FILE_NOT_FOUND', `${path} does not exist.`, 'Check the path.');
+  const info = await stat(absolute).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (!info) throw new UsageError('FILE_NOT_FOUND', `${path} does not exist.`, 'Check the path.');
+  // A folder or a device would fail (or never end) halfway through a stream: refuse it before anything is written.
+  if (!info.isFile() && !info.isFIFO())
+    throw new UsageError(
+      'FS_NOT_A_FILE',
+      `${path} is ${info.isDirectory() ? 'a folder' : 'a special file (device or socket)'}, not a file.`,
+      'Give the path of a regular file (or a pipe).',
+    );
   return { path: absolute, open: () => createReadStream(absolute, { highWaterMark: 1 << 20 }) };
 }
 

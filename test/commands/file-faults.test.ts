@@ -18,6 +18,14 @@ async function project(dir: string): Promise<void> {
   await writeFile(join(dir, 'notes.txt'), 'mine\n');
 }
 
+/** A PGP pair in the project (pgp.pub.asc, pgp.key.asc), made by the CLI itself. */
+async function withPgpKey(dir: string): Promise<void> {
+  const made = await runCli(['keys', 'generate', 'gpg', '--name', 'T', '--email', 't@example.com', '--out', 'pgp'], {
+    cwd: dir,
+  });
+  if (made.code !== 0) throw new Error(made.stderr);
+}
+
 interface Case {
   name: string;
   setup?: (dir: string) => Promise<void>;
@@ -177,6 +185,33 @@ const cases: Case[] = [
     args: ['init', '-c', 'notes.txt/sftpctl.yaml', '--project', 'p1x', '--region', 'eu-west-2'],
     code: 1,
     message: /\[FS_ENOTDIR\] .*notes\.txt\/sftpctl\.yaml goes through something that is not a folder/,
+  },
+  {
+    name: 'encrypt a folder',
+    setup: withPgpKey,
+    args: ['encrypt', 'keys', '--recipient', 'pgp.pub.asc'],
+    code: 2,
+    message: /\[FS_NOT_A_FILE\] keys is a folder, not a file/,
+  },
+  {
+    name: 'encrypt a device that never ends (/dev/zero)',
+    setup: withPgpKey,
+    args: ['encrypt', '/dev/zero', '--recipient', 'pgp.pub.asc'],
+    code: 2,
+    message: /\[FS_NOT_A_FILE\] \/dev\/zero is a special file/,
+  },
+  {
+    name: 'decrypt a folder',
+    setup: withPgpKey,
+    args: ['decrypt', 'keys', '--key', 'pgp.key.asc'],
+    code: 2,
+    message: /\[FS_NOT_A_FILE\] keys is a folder/,
+  },
+  {
+    name: 'encrypt --recipient naming a folder',
+    args: ['encrypt', 'notes.txt', '--recipient', 'keys'],
+    code: 2,
+    message: /\[FS_NOT_A_FILE\] --recipient: .*keys is a folder, not a regular file/,
   },
   ...(isRoot
     ? []
