@@ -334,7 +334,7 @@ clients:
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/nothing was written/);
       expect(result.stderr).toMatch(
-        /sftpctl.yaml:\d+:\d+ clients\[1\].encryptedExtensions\[0\]: an extension is 1-16 letters or digits/,
+        /\n {2}clients\[1\]\.encryptedExtensions\[0\]: an extension is 1-16 letters or digits.*\(in the change, not yet written\)/,
       );
       expect(await readFile(join(dir, 'sftpctl.yaml'), 'utf8')).toBe(seed);
       expect(await readdir(dir)).toEqual(['sftpctl.yaml']);

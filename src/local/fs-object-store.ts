@@ -116,6 +116,22 @@ export class FsObjectStore implements ObjectStore {
     await rename(temp, path);
   }
 
+  /**
+   * Runs `change`, which only sets the file's times (an SFTP client's SETSTAT after its upload: rclone, `put -p`), and
+   * keeps the key's current version — etag, metadata, tags — bound to the file after it: new times are not a new
+   * object. A file replaced meanwhile (another inode or size) is left a new version.
+   */
+  async keepVersionAcross(bucket: string, key: string, change: () => Promise<void>): Promise<void> {
+    const path = this.pathOf(bucket, key);
+    const before = await stat(path, { bigint: true }).catch(() => undefined);
+    const record = before?.isFile() ? await this.readMeta(bucket, key, before) : undefined;
+    await change();
+    if (!before || !record) return;
+    const after = await stat(path, { bigint: true }).catch(() => undefined);
+    if (!after || after.ino !== before.ino || after.size !== before.size) return;
+    await this.writeMeta(bucket, key, { ...record, version: versionOf(after, true) });
+  }
+
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     const info = await stat(this.pathOf(bucket, key), { bigint: true }).catch(() => undefined);
     if (!info?.isFile()) return undefined;

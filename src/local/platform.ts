@@ -174,6 +174,11 @@ async function startLocked(
     algorithmPolicy: options.sftpAlgorithmPolicy,
     log: serverLog,
     onUploadCompleted: (user, key) => queue.push({ client: user.client, kind: 'ingest', key }),
+    keepVersion: async (user, key, change) => {
+      const bucket = settings.get(user.client)?.buckets[user.role];
+      if (bucket) await store.keepVersionAcross(bucket, key, change);
+      else await change();
+    },
   });
   undo.push(() => server.close({ graceMs: 0 }));
 

@@ -20,6 +20,7 @@ import {
 import { DEFAULT_DEFENDER, Defender } from './sftp/defender.js';
 import { Home } from './sftp/paths.js';
 import { CLIENT_ENDED, SftpSession } from './sftp/session.js';
+import { refuseSession } from './sftp/wire.js';
 
 /**
  * The embedded SFTP server of `sftpctl local up`: it stands in for AWS Transfer Family, with folders for buckets.
@@ -68,6 +69,8 @@ export interface SftpServerOptions {
   defender?: { maxFailures: number; windowMs: number; banMs: number };
   log: (event: { event: string; [key: string]: unknown }) => void;
   onUploadCompleted: (user: SftpUser, key: string) => void | Promise<void>;
+  /** Keeps a published file's version across a change of its times (the platform's object store). */
+  keepVersion?: (user: SftpUser, key: string, change: () => Promise<void>) => Promise<void>;
 }
 
 export interface RunningSftpServer {
@@ -159,6 +162,8 @@ export async function startSftpServer(options: SftpServerOptions): Promise<Runni
   const netServer = createServer({ noDelay: true }, (socket) => {
     socket.setNoDelay(true);
     const ip = normalizeAddress(socket.remoteAddress);
+    // Refused before the SSH version exchange: there is no protocol yet to carry a reason in (OpenSSH's client does
+    // not show lines sent before the version string), so the reason goes to the log.
     const refuse = (reason: string, extra: Record<string, unknown> = {}) => {
       log({ event: 'connection-refused', ip, reason, ...extra });
       socket.destroy();
@@ -305,7 +310,7 @@ export async function startSftpServer(options: SftpServerOptions): Promise<Runni
     const { user } = entry;
     client.on('session', (acceptSession) => {
       const session = acceptSession();
-      session.on('sftp', (acceptSftp, rejectSftp) => {
+      session.on('sftp', (acceptSftp) => {
         const active = sessionsPerUser.get(user.userName) ?? 0;
         if (closing || active >= maxSessionsPerUser) {
           log({
@@ -315,7 +320,10 @@ export async function startSftpServer(options: SftpServerOptions): Promise<Runni
             reason: closing ? 'server-closing' : 'max-sessions',
             maxSessionsPerUser,
           });
-          rejectSftp();
+          const reason = closing
+            ? 'The server is shutting down; try again in a moment.'
+            : `Too many sessions for ${user.userName} (${maxSessionsPerUser} at once); close one or try again in a moment.`;
+          refuseSession(acceptSftp(), reason);
           return;
         }
         sessionsPerUser.set(user.userName, active + 1);
@@ -329,6 +337,9 @@ export async function startSftpServer(options: SftpServerOptions): Promise<Runni
           quotaBytes: options.quotaBytes ?? DEFAULT_QUOTA_BYTES,
           log,
           uploadCompleted: (key) => runHook(user, key),
+          ...(options.keepVersion
+            ? { keepVersion: (key: string, change: () => Promise<void>) => options.keepVersion!(user, key, change) }
+            : {}),
           touch: () => {
             connection.lastActivity = Date.now();
           },

@@ -1,4 +1,4 @@
-import { appendFile, link, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, link, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../src/local/fs-object-store.js';
@@ -92,6 +92,26 @@ describe('FsObjectStore: S3 object semantics (versions, etags, tags bound to a v
       await writeFile(join(s.stagingDir, 'abc.partial'), Buffer.alloc(1000));
       await writeFile(join(s.stagingDir, 'sftp.upload'), 'not ours');
       expect(await s.cleanStaging()).toEqual({ files: 1, bytes: 1000 });
+    });
+  });
+});
+
+describe('FsObjectStore: new times are not a new object', () => {
+  it('a SETSTAT of times after an upload keeps its etag and tags; the same change made behind the store is a new version', async () => {
+    await withTempDir(async (dir) => {
+      const s = await store(dir);
+      const path = s.pathOf(B, 'up.csv.gpg');
+      await writeFile(join(dir, B, 'up.csv.gpg'), 'ciphertext');
+      const uploaded = await s.head(B, 'up.csv.gpg');
+      await s.keepVersionAcross(B, 'up.csv.gpg', () => utimes(path, 1_700_000_000, 1_700_000_000));
+      expect((await s.head(B, 'up.csv.gpg'))?.etag).toBe(uploaded?.etag);
+      await s.putTags(B, 'up.csv.gpg', { 'sftpctl-status': 'processed' });
+      await s.keepVersionAcross(B, 'up.csv.gpg', () => utimes(path, 1_700_000_100, 1_700_000_100));
+      expect((await s.head(B, 'up.csv.gpg'))?.etag).toBe(uploaded?.etag);
+      expect(await s.getTags(B, 'up.csv.gpg')).toEqual({ 'sftpctl-status': 'processed' });
+      await utimes(path, 1_700_000_200, 1_700_000_200);
+      expect((await s.head(B, 'up.csv.gpg'))?.etag).not.toBe(uploaded?.etag);
+      expect(await s.getTags(B, 'up.csv.gpg')).toEqual({});
     });
   });
 });

@@ -590,6 +590,8 @@ describe('sftp server: limits and shutdown', () => {
       await limits.waitFor('session-opened');
       const second = await runSftp({ ...spec, commands: ['ls'] });
       expect(second.code).not.toBe(0);
+      // The client is told why (the session's stderr), not left with a bare "Connection closed".
+      expect(second.stderr).toContain('Too many sessions for acme-upload (1 at once)');
       expect(await limits.waitFor('session-refused')).toMatchObject({ reason: 'max-sessions' });
 
       // The refused client has exited, but the server may not have seen its connection close yet (under load):

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { cidrContains, type Ipv4Cidr, parseCidr, parseIpv4 } from '../config/cidr.js';
 import { verifyPassword } from './password.js';
 import type { IdentityKey, IdentityRecord } from './record.js';
@@ -87,16 +88,31 @@ export async function decideLogin(
 /** IPv4 inside one of the record's CIDRs (or any, with allowAnyIp); loopback only when the caller allows it. */
 export function addressAllowed(sourceIp: string, record: IdentityRecord, allowLoopback: boolean): boolean {
   const ip = normalizeAddress(sourceIp);
-  if (allowLoopback && (ip === '::1' || (parseIpv4(ip) ?? 0) >>> 24 === 127)) return true;
+  if (record.allowAnyIp && isIP(ip) === 4) return true;
+  return addressInCidrs(ip, cidrsOf(record), allowLoopback);
+}
+
+/**
+ * The one source-address rule, for the local server and the identity function: an IPv4 address (IPv4-mapped IPv6
+ * read as IPv4) inside one of `cidrs`, or a loopback address when loopback is allowed.
+ */
+export function addressInCidrs(address: string, cidrs: readonly Ipv4Cidr[], allowLoopback: boolean): boolean {
+  const ip = normalizeAddress(address);
+  if (allowLoopback && isLoopback(ip)) return true;
+  if (isIP(ip) !== 4) return false;
   const value = parseIpv4(ip);
-  if (value === undefined) return false;
-  if (record.allowAnyIp) return true;
-  return cidrsOf(record).some((cidr) => cidrContains(cidr, value));
+  return value !== undefined && cidrs.some((cidr) => cidrContains(cidr, value));
+}
+
+export function isLoopback(ip: string): boolean {
+  if (ip === '::1') return true;
+  const value = parseIpv4(ip);
+  return value !== undefined && value >>> 24 === 127;
 }
 
 /** `::ffff:192.0.2.1` → `192.0.2.1`; everything else lower-cased as it is. */
-export function normalizeAddress(address: string): string {
-  const text = address.trim().toLowerCase();
+export function normalizeAddress(address: string | undefined): string {
+  const text = (address ?? '').trim().toLowerCase();
   return /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(text)?.[1] ?? text;
 }
 

@@ -195,6 +195,7 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
     });
     return { status: 'processed', key, output, bytes: size, decrypted: encrypted, checksum };
   } catch (error) {
+    if (await versionGone(deps, settings, source)) return skipped(deps, settings, key, GONE);
     const limitedBySpace = (error as { code?: string })?.code === 'PGP_DECOMPRESSION_LIMIT' && capped;
     throw await failed(deps, settings, source, limitedBySpace ? noSpaceError(key, undefined, 0, error) : error, output);
   }
@@ -294,6 +295,7 @@ async function ingestSidecar(
   try {
     await readSidecar(deps, settings, key, target, algorithm);
   } catch (error) {
+    if (await versionGone(deps, settings, source)) return skipped(deps, settings, key, GONE);
     throw await failed(deps, settings, source, error, undefined);
   }
   const sidecarQuarantined = (code: string) =>
@@ -366,6 +368,18 @@ async function readSidecar(
 
 function checksumText(entry: SidecarEntry): string {
   return `${entry.algorithm}:${entry.hex.toLowerCase()}`;
+}
+
+const GONE = 'removed or replaced while it was processed (a new version is processed on its own)';
+
+/**
+ * True when the version being processed is no longer the upload's current one (the partner deleted, renamed or
+ * overwrote it meanwhile): its failure is no verdict on any file, so nothing is quarantined.
+ */
+async function versionGone(deps: PipelineDeps, settings: PipelineSettings, source: ObjectInfo): Promise<boolean> {
+  const current = await deps.store.head(settings.buckets.upload, source.key).catch(() => 'unknown' as const);
+  if (current === 'unknown') return false;
+  return current === undefined || current.etag !== source.etag;
 }
 
 function skipped(deps: PipelineDeps, settings: PipelineSettings, key: string, reason: string): IngestOutcome {

@@ -1,30 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
 import ssh2 from 'ssh2';
-import { cidrContains, type Ipv4Cidr, parseIpv4 } from '../../core/config/cidr.js';
 import { TRANSFER_USER_NAME } from '../../core/config/naming.js';
 import { isAcceptedUserSignature } from './algorithms.js';
 
-/** The address as the allow-lists see it: IPv4-mapped IPv6 (`::ffff:192.0.2.1`) becomes plain IPv4. */
-export function normalizeAddress(address: string | undefined): string {
-  const text = (address ?? '').toLowerCase();
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(text);
-  return mapped ? mapped[1]! : text;
-}
-
-export function isLoopback(ip: string): boolean {
-  if (ip === '::1') return true;
-  const value = parseIpv4(ip);
-  return value !== undefined && value >>> 24 === 127;
-}
-
-/** True when `ip` (normalised) is inside one of `cidrs`, or is a loopback address and loopback is allowed. */
-export function addressAllowed(ip: string, cidrs: readonly Ipv4Cidr[], allowLoopback: boolean): boolean {
-  if (allowLoopback && isLoopback(ip)) return true;
-  if (isIP(ip) !== 4) return false;
-  const value = parseIpv4(ip);
-  return value !== undefined && cidrs.some((cidr) => cidrContains(cidr, value));
-}
+// Who may connect from where is the identity core's rule (core/identity), the same on AWS: one source-address check.
+export {
+  addressInCidrs as addressAllowed,
+  isLoopback,
+  normalizeAddress,
+} from '../../core/identity/decide.js';
 
 /** Transfer Family's rule for user names: 3 to 100 characters of `[\w@.-]`, not starting with `@.-`, never root. */
 export function isValidUserName(name: string): boolean {

@@ -80,6 +80,8 @@ export interface SessionContext {
   log: (event: { event: string; [key: string]: unknown }) => void;
   /** Called once per upload published in the home (after the client got its OK). */
   uploadCompleted: (key: string) => void;
+  /** Runs a change of a published file's times without making it a new version (the object store's rule). */
+  keepVersion?: (key: string, change: () => Promise<void>) => Promise<void>;
   /** Marks the connection active (idle timeout). */
   touch: () => void;
 }
@@ -585,7 +587,11 @@ export class SftpSession {
         }
       }
       // lutimes: never the target of a symlink swapped in since the resolution.
-      if (times) await lutimes(entry.path, times.atime, times.mtime);
+      if (times) {
+        const change = () => lutimes(entry.path, times.atime, times.mtime);
+        if (this.ctx.keepVersion && stats.isFile()) await this.ctx.keepVersion(keyOf(entry.virtual), change);
+        else await change();
+      }
       return undefined;
     });
     if (resized !== undefined) {

@@ -33,6 +33,7 @@ interface SftpInternals {
     channelData(id: number, data: Buffer): void;
     channelWindowAdjust(id: number, amount: number): void;
     exitStatus(id: number, status: number): void;
+    channelExtData?(id: number, data: Buffer, type: number): void;
   };
   incoming: { window: number; state: string };
   outgoing: { id: number; window: number; packetSize: number; state: string };
@@ -255,4 +256,22 @@ export function readStrings(data: Buffer | undefined, count: number): Buffer[] |
     offset += 4 + length;
   }
   return out;
+}
+
+/** SSH_EXTENDED_DATA_STDERR: what SFTP clients print as the server's own words. */
+const EXTENDED_DATA_STDERR = 1;
+
+/**
+ * Ends an SFTP session that was accepted only to say why it cannot go on (a session limit): the reason on the
+ * channel's stderr, which OpenSSH's sftp, paramiko and others print, then exit-status 1 and the close. Where ssh2's
+ * internals are not what this was written against, the session is only closed.
+ */
+export function refuseSession(sftp: SFTPWrapper, reason: string): void {
+  const internals = sftp as unknown as SftpInternals & { end(): void };
+  const protocol = internals._protocol;
+  if (typeof protocol?.channelExtData === 'function' && typeof internals.outgoing?.id === 'number') {
+    protocol.channelExtData(internals.outgoing.id, Buffer.from(`${reason}\r\n`), EXTENDED_DATA_STDERR);
+    protocol.exitStatus(internals.outgoing.id, 1);
+  }
+  internals.end();
 }
