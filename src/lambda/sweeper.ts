@@ -1,6 +1,6 @@
 import { SftpctlError } from '../core/errors.js';
 import { FUNCTION_OBJECT_STORE_USES } from '../core/permissions.js';
-import { settingsFromEnvironment } from '../core/pipeline/function-env.js';
+import { requiredVariable, settingsFromEnvironment } from '../core/pipeline/function-env.js';
 import { sweepUploads } from '../core/pipeline/sweeper.js';
 import type { PipelineDeps, PipelineSettings } from '../core/pipeline/types.js';
 import type { KeyStore } from '../core/ports.js';
@@ -66,17 +66,7 @@ async function awsSweeper() {
       import('./guarded-store.js'),
     ],
   );
-  const need = (name: string) => {
-    const value = process.env[name];
-    if (!value)
-      throw new SftpctlError(
-        'FUNCTION_ENV_MISSING',
-        `Environment variable ${name} is not set.`,
-        'Redeploy the client stack.',
-        { kind: 'internal' },
-      );
-    return value;
-  };
+  const need = (name: string) => requiredVariable(process.env, name);
   const settings = settingsFromEnvironment(process.env, 'ingress');
   const olderThanMinutes = Number(need(SWEEPER_ENV.olderThanMinutes));
   const queueUrl = need(SWEEPER_ENV.ingressQueueUrl);

@@ -44,22 +44,27 @@ export function pipelineEnvironment(settings: PipelineSettings): Record<string, 
   };
 }
 
+/** A variable the client stack always sets; missing, it is a deployment error (a stack older than the function). */
+export function requiredVariable(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value)
+    throw new SftpctlError(
+      'FUNCTION_ENV_MISSING',
+      `Environment variable ${name} is not set.`,
+      'Redeploy the client stack.',
+      {
+        kind: 'internal',
+      },
+    );
+  return value;
+}
+
 /** Reads the pipeline settings of one function from its environment; a missing variable is a deployment error. */
 export function settingsFromEnvironment(
   env: NodeJS.ProcessEnv,
   role: 'ingress' | 'egress',
 ): PipelineSettings & { secretArns: { ingress: string; partner: string } } {
-  const need = (name: string) => {
-    const value = env[name];
-    if (!value)
-      throw new SftpctlError(
-        'FUNCTION_ENV_MISSING',
-        `Environment variable ${name} is not set.`,
-        'Redeploy the client stack.',
-        { kind: 'internal' },
-      );
-    return value;
-  };
+  const need = (name: string) => requiredVariable(env, name);
   const checksum = (env[FUNCTION_ENV.checksumAlgorithm] ?? 'none') as ChecksumChoice;
   if (!CHECKSUM_CHOICES.includes(checksum))
     throw new SftpctlError(
