@@ -14,7 +14,7 @@ describe('the local data folder', () => {
       const dataDir = join(repo, '.sftpctl', 'local', 'dev');
       const lock = await lockDataDir(dataDir);
       await new LocalKeyStore(dataDir, 'acme', 'dev').write('bank', 'ingressPrivateKeys', {
-        keys: [{ fingerprint: 'F'.repeat(40), armoredPrivateKey: '-----BEGIN PGP PRIVATE KEY BLOCK-----\nfake\n' }],
+        keys: [{ fingerprint: 'F'.repeat(40), armoredPrivateKey: 'stands in for an armored private key' }],
       } as never);
       await mkdir(join(dataDir, 'buckets', 'acme-dev-bank-raw'), { recursive: true });
       await writeFile(join(dataDir, 'buckets', 'acme-dev-bank-raw', 'statement.csv'), 'partner data');
