@@ -68,3 +68,39 @@ export function addAlarmTopic(
 export function alarmActions(topicArn: Intrinsic) {
   return { ActionsEnabled: true, AlarmActions: [topicArn], OKActions: [topicArn] };
 }
+
+/**
+ * An alarm on the first occurrence: one datapoint of one minute at or above 1 (a failed file, a dead letter, a
+ * function error, a sweeper find), no data counting as fine, notifying the environment's alarm topic.
+ */
+export function addFirstOccurrenceAlarm(
+  builder: TemplateBuilder,
+  id: string,
+  alarm: {
+    name: string;
+    description: string;
+    namespace: string;
+    metricName: string;
+    dimensions?: { Name: string; Value: unknown }[];
+    statistic?: 'Sum' | 'Maximum';
+    topic: Intrinsic;
+  },
+): string {
+  return builder.add(id, {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: alarm.name,
+      AlarmDescription: alarm.description,
+      Namespace: alarm.namespace,
+      MetricName: alarm.metricName,
+      ...(alarm.dimensions ? { Dimensions: alarm.dimensions } : {}),
+      Statistic: alarm.statistic ?? 'Sum',
+      Period: ALARM_PERIOD_SECONDS,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      ...alarmActions(alarm.topic),
+    },
+  });
+}

@@ -1,5 +1,5 @@
 import { clientStackName, functionLogGroupName } from '../core/config/naming.js';
-import { ALARM_PERIOD_SECONDS, alarmActions } from './alarms.js';
+import { addFirstOccurrenceAlarm } from './alarms.js';
 import { getAtt, type Intrinsic, ref, type TemplateBuilder } from './cfn.js';
 
 /** Function settings shared by ingress and egress. */
@@ -184,39 +184,22 @@ export function addPipeline(builder: TemplateBuilder, options: PipelineOptions):
   });
 
   const alarmName = `${clientStackName(options.project, options.env, options.client)}-${fnKind}`;
-  builder.add(`${prefix}DeadLetterAlarm`, {
-    Type: 'AWS::CloudWatch::Alarm',
-    Properties: {
-      AlarmName: `${alarmName}-dead-letters`,
-      AlarmDescription: `${options.client}: ${fnKind} messages failed ${MAX_RECEIVE_COUNT} times and wait in the dead-letter queue`,
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: getAtt(deadLetterQueue, 'QueueName') }],
-      Statistic: 'Maximum',
-      Period: ALARM_PERIOD_SECONDS,
-      EvaluationPeriods: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-      ...alarmActions(options.alarmTopic),
-    },
+  addFirstOccurrenceAlarm(builder, `${prefix}DeadLetterAlarm`, {
+    name: `${alarmName}-dead-letters`,
+    description: `${options.client}: ${fnKind} messages failed ${MAX_RECEIVE_COUNT} times and wait in the dead-letter queue`,
+    namespace: 'AWS/SQS',
+    metricName: 'ApproximateNumberOfMessagesVisible',
+    dimensions: [{ Name: 'QueueName', Value: getAtt(deadLetterQueue, 'QueueName') }],
+    statistic: 'Maximum',
+    topic: options.alarmTopic,
   });
-  builder.add(`${prefix}ErrorsAlarm`, {
-    Type: 'AWS::CloudWatch::Alarm',
-    Properties: {
-      AlarmName: `${alarmName}-errors`,
-      AlarmDescription: `${options.client}: the ${fnKind} function failed`,
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: ref(fn) }],
-      Statistic: 'Sum',
-      Period: ALARM_PERIOD_SECONDS,
-      EvaluationPeriods: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-      ...alarmActions(options.alarmTopic),
-    },
+  addFirstOccurrenceAlarm(builder, `${prefix}ErrorsAlarm`, {
+    name: `${alarmName}-errors`,
+    description: `${options.client}: the ${fnKind} function failed`,
+    namespace: 'AWS/Lambda',
+    metricName: 'Errors',
+    dimensions: [{ Name: 'FunctionName', Value: ref(fn) }],
+    topic: options.alarmTopic,
   });
 
   // A file that fails is a partial-batch failure, not a Lambda `Errors` datapoint: the function's own `failed` log
@@ -235,21 +218,12 @@ export function addPipeline(builder: TemplateBuilder, options: PipelineOptions):
       ],
     },
   });
-  builder.add(`${prefix}FailuresAlarm`, {
-    Type: 'AWS::CloudWatch::Alarm',
-    Properties: {
-      AlarmName: `${alarmName}-failed-files`,
-      AlarmDescription: `${options.client}: a file failed in ${fnKind} (quarantined, or retried until it reaches the dead-letter queue); see the function's log for the failed event`,
-      Namespace: metric.namespace,
-      MetricName: metric.name,
-      Statistic: 'Sum',
-      Period: ALARM_PERIOD_SECONDS,
-      EvaluationPeriods: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-      ...alarmActions(options.alarmTopic),
-    },
+  addFirstOccurrenceAlarm(builder, `${prefix}FailuresAlarm`, {
+    name: `${alarmName}-failed-files`,
+    description: `${options.client}: a file failed in ${fnKind} (quarantined, or retried until it reaches the dead-letter queue); see the function's log for the failed event`,
+    namespace: metric.namespace,
+    metricName: metric.name,
+    topic: options.alarmTopic,
   });
 
   return { queue, deadLetterQueue, fn };

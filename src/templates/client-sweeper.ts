@@ -1,7 +1,7 @@
 import { clientLogGroupPrefix, clientStackName } from '../core/config/naming.js';
 import { functionS3Statements } from '../core/permissions.js';
 import { SWEEPER_ENV } from '../lambda/sweeper.js';
-import { ALARM_PERIOD_SECONDS, alarmActions } from './alarms.js';
+import { addFirstOccurrenceAlarm } from './alarms.js';
 import { getAtt, type Intrinsic, ref, type TemplateBuilder } from './cfn.js';
 import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, failureMetric } from './client-pipeline.js';
 
@@ -143,38 +143,20 @@ export function addSweeper(builder: TemplateBuilder, options: SweeperOptions): s
       ],
     },
   });
-  builder.add('SweeperFindsAlarm', {
-    Type: 'AWS::CloudWatch::Alarm',
-    Properties: {
-      AlarmName: `${alarmName}-found-lost-uploads`,
-      AlarmDescription: `${options.client}: the sweeper found uploads whose upload-completed event never arrived and re-queued them`,
-      Namespace: metric.namespace,
-      MetricName: metric.name,
-      Statistic: 'Sum',
-      Period: ALARM_PERIOD_SECONDS,
-      EvaluationPeriods: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-      ...alarmActions(options.alarmTopic),
-    },
+  addFirstOccurrenceAlarm(builder, 'SweeperFindsAlarm', {
+    name: `${alarmName}-found-lost-uploads`,
+    description: `${options.client}: the sweeper found uploads whose upload-completed event never arrived and re-queued them`,
+    namespace: metric.namespace,
+    metricName: metric.name,
+    topic: options.alarmTopic,
   });
-  builder.add('SweeperErrorsAlarm', {
-    Type: 'AWS::CloudWatch::Alarm',
-    Properties: {
-      AlarmName: `${alarmName}-errors`,
-      AlarmDescription: `${options.client}: the upload sweeper failed (lost uploads are not being found)`,
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: ref(fn) }],
-      Statistic: 'Sum',
-      Period: ALARM_PERIOD_SECONDS,
-      EvaluationPeriods: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-      ...alarmActions(options.alarmTopic),
-    },
+  addFirstOccurrenceAlarm(builder, 'SweeperErrorsAlarm', {
+    name: `${alarmName}-errors`,
+    description: `${options.client}: the upload sweeper failed (lost uploads are not being found)`,
+    namespace: 'AWS/Lambda',
+    metricName: 'Errors',
+    dimensions: [{ Name: 'FunctionName', Value: ref(fn) }],
+    topic: options.alarmTopic,
   });
   return fn;
 }
