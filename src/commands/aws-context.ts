@@ -1,8 +1,7 @@
 import { AwsClients, type AwsTarget, assertAccount, awsTarget } from '../aws/clients.js';
 import { setWaitReporter } from '../aws/waits.js';
-import { clientEnvironments } from '../core/config/resolve.js';
+import { requireClient } from '../core/config/resolve.js';
 import type { Client, Config, Environment } from '../core/config/schema.js';
-import { SftpctlError } from '../core/errors.js';
 import { environmentOf } from '../io/config-file.js';
 import type { CommandContext } from './context.js';
 
@@ -38,22 +37,7 @@ export async function clientInAws(
 ): Promise<{ env: Environment; client: Client; clients: AwsClients; account: string }> {
   const envName = environmentOf(config, context.globals.env);
   const env = config.environments[envName]!;
-  const client = config.clients.find((entry) => entry.name === clientName);
-  if (!client) {
-    throw new SftpctlError(
-      'CLIENT_NOT_FOUND',
-      `There is no client "${clientName}".`,
-      `Clients: ${config.clients.map((entry) => entry.name).join(', ') || 'none'}.`,
-    );
-  }
-  if (!clientEnvironments(config, client).includes(envName)) {
-    throw new SftpctlError(
-      'CLIENT_NOT_IN_ENV',
-      `Client ${clientName} does not exist in environment ${envName}.`,
-      `Its environments: ${clientEnvironments(config, client).join(', ')}.`,
-      { kind: 'usage' },
-    );
-  }
+  const client = requireClient(config, clientName, envName);
   const clients = new AwsClients(awsTarget(env, flags));
   const account = await assertAccount(clients, env);
   return { env, client, clients, account };

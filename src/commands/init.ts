@@ -10,6 +10,7 @@ import type { ClientInput, ConfigInput } from '../core/config/schema.js';
 import { validateConfigText } from '../core/config/validate.js';
 import { ConfigError, SftpctlError, UsageError } from '../core/errors.js';
 import { configPathFrom } from '../io/config-file.js';
+import { makeDirectory } from '../io/directories.js';
 import { exists, fileReaderAt, readTextIfExists, writeFileAtomic } from '../io/files.js';
 import { allowedIpsAnswerProblem, isPromptCancel } from './answer-checks.js';
 import type { CommandContext } from './context.js';
@@ -63,6 +64,7 @@ export async function init(options: InitOptions, context: CommandContext): Promi
       result.errors.map(formatProblemWithHint),
     );
   }
+  await makeDirectory(dirname(target.path));
   await writeFileAtomic(target.path, text, { exclusive: !options.force });
 
   const { output } = context;

@@ -1,10 +1,9 @@
-import { createReadStream } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { clientsInEnvironment } from '../core/config/resolve.js';
-import { SftpctlError, UsageError } from '../core/errors.js';
+import { requireClient } from '../core/config/resolve.js';
+import { SftpctlError } from '../core/errors.js';
 import { pipelineSettingsFor } from '../core/pipeline/settings.js';
 import { loadConfig } from '../io/config-file.js';
-import { exists } from '../io/files.js';
+import { inputFile } from '../io/files.js';
 import { FsObjectStore } from '../local/fs-object-store.js';
 import type { CommandContext } from './context.js';
 import { localEnvironment } from './local-up.js';
@@ -23,28 +22,19 @@ export async function localExport(
 ): Promise<number> {
   const { file: configFile, config } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: false });
   const env = localEnvironment(config, context.globals.env);
-  const client = clientsInEnvironment(config, env).find((entry) => entry.name === clientName);
-  if (!client)
-    throw new SftpctlError(
-      'CLIENT_NOT_FOUND',
-      `There is no client "${clientName}" in environment ${env}.`,
-      `Clients: ${clientsInEnvironment(config, env)
-        .map((entry) => entry.name)
-        .join(', ')}.`,
-    );
+  const client = requireClient(config, clientName, env);
   if (client.download == null)
     throw new SftpctlError(
       'CLIENT_NO_DOWNLOAD_USER',
       `Client ${clientName} has no download user, so nothing is exported to it.`,
       'Add a download user to the client first.',
     );
-  const source = resolve(context.cwd, file);
-  if (!(await exists(source))) throw new UsageError('FILE_NOT_FOUND', `${file} does not exist.`, 'Check the path.');
+  const source = await inputFile(file, context.cwd);
   const dataDir = resolve(context.cwd, options.data ?? join(dirname(configFile.path), '.sftpctl', 'local', env));
   const settings = pipelineSettingsFor(config, env, client);
-  const key = options.as ?? basename(source);
+  const key = options.as ?? basename(source.path);
   const store = new FsObjectStore(join(dataDir, 'buckets'));
-  await store.put(settings.buckets.export, key, createReadStream(source));
+  await store.put(settings.buckets.export, key, source.open());
   const download = join(dataDir, 'buckets', settings.buckets.download);
   context.output.data({
     client: clientName,

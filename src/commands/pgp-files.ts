@@ -1,5 +1,3 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { pgpKeyProblems, readPgpKeyInfo } from '../core/crypto/pgp-key-info.js';
 import { readDecryptionKeys, readRecipientKey } from '../core/crypto/pgp-keys.js';
@@ -70,25 +68,8 @@ export function plaintextNameOf(file: string): string {
   return ENCRYPTED_EXTENSIONS.includes(extension) ? file.slice(0, -extension.length) : `${file}.decrypted`;
 }
 
-export async function sourceFile(
-  path: string,
-  cwd: string,
-): Promise<{ path: string; open: () => NodeJS.ReadableStream }> {
-  const absolute = resolve(cwd, path);
-  const info = await stat(absolute).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-  if (!info) throw new UsageError('FILE_NOT_FOUND', `${path} does not exist.`, 'Check the path.');
-  // A folder or a device would fail (or never end) halfway through a stream: refuse it before anything is written.
-  if (!info.isFile() && !info.isFIFO())
-    throw new UsageError(
-      'FS_NOT_A_FILE',
-      `${path} is ${info.isDirectory() ? 'a folder' : 'a special file (device or socket)'}, not a file.`,
-      'Give the path of a regular file (or a pipe).',
-    );
-  return { path: absolute, open: () => createReadStream(absolute, { highWaterMark: 1 << 20 }) };
-}
+/** The file to encrypt or decrypt (io's one input-file check). */
+export { inputFile as sourceFile } from '../io/files.js';
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1,

@@ -1,5 +1,5 @@
 import { dirname, join, resolve } from 'node:path';
-import { clientsInEnvironment } from '../core/config/resolve.js';
+import { requireClient } from '../core/config/resolve.js';
 import { SftpctlError } from '../core/errors.js';
 import { quarantineRecordKey } from '../core/pipeline/names.js';
 import { listQuarantine, readRecord, releaseQuarantined } from '../core/pipeline/quarantine.js';
@@ -35,15 +35,7 @@ export async function quarantineCommand(
 ): Promise<number> {
   const { file, config } = await loadConfig(context.globals.config, { cwd: context.cwd, checkKeys: false });
   const env = options.aws ? environmentOf(config, context.globals.env) : localEnvironment(config, context.globals.env);
-  const client = clientsInEnvironment(config, env).find((entry) => entry.name === clientName);
-  if (!client)
-    throw new SftpctlError(
-      'CLIENT_NOT_FOUND',
-      `There is no client "${clientName}" in environment ${env}.`,
-      `Clients: ${clientsInEnvironment(config, env)
-        .map((entry) => entry.name)
-        .join(', ')}.`,
-    );
+  const client = requireClient(config, clientName, env);
   let store: ObjectStore;
   if (action === 'redrive') {
     if (options.aws)

@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { putSecretValue } from '../aws/secrets.js';
 import { secretNames } from '../core/config/naming.js';
+import { requireClient } from '../core/config/resolve.js';
 import { SftpctlError } from '../core/errors.js';
 import { serializeSecret } from '../core/secrets.js';
 import { environmentOf, loadConfig } from '../io/config-file.js';
@@ -21,13 +22,7 @@ export async function secretsLoad(
   context: CommandContext,
 ): Promise<number> {
   const { file, config } = await loadConfig(context.globals.config, { cwd: context.cwd });
-  const client = config.clients.find((entry) => entry.name === clientName);
-  if (!client)
-    throw new SftpctlError(
-      'CLIENT_NOT_FOUND',
-      `There is no client "${clientName}".`,
-      `Clients: ${config.clients.map((entry) => entry.name).join(', ') || 'none'}.`,
-    );
+  const client = requireClient(config, clientName);
   const envName = environmentOf(config, context.globals.env);
   const secrets = await buildClientSecrets(client, fileReaderAt(dirname(file.path)), (path) =>
     readPassphrase(context, `for ${path}`, { confirm: false }),

@@ -38,7 +38,7 @@ export async function makeDirectory(path: string, mode?: number): Promise<void> 
 function notAFolder(part: string, path: string): SftpctlError {
   return new SftpctlError(
     'FS_ENOTDIR',
-    `${part} is not a folder, so ${path} cannot be created.`,
+    part === resolve(path) ? `${part} is not a folder.` : `${part} is not a folder, so ${path} cannot be created.`,
     'Choose a path whose folders are folders (or move that file away).',
   );
 }

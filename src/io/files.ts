@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { SftpctlError } from '../core/errors.js';
+import { SftpctlError, UsageError } from '../core/errors.js';
 import type { FileReader } from '../core/ports.js';
 
 /** Key files, parameter files and configs are small; a larger one is a wrong path, not a file to read into memory. */
@@ -169,4 +169,28 @@ export async function streamToNewFile(
   } finally {
     await unlink(temp).catch(() => {});
   }
+}
+
+/**
+ * A file a command reads on the user's word (what to encrypt, export or check): it must exist and be a regular file
+ * or a pipe. A folder or a device would fail, or never end, halfway through a stream, so it is refused first.
+ */
+export async function inputFile(
+  path: string,
+  cwd: string,
+): Promise<{ path: string; open: () => NodeJS.ReadableStream }> {
+  const absolute = resolve(cwd, path);
+  const info = await stat(absolute).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (!info) throw new UsageError('FILE_NOT_FOUND', `${path} does not exist.`, 'Check the path.');
+  if (!info.isFile() && !info.isFIFO())
+    throw new UsageError(
+      'FS_NOT_A_FILE',
+      `${path} is ${info.isDirectory() ? 'a folder' : 'a special file (device or socket)'}, not a file.`,
+      'Give the path of a regular file (or a pipe).',
+    );
+  const { createReadStream } = await import('node:fs');
+  return { path: absolute, open: () => createReadStream(absolute, { highWaterMark: 1 << 20 }) };
 }

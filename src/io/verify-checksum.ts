@@ -5,6 +5,7 @@ import { type ChecksumAlgorithm, sidecarCandidatesFor } from '../core/checksum/a
 import { HASH_READ_CHUNK_BYTES, hashStream } from '../core/checksum/hash-stream.js';
 import { digestsEqual, MAX_SIDECAR_BYTES, parseSidecar } from '../core/checksum/sidecar.js';
 import { isSftpctlError, SftpctlError } from '../core/errors.js';
+import { inputFile } from './files.js';
 
 export interface ChecksumVerdict {
   file: string;
@@ -42,9 +43,7 @@ export async function verifyFileChecksum(file: string, options: VerifyOptions = 
     error: null,
   };
   try {
-    if (!(await stat(file).catch(() => undefined))?.isFile()) {
-      throw new SftpctlError('FILE_NOT_FOUND', `${file} does not exist or is not a file.`, 'Check the path.');
-    }
+    await inputFile(file, process.cwd());
     const sidecar = options.sidecar ?? (await findSidecar(subject, options.algorithm));
     verdict.sidecar = sidecar;
     const entry = parseSidecar(await readSidecar(sidecar), {

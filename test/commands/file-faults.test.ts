@@ -184,7 +184,7 @@ const cases: Case[] = [
     name: 'init -c under a file (not a folder)',
     args: ['init', '-c', 'notes.txt/sftpctl.yaml', '--project', 'p1x', '--region', 'eu-west-2'],
     code: 1,
-    message: /\[FS_ENOTDIR\] .*notes\.txt\/sftpctl\.yaml goes through something that is not a folder/,
+    message: /\[FS_ENOTDIR\] .*notes\.txt is not a folder/,
   },
   {
     name: 'encrypt a folder',
@@ -213,6 +213,30 @@ const cases: Case[] = [
     code: 2,
     message: /\[FS_NOT_A_FILE\] --recipient: .*keys is a folder, not a regular file/,
   },
+  {
+    name: 'local export of a folder',
+    args: ['local', 'export', 'northwind-bank', 'keys'],
+    code: 2,
+    message: /\[FS_NOT_A_FILE\] keys is a folder, not a file/,
+  },
+  {
+    name: 'verify checksum of a folder says it is a folder, not that it is missing',
+    args: ['verify', 'checksum', 'keys'],
+    code: 1,
+    message: /keys is a folder, not a file/,
+  },
+  {
+    name: 'cost --price-file naming a device',
+    args: ['cost', '--env', 'prod', '--price-file', '/dev/zero'],
+    code: 1,
+    message: /\/dev\/zero is a special file/,
+  },
+  {
+    name: 'init --from naming a folder',
+    args: ['init', '--from', 'keys', '--project', 'p1x', '--region', 'eu-west-2', '-c', 'new.yaml'],
+    code: 1,
+    message: /keys is a folder, not a regular file/,
+  },
   ...(isRoot
     ? []
     : [
@@ -240,6 +264,22 @@ describe('file-system faults through the CLI: exit code, what/where/what to do, 
       expect(result.code, result.stderr).toBe(code);
       expect(result.stderr).not.toMatch(/internal error|bug in sftpctl|\n\s+at /);
       expect(await treeSnapshot(dir)).toEqual(before);
+    });
+  });
+});
+
+describe('init makes the folders its config goes into', () => {
+  it('-c newdir/sub/sftpctl.yaml creates the folders and the config, nothing else', async () => {
+    await withTempDir(async (dir) => {
+      const result = await runCli(
+        ['init', '-c', 'newdir/sub/sftpctl.yaml', '--project', 'p1x', '--region', 'eu-west-2'],
+        {
+          cwd: dir,
+        },
+      );
+      expect(result.code, result.stderr).toBe(0);
+      expect(await readFile(join(dir, 'newdir/sub/sftpctl.yaml'), 'utf8')).toMatch(/project: p1x/);
+      expect(Object.keys(await treeSnapshot(dir))).toEqual(['newdir', 'newdir/sub', 'newdir/sub/sftpctl.yaml']);
     });
   });
 });

@@ -1,4 +1,5 @@
-import type { ProblemList } from './problems.js';
+import { SftpctlError } from '../errors.js';
+import { closestMatch, type ProblemList } from './problems.js';
 import {
   type Client,
   type Config,
@@ -89,4 +90,30 @@ export function userNameOf(client: Client, role: 'upload' | 'download'): string 
   const user = client[role];
   if (user == null) return undefined;
   return user.userName ?? `${client.name}-${role}`;
+}
+
+/**
+ * The client named on the command line, in `env` when one is given: the one lookup every command uses, refusing an
+ * unknown name with the closest match and the names there are, and a client not deployed in that environment.
+ */
+export function requireClient(config: Config, name: string, env?: string): Client {
+  const client = config.clients.find((entry) => entry.name === name);
+  if (!client) {
+    const known = config.clients.map((entry) => entry.name);
+    const guess = closestMatch(name, known);
+    throw new SftpctlError(
+      'CLIENT_NOT_FOUND',
+      `There is no client "${name}".`,
+      `${guess ? `Did you mean ${guess}? ` : ''}Clients: ${known.join(', ') || 'none'}.`,
+    );
+  }
+  if (env !== undefined && !clientEnvironments(config, client).includes(env)) {
+    throw new SftpctlError(
+      'CLIENT_NOT_IN_ENV',
+      `Client ${name} does not exist in environment ${env}.`,
+      `Its environments: ${clientEnvironments(config, client).join(', ')}.`,
+      { kind: 'usage' },
+    );
+  }
+  return client;
 }
