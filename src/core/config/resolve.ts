@@ -67,6 +67,13 @@ function resolveEnvironment(
     protected: input.protected ?? defaults.protected ?? ENVIRONMENT_DEFAULTS.protected,
     securityGroupRuleLimit:
       input.securityGroupRuleLimit ?? defaults.securityGroupRuleLimit ?? ENVIRONMENT_DEFAULTS.securityGroupRuleLimit,
+    identity: {
+      mode: input.identity?.mode ?? defaults.identity?.mode ?? ENVIRONMENT_DEFAULTS.identity.mode,
+      securityGroup:
+        input.identity?.securityGroup ??
+        defaults.identity?.securityGroup ??
+        ENVIRONMENT_DEFAULTS.identity.securityGroup,
+    },
   };
 }
 

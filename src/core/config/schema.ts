@@ -38,6 +38,10 @@ export const LEGACY_SECURITY_POLICIES: ReadonlySet<string> = new Set([
 ]);
 
 export const PROTOCOLS = ['SFTP', 'FTPS', 'FTP', 'AS2'] as const;
+export const IDENTITY_MODES = ['service-managed', 'lambda'] as const;
+export type IdentityMode = (typeof IDENTITY_MODES)[number];
+export const SECURITY_GROUP_MODES = ['union', 'open'] as const;
+export type SecurityGroupMode = (typeof SECURITY_GROUP_MODES)[number];
 export const CHECKSUM_CHOICES = ['md5', 'sha1', 'sha256', 'sha512', 'none'] as const;
 export type ChecksumChoice = (typeof CHECKSUM_CHOICES)[number];
 
@@ -96,6 +100,18 @@ const environmentFields = {
   protected: z.boolean().optional(),
   /** Inbound rules the security group may hold (AWS default quota: 60). */
   securityGroupRuleLimit: z.number().int().min(1).max(1000).optional(),
+  /** Who decides a login: Transfer's own users, or a custom identity provider that enforces each client's CIDRs. */
+  identity: z
+    .strictObject({
+      /** `service-managed`: Transfer users (the default). `lambda`: an identity function over a DynamoDB user table. */
+      mode: z.enum(IDENTITY_MODES).optional(),
+      /**
+       * The endpoint's security group in `lambda` mode: `union` of every client's CIDRs (defence in depth, bounded by
+       * the rule quota) or `open` (0.0.0.0/0: the identity function alone enforces each client's CIDRs).
+       */
+      securityGroup: z.enum(SECURITY_GROUP_MODES).optional(),
+    })
+    .optional(),
 };
 
 export const environmentInputSchema = z.strictObject(environmentFields);
@@ -254,6 +270,7 @@ export interface Environment {
   logRetentionDays: number;
   protected: boolean;
   securityGroupRuleLimit: number;
+  identity: { mode: IdentityMode; securityGroup: SecurityGroupMode };
 }
 
 export interface Config {
@@ -271,4 +288,5 @@ export const ENVIRONMENT_DEFAULTS = {
   logRetentionDays: 90,
   protected: false,
   securityGroupRuleLimit: 60,
+  identity: { mode: 'service-managed' as IdentityMode, securityGroup: 'union' as SecurityGroupMode },
 } as const;
