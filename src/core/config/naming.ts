@@ -85,3 +85,13 @@ export function clientLogGroupPrefix(project: string, env: string, client: strin
 export function functionLogGroupName(project: string, env: string, client: string, fn: 'ingress' | 'egress'): string {
   return `${clientLogGroupPrefix(project, env, client)}${fn}`;
 }
+
+/** DynamoDB table of the users of an environment in `lambda` identity mode. */
+export function identityTableName(project: string, env: string): string {
+  return `${project}-${env}-identity`;
+}
+
+/** Secrets Manager name of a user's FTPS password hash (`lambda` identity mode); never in the table or the config. */
+export function passwordSecretName(project: string, env: string, userName: string): string {
+  return `/${project}/${env}/identity/passwords/${userName}`;
+}
