@@ -204,7 +204,10 @@ keysGenerate
   .addOption(new Option('--type <type>', 'key type').choices(['ed25519', 'rsa']).default('ed25519'))
   .option('--bits <n>', 'RSA size: 3072 or 4096 (default 4096)')
   .option('--comment <text>', 'comment at the end of the public key')
-  .option('--out <path>', 'private key path; the public key gets .pub (default: ./sftpctl_<type>)')
+  .option(
+    '--out <path>',
+    'private key path (the public key gets .pub), or a folder for sftpctl_<type> (default: ./sftpctl_<type>)',
+  )
   .option('--passphrase', `protect the private key with a passphrase (asked, or $SFTPCTL_PASSPHRASE)`)
   .action(async function (this: Command) {
     const options = this.opts<import('./commands/keys-generate-ssh.js').KeysGenerateSshOptions>();
@@ -220,7 +223,10 @@ keysGenerate
   .addOption(new Option('--type <type>', 'key type').choices(['curve25519', 'rsa']).default('curve25519'))
   .option('--bits <n>', 'RSA size: 3072 or 4096 (default 3072)')
   .option('--expires <duration>', 'lifetime like 2y or 90d, or never', '2y')
-  .option('--out <prefix>', "writes <prefix>.pub.asc and <prefix>.key.asc (default: the email's local part)")
+  .option(
+    '--out <prefix>',
+    "writes <prefix>.pub.asc and <prefix>.key.asc; a folder gets them under the email's local part (the default)",
+  )
   .option('--passphrase', 'protect the private key with a passphrase (asked, or $SFTPCTL_PASSPHRASE)')
   .action(async function (this: Command) {
     const options = this.opts<import('./commands/keys-generate-gpg.js').KeysGenerateGpgOptions>();

@@ -1,8 +1,7 @@
-import { resolve } from 'node:path';
 import { generatePgpKeyPair } from '../core/crypto/pgp-keygen.js';
 import { parseDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
-import { writeKeyPair } from '../io/key-files.js';
+import { keyOutputPath, writeKeyPair } from '../io/key-files.js';
 import type { CommandContext } from './context.js';
 import { readPassphrase } from './passphrase.js';
 
@@ -32,7 +31,7 @@ export async function keysGenerateGpg(options: KeysGenerateGpgOptions, context: 
     );
   }
   const expiresInSeconds = options.expires === 'never' ? 0 : parseDuration(options.expires, '--expires');
-  const prefix = resolve(context.cwd, options.out ?? options.email.split('@')[0]!.replace(/[^\w.-]+/g, '-'));
+  const prefix = await keyOutputPath(context.cwd, options.out, options.email.split('@')[0]!.replace(/[^\w.-]+/g, '-'));
   const paths = { privatePath: `${prefix}.key.asc`, publicPath: `${prefix}.pub.asc` };
   const passphrase = options.passphrase
     ? await readPassphrase(context, 'for the new PGP key', { confirm: true })

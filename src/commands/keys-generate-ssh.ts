@@ -1,7 +1,6 @@
-import { resolve } from 'node:path';
 import { generateSshKeyPair, type SshKeyAlgorithm } from '../core/crypto/ssh-keygen.js';
 import { UsageError } from '../core/errors.js';
-import { writeKeyPair } from '../io/key-files.js';
+import { keyOutputPath, writeKeyPair } from '../io/key-files.js';
 import type { CommandContext } from './context.js';
 import { readPassphrase } from './passphrase.js';
 
@@ -22,7 +21,7 @@ export async function keysGenerateSsh(options: KeysGenerateSshOptions, context: 
     );
   }
   const type: SshKeyAlgorithm = options.type;
-  const privatePath = resolve(context.cwd, options.out ?? `sftpctl_${type}`);
+  const privatePath = await keyOutputPath(context.cwd, options.out, `sftpctl_${type}`);
   const passphrase = options.passphrase
     ? await readPassphrase(context, 'for the new SSH key', { confirm: true })
     : undefined;

@@ -1,9 +1,24 @@
-import { lstat, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { lstat, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import { SftpctlError } from '../core/errors.js';
 import { makeDirectory } from './directories.js';
 import { createFileExclusive, writeFileAtomic } from './files.js';
 import { keepOutOfGit } from './git-ignore.js';
+
+/**
+ * Where `--out` puts a key: a path names the key itself, but a folder (an existing one, or any path ending in a
+ * separator) gets the key inside it under the default name, as `ssh-keygen -f` users and `cp` users expect.
+ */
+export async function keyOutputPath(cwd: string, out: string | undefined, defaultName: string): Promise<string> {
+  if (out === undefined || out === '') return resolve(cwd, defaultName);
+  const path = resolve(cwd, out);
+  if (out.endsWith('/') || out.endsWith(sep)) return join(path, defaultName);
+  const isFolder = await stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+  return isFolder ? join(path, defaultName) : path;
+}
 
 /**
  * Writes a key pair: the private half 0600 and kept out of git, the public half 0644, neither overwriting anything.

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -133,6 +133,36 @@ describe('keys generate gpg', () => {
       expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/--expires: "soon" is not a duration/);
       expect(await readdir(dir)).toEqual([]);
+    });
+  });
+});
+
+describe('keys generate --out naming a folder', () => {
+  const cases: [string, string[], (dir: string) => string[]][] = [
+    ['ssh into an existing folder', ['ssh', '--out', 'keys'], (d) => [join(d, 'keys/sftpctl_ed25519')]],
+    ['ssh into a new folder (trailing slash)', ['ssh', '--out', 'new/'], (d) => [join(d, 'new/sftpctl_ed25519')]],
+    [
+      'gpg into an existing folder (trailing slash)',
+      ['gpg', '--name', 'A', '--email', 'ops@a.example', '--out', 'keys/'],
+      (d) => [join(d, 'keys/ops.key.asc'), join(d, 'keys/ops.pub.asc')],
+    ],
+    [
+      'gpg into an existing folder',
+      ['gpg', '--name', 'A', '--email', 'ops@a.example', '--out', 'keys'],
+      (d) => [join(d, 'keys/ops.key.asc'), join(d, 'keys/ops.pub.asc')],
+    ],
+  ];
+  it.each(cases)('%s: the key goes inside it under the default name, nothing beside it', async (_, args, expected) => {
+    await withTempDir(async (dir) => {
+      await mkdir(join(dir, 'keys'));
+      const result = await runCli(['keys', 'generate', ...args], { cwd: dir });
+      expect(result.code, result.stderr).toBe(0);
+      for (const path of expected(dir)) expect((await stat(path)).isFile()).toBe(true);
+      const top = (await readdir(dir)).filter((name) => name !== '.gitignore').sort();
+      expect(
+        top.every((name) => ['keys', 'new'].includes(name)),
+        top.join(','),
+      ).toBe(true);
     });
   });
 });
