@@ -2,7 +2,7 @@ import { createHash, createPublicKey, diffieHellman, generateKeyPairSync, type K
 
 /**
  * The post-quantum hybrid key exchange construction shared by `mlkem768x25519-sha256`
- * (draft-ietf-sshm-mlkem-hybrid-kex) and `sntrup761x25519-sha512` (draft-ietf-sshm-ntruprime-ssh; OpenSSH's
+ * (RFC 10042, was draft-ietf-sshm-mlkem-hybrid-kex) and `sntrup761x25519-sha512` (draft-ietf-sshm-ntruprime-ssh; OpenSSH's
  * `kexsntrup761x25519.c`):
  *
  *   client → C_INIT  = KEM public key ‖ X25519 public key
