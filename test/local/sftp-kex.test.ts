@@ -200,6 +200,29 @@ describe('the server negotiates each hybrid', () => {
     60_000,
   );
 
+  it('OpenSSH re-keys with sntrup761 mid-transfer (RekeyLimit=64K): every re-exchange succeeds', async () => {
+    const result = await runSftp({
+      port: harness.server.port,
+      user: 'acme-upload',
+      key: harness.userKey,
+      cwd: harness.work,
+      bind: '127.0.0.1',
+      options: [
+        '-v',
+        '-o',
+        'LogLevel=DEBUG1',
+        '-o',
+        'KexAlgorithms=sntrup761x25519-sha512@openssh.com',
+        '-o',
+        'RekeyLimit=64K',
+      ],
+      commands: ['put payload.bin rekey.bin', 'get rekey.bin rekey.back'],
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr.match(/SSH2_MSG_NEWKEYS received/g)?.length ?? 0).toBeGreaterThan(3);
+    expect((await readFile(join(harness.work, 'rekey.back'))).equals(harness.payload)).toBe(true);
+  }, 60_000);
+
   it('OpenSSH 9.2 with its default key exchange list picks sntrup761 (first in its list)', async () => {
     const out = await new Promise<string>((resolve) => {
       execFile(
