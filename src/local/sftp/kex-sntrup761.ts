@@ -171,13 +171,16 @@ function smallEncode(f: Int8Array): Buffer {
 
 // ---- arithmetic in R/q and R/3 ----
 
-/** a·b in Z[x]/(x^761 − x − 1), coefficients reduced by `freeze`; `b` is small (ternary), so its zeros are skipped. */
+/**
+ * a·b in Z[x]/(x^761 − x − 1), coefficients reduced by `freeze`; `b` is small (ternary). No branch depends on the
+ * coefficients (b is the secret r in encapsulation), though JavaScript promises nothing about constant time.
+ */
 function multiply(a: ArrayLike<number>, b: Int8Array, freeze: (v: number) => number): Int32Array {
+  const left = Int32Array.from(a); // one element type in the hot loop, whatever the caller passed
   const product = new Int32Array(2 * P - 1);
   for (let j = 0; j < P; j++) {
     const bj = b[j]!;
-    if (bj === 0) continue;
-    for (let i = 0; i < P; i++) product[i + j]! += bj * a[i]!;
+    for (let i = 0; i < P; i++) product[i + j] = product[i + j]! + bj * left[i]!;
   }
   // x^i = x^(i−p)·(x + 1) for i ≥ p, highest first so that folded terms are folded again.
   for (let i = 2 * P - 2; i >= P; i--) {
