@@ -121,13 +121,17 @@ describe('the hybrid construction', () => {
     },
   );
 
-  it('refuses a client key or server reply of the wrong size, and a low-order X25519 point', () => {
+  it('refuses a client key or server reply of the wrong size, a low-order X25519 point, an unreduced ML-KEM key', () => {
     const method = POST_QUANTUM_KEX['sntrup761x25519-sha512'];
     expect(() => method.server(Buffer.alloc(100))).toThrow(/client key is 100 bytes, expected 1190/);
     const client = method.client();
     expect(() => client.finish(Buffer.alloc(10))).toThrow(/server reply is 10 bytes, expected 1071/);
     const zeroPoint = Buffer.concat([client.init.subarray(0, SNTRUP761_PUBLIC_KEY_BYTES), Buffer.alloc(32)]);
     expect(() => method.server(zeroPoint)).toThrow();
+    // An ML-KEM key whose coefficients are not reduced mod q fails FIPS 203's input check.
+    const mlkem = POST_QUANTUM_KEX['mlkem768x25519-sha256'];
+    const validX25519 = mlkem.client().init.subarray(1184);
+    expect(() => mlkem.server(Buffer.concat([Buffer.alloc(1184, 0xff), validX25519]))).toThrow();
   });
 });
 
