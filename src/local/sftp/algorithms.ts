@@ -1,4 +1,8 @@
-import type { Algorithms } from 'ssh2';
+import type { Algorithms, KexAlgorithm } from 'ssh2';
+import { type PostQuantumKex, registerPostQuantumKex } from './kex-registry.js';
+
+/** ssh2's `Algorithms`, with the key exchange names our registry adds (@types/ssh2 lists only ssh2's own). */
+type ServerAlgorithms = Omit<Algorithms, 'kex'> & { kex: (KexAlgorithm | PostQuantumKex)[] };
 
 /**
  * The transport algorithms the local SFTP server offers, set explicitly because ssh2's defaults still include
@@ -8,6 +12,10 @@ import type { Algorithms } from 'ssh2';
  * encrypt-then-MAC form (the GCM and ChaCha20 ciphers carry their own). Every client in the interop matrix
  * (OpenSSH, PuTTY, paramiko, asyncssh, rclone, lftp) negotiates with these.
  *
+ * Key exchange starts with the post-quantum hybrids (OpenSSH 9.9's order): ML-KEM-768 + X25519, then Streamlined NTRU
+ * Prime + X25519 under its IANA and its OpenSSH name (OpenSSH 8.5–9.8 clients offer only the latter, first). They run
+ * through a registry our ssh2 patch adds (./kex-registry.ts); the client's preference decides which one is used.
+ *
  * ssh2 appends `kex-strict-s-v00@openssh.com` to the key exchange list itself (strict KEX, the Terrapin fix), so a
  * client that offers strict KEX (OpenSSH 9.6+, and distribution backports) gets it.
  *
@@ -16,6 +24,9 @@ import type { Algorithms } from 'ssh2';
  */
 export const SERVER_ALGORITHMS = {
   kex: [
+    'mlkem768x25519-sha256',
+    'sntrup761x25519-sha512',
+    'sntrup761x25519-sha512@openssh.com',
     'curve25519-sha256',
     'curve25519-sha256@libssh.org',
     'diffie-hellman-group16-sha512',
@@ -39,7 +50,7 @@ export const SERVER_ALGORITHMS = {
   ],
   hmac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com'],
   compress: ['none'],
-} satisfies Algorithms;
+} satisfies ServerAlgorithms;
 
 /**
  * The opt-in policy for partners whose SSH library predates encrypt-then-MAC (libssh2 before 1.11: curl, PHP's ssh2,
@@ -49,12 +60,15 @@ export const SERVER_ALGORITHMS = {
 export const COMPATIBLE_ALGORITHMS = {
   ...SERVER_ALGORITHMS,
   hmac: [...SERVER_ALGORITHMS.hmac, 'hmac-sha2-256', 'hmac-sha2-512'],
-} satisfies Algorithms;
+} satisfies ServerAlgorithms;
 
 export type AlgorithmPolicy = 'strict' | 'compatible';
 
+/** The lists for ssh2's Server; registers the post-quantum key exchanges they name with ssh2 first. */
 export function algorithmsFor(policy: AlgorithmPolicy = 'strict'): Algorithms {
-  return policy === 'compatible' ? COMPATIBLE_ALGORITHMS : SERVER_ALGORITHMS;
+  registerPostQuantumKex();
+  // Registered above, so ssh2 accepts the names its type definitions do not know.
+  return (policy === 'compatible' ? COMPATIBLE_ALGORITHMS : SERVER_ALGORITHMS) as Algorithms;
 }
 
 /**
