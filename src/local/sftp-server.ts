@@ -347,20 +347,31 @@ export async function startSftpServer(options: SftpServerOptions): Promise<Runni
         log({ event: 'session-opened', ip: connection.ip, user: user.userName, client: user.client });
         let finished: Promise<void> | undefined;
         const finish = (reason: string): Promise<void> => {
-          finished ??= sftpSession.end(reason).then(() => {
-            connection.sessions.delete(sftpSession);
-            sessionsPerUser.set(user.userName, (sessionsPerUser.get(user.userName) ?? 1) - 1);
-            log({
-              event: 'session-closed',
-              ip: connection.ip,
-              user: user.userName,
-              client: user.client,
-              reason,
-              uploads: sftpSession.uploads,
-              downloads: sftpSession.downloads,
-              ms: Date.now() - sftpSession.startedAt,
+          finished ??= sftpSession
+            .end(reason)
+            .catch((error: unknown) => {
+              // A session's end must always be counted, or its slot would stay taken; the fault is logged.
+              log({
+                event: 'session-end-failed',
+                ip: connection.ip,
+                user: user.userName,
+                message: error instanceof Error ? error.message : String(error),
+              });
+            })
+            .then(() => {
+              connection.sessions.delete(sftpSession);
+              sessionsPerUser.set(user.userName, (sessionsPerUser.get(user.userName) ?? 1) - 1);
+              log({
+                event: 'session-closed',
+                ip: connection.ip,
+                user: user.userName,
+                client: user.client,
+                reason,
+                uploads: sftpSession.uploads,
+                downloads: sftpSession.downloads,
+                ms: Date.now() - sftpSession.startedAt,
+              });
             });
-          });
           return finished;
         };
         connection.sessions.set(sftpSession, finish);
