@@ -89,22 +89,33 @@ export async function syncIdentityTable(input: IdentitySyncInput): Promise<UserT
   }
 }
 
-/** What a deploy would change in the table (diff), without writing; role ARNs are carried over from the items. */
+/**
+ * What a deploy would change in the table (diff), without writing; role ARNs are carried over from the items. With
+ * `whole`, users of clients the environment no longer has show as deleted; clients of the environment left out of
+ * `clientNames` (their stacks cannot be compared) are left alone.
+ */
 export async function planIdentityTable(input: {
   config: Config;
   env: string;
   keys: KeyFacts;
   clients: AwsClients;
-  clientNames?: ReadonlySet<string>;
+  clientNames: ReadonlySet<string>;
+  whole: boolean;
 }): Promise<UserTableChange[]> {
   const table = identityTableName(input.config.project, input.env);
   try {
     const store = await openIdentityTable(input.clients, input.config.project, input.env);
-    const existing = await store.scan();
-    const names = input.clientNames ?? new Set(clientsInEnvironment(input.config, input.env).map((c) => c.name));
-    const records = configRecords(input.config, input.env, input.keys, new Map(), names);
+    // No table yet (a first deploy, or a move from service-managed): every user would be added.
+    const existing = await store.scan().catch((error: unknown) => {
+      if ((error as Error).name === 'ResourceNotFoundException') return { records: [], malformed: [] };
+      throw error;
+    });
+    const inEnvironment = new Set(clientsInEnvironment(input.config, input.env).map((client) => client.name));
+    const records = configRecords(input.config, input.env, input.keys, new Map(), input.clientNames);
     const plan = planUserTable(existing, records, (_user, client) =>
-      input.clientNames ? client !== undefined && input.clientNames.has(client) : true,
+      input.whole
+        ? !(client && inEnvironment.has(client) && !input.clientNames.has(client))
+        : client !== undefined && input.clientNames.has(client),
     );
     return plan.changes.filter((change) => change.action !== 'unchanged');
   } catch (error) {

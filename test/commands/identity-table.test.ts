@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { itemToRecord } from '../../src/aws/identity-store.js';
 import { deploy } from '../../src/commands/deploy.js';
+import { diff } from '../../src/commands/diff.js';
 import { keysRotate } from '../../src/commands/keys-rotate.js';
 import { generateSshKeyPair } from '../../src/core/crypto/ssh-keygen.js';
 import { parseSshPublicKey } from '../../src/core/crypto/ssh-public-key.js';
@@ -126,6 +127,46 @@ describe('deploy in lambda identity mode', () => {
     expect(results.find((entry) => entry.stack === 'shop-dev-client-bank')?.failure?.code).toBe(
       'IDENTITY_TABLE_MISSING',
     );
+  });
+});
+
+describe('diff in lambda identity mode', () => {
+  it('before the table exists every user is an addition; after a key change, that user and its fingerprints', async () => {
+    const h = await lambdaWorld();
+    dynamo.failNext('Scan', 'ResourceNotFoundException');
+    const first = await h.run(diff, {});
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('+ user bank-upload in the user table');
+    expect(first.stdout).toContain(`+ SSH key ${fingerprint(h.keys['bank-upload']!)}`);
+
+    expect((await h.run(deploy, {})).code).toBe(0);
+    expect((await h.run(diff, { exitCode: true })).code).toBe(0);
+    await h.editConfig((text) => text.replace('sshKeys: [keys/bank/download.pub]', 'sshKeys: [keys/bank/upload.pub]'));
+    await h.editConfig((text) => text.replace(/ {2}- name: ministry[\s\S]*$/, ''));
+    const writes = dynamo.calls.filter((call) => call.operation === 'BatchWriteItem').length;
+    const changed = await h.run(diff, { exitCode: true }, { json: true });
+    expect(changed.code).toBe(2);
+    const entries = JSON.parse(changed.stdout) as {
+      stack: string;
+      identity?: { userName: string; action: string }[];
+    }[];
+    expect(entries.find((entry) => entry.stack === 'shop-dev-client-bank')?.identity).toEqual([
+      {
+        userName: 'bank-download',
+        client: 'bank',
+        action: 'update',
+        addKeys: [fingerprint(h.keys['bank-upload']!)],
+        removeKeys: [fingerprint(h.keys['bank-download']!)],
+        expiryChanged: [],
+      },
+    ]);
+    expect(
+      entries.find((entry) => entry.stack === 'shop-dev-server')?.identity?.map((user) => [user.userName, user.action]),
+    ).toEqual([
+      ['ministry-download', 'delete'],
+      ['ministry-upload', 'delete'],
+    ]);
+    expect(dynamo.calls.filter((call) => call.operation === 'BatchWriteItem')).toHaveLength(writes);
   });
 });
 
