@@ -194,6 +194,28 @@ client
     });
   });
 
+client
+  .command('password <name>')
+  .description("set a client user's FTPS password (lambda identity mode): only its scrypt hash is stored")
+  .addOption(
+    new Option('--user <user>', 'the user (default: upload, or download if it has none)').choices([
+      'upload',
+      'download',
+    ]),
+  )
+  .addOption(new Option('--generate', 'generate a strong password and show it once').conflicts('remove'))
+  .option('--remove', "take the user's FTPS password away (deletes its secret)")
+  .addOption(regionOption("AWS region (default: the environment's)"))
+  .option('--profile <name>', 'AWS profile (default: $AWS_PROFILE, then the standard credential chain)')
+  .action(async function (this: Command, name: string) {
+    const options = this.opts<import('./commands/client-password.js').ClientPasswordOptions>();
+    await run(
+      this,
+      async (context) => (await import('./commands/client-password.js')).clientPassword(name, options, context),
+      clientArg(name),
+    );
+  });
+
 const keys = program.command('keys').description('generate and rotate SSH and PGP keys');
 const keysGenerate = keys
   .command('generate')

@@ -145,7 +145,7 @@ describe('sftpctl completion', () => {
         .sort((a, b) => script.indexOf(` ${a}`) - script.indexOf(` ${b}`)),
     );
     expect(complete(script, ['sftpctl', 'client', ''])).toEqual(
-      expect.arrayContaining(['add', 'remove', 'list', 'show', '--env', '--json']),
+      expect.arrayContaining(['add', 'remove', 'list', 'show', 'password', '--env', '--json']),
     );
     expect(complete(script, ['sftpctl', 'keys', 'rotate', 'bank', '--ssh', ''])).toEqual(['upload', 'download', 'all']);
     expect(complete(script, ['sftpctl', 'client', 'add', 'x', '--che'])).toEqual(['--checksum']);
@@ -169,7 +169,7 @@ describe('sftpctl completion', () => {
       `complete -c sftpctl -n 'test (__sftpctl_path) = "sftpctl keys rotate"' -l ssh -x -a 'upload download all'`,
     );
     expect(fish.stdout).toContain(
-      `complete -c sftpctl -n 'test (__sftpctl_path) = "sftpctl client"' -a 'add remove list show'`,
+      `complete -c sftpctl -n 'test (__sftpctl_path) = "sftpctl client"' -a 'add remove list show password'`,
     );
   });
 });

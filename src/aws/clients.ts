@@ -1,5 +1,6 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -22,7 +23,7 @@ export interface AwsTarget {
   overrides?: Partial<Record<ServiceName, Record<string, unknown>>>;
 }
 
-export type ServiceName = 'sts' | 'secrets' | 'transfer' | 'cloudformation' | 's3' | 'sqs' | 'cloudwatch';
+export type ServiceName = 'sts' | 'secrets' | 'transfer' | 'cloudformation' | 's3' | 'sqs' | 'cloudwatch' | 'dynamodb';
 
 /** `--region` beats the config, which beats the environment ($AWS_REGION). */
 export function awsTarget(env: Environment, flags: { region?: string; profile?: string }): AwsTarget {
@@ -162,6 +163,13 @@ export class AwsClients {
 
   sqs(): Promise<SQSClient> {
     return this.client('sqs', async (config) => new (await import('@aws-sdk/client-sqs')).SQSClient(config));
+  }
+
+  dynamoDb(): Promise<DynamoDBClient> {
+    return this.client(
+      'dynamodb',
+      async (config) => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(config),
+    );
   }
 
   cloudWatch(): Promise<CloudWatchClient> {

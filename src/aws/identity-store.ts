@@ -4,10 +4,12 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   ScanCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { IdentityKey, IdentityRecord } from '../core/identity/record.js';
 import type { IdentityStore } from '../core/identity/service.js';
+import { planUserTable, type UserTableChange, type UserTablePlan } from '../core/identity/table-plan.js';
 
 /**
  * The user table of an environment in `lambda` identity mode: one item per user, keyed by `userName`, holding what
@@ -20,7 +22,18 @@ export class DynamoIdentityStore implements IdentityStore {
     private readonly dynamo: DynamoDBClient,
     private readonly secrets: SecretsManagerClient,
     private readonly table: string,
+    private readonly options: {
+      /**
+       * Where users' password secrets are named (`passwordSecretName(project, env, '')`): an FTPS login of a user
+       * without one reads `<prefix><user>` all the same, so an unknown user costs the calls a known one does.
+       */
+      passwordSecretPrefix?: string;
+    } = {},
   ) {}
+
+  get tableName(): string {
+    return this.table;
+  }
 
   async record(userName: string): Promise<IdentityRecord | undefined> {
     const { Item } = await this.dynamo.send(
@@ -29,40 +42,63 @@ export class DynamoIdentityStore implements IdentityStore {
     return Item ? itemToRecord(Item) : undefined;
   }
 
-  async passwordHash(secretName: string): Promise<string | undefined> {
-    const { SecretString } = await this.secrets.send(new GetSecretValueCommand({ SecretId: secretName }));
-    if (!SecretString) return undefined;
+  async passwordHash(userName: string, secretName: string | undefined): Promise<string | undefined> {
+    const secretId =
+      secretName ?? (this.options.passwordSecretPrefix ? `${this.options.passwordSecretPrefix}${userName}` : undefined);
+    if (!secretId) return undefined;
+    let SecretString: string | undefined;
     try {
-      const { hash } = JSON.parse(SecretString) as { hash?: unknown };
-      return typeof hash === 'string' ? hash : undefined;
-    } catch {
-      return undefined;
+      ({ SecretString } = await this.secrets.send(new GetSecretValueCommand({ SecretId: secretId })));
+    } catch (error) {
+      // No secret (a decoy read, or a password removed since the item was cached): no hash, the login is refused.
+      if ((error as Error).name === 'ResourceNotFoundException') return undefined;
+      throw error;
     }
+    if (!secretName || !SecretString) return undefined;
+    return hashFromSecret(SecretString);
   }
 
-  /**
-   * Makes the table hold exactly `records`: changed and new items written, users no longer in the config deleted.
-   * Returns the user names written and deleted.
-   */
-  async sync(records: IdentityRecord[]): Promise<{ written: string[]; deleted: string[] }> {
-    const existing = new Map<string, string>();
+  /** Every item of the table: the whole ones as records, the names of the ones that are not whole. */
+  async scan(): Promise<{ records: IdentityRecord[]; malformed: string[] }> {
+    const records: IdentityRecord[] = [];
+    const malformed: string[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.dynamo.send(
         new ScanCommand({ TableName: this.table, ConsistentRead: true, ExclusiveStartKey: start }),
       );
       for (const item of page.Items ?? []) {
-        const name = item.userName?.S;
-        if (name) existing.set(name, JSON.stringify(item));
+        const record = itemToRecord(item);
+        if (record) records.push(record);
+        else if (item.userName?.S) malformed.push(item.userName.S);
       }
       start = page.LastEvaluatedKey;
     } while (start);
-    const wanted = new Map(records.map((record) => [record.userName, recordToItem(record)]));
-    const puts = [...wanted].filter(([name, item]) => existing.get(name) !== JSON.stringify(item));
-    const deletes = [...existing.keys()].filter((name) => !wanted.has(name));
+    return { records, malformed };
+  }
+
+  /**
+   * Makes the table hold `records`: changed and new items written, users no longer wanted deleted — among the items
+   * `inScope` says this reconcile owns (default: all). Returns what changed, per user.
+   */
+  async sync(
+    records: IdentityRecord[],
+    inScope: (userName: string, client: string | undefined) => boolean = () => true,
+  ): Promise<{ written: string[]; deleted: string[]; changes: UserTableChange[] }> {
+    const plan = planUserTable(await this.scan(), records, inScope);
+    await this.apply(plan);
+    return {
+      written: plan.writes.map((record) => record.userName),
+      deleted: plan.deletes,
+      changes: plan.changes.filter((change) => change.action !== 'unchanged'),
+    };
+  }
+
+  /** Writes and deletes in batches of 25, retrying what DynamoDB leaves unprocessed. */
+  async apply(plan: Pick<UserTablePlan, 'writes' | 'deletes'>): Promise<void> {
     const requests = [
-      ...puts.map(([, item]) => ({ PutRequest: { Item: item } })),
-      ...deletes.map((name) => ({ DeleteRequest: { Key: { userName: { S: name } } } })),
+      ...plan.writes.map((record) => ({ PutRequest: { Item: recordToItem(record) } })),
+      ...plan.deletes.map((name) => ({ DeleteRequest: { Key: { userName: { S: name } } } })),
     ];
     for (let index = 0; index < requests.length; index += 25) {
       let batch: typeof requests | undefined = requests.slice(index, index + 25);
@@ -73,8 +109,60 @@ export class DynamoIdentityStore implements IdentityStore {
         batch = result.UnprocessedItems?.[this.table] as typeof requests | undefined;
       }
     }
-    return { written: puts.map(([name]) => name), deleted: deletes };
   }
+
+  /** Replaces one existing user's keys (a rotation's step); undefined when the user has no item. */
+  async setKeys(userName: string, keys: IdentityKey[]): Promise<IdentityRecord | undefined> {
+    return this.update(userName, 'SET sshKeys = :keys', { ':keys': keysToAttribute(keys) });
+  }
+
+  /** Names (or, with undefined, stops naming) an existing user's password secret; undefined when it has no item. */
+  async setPasswordSecret(userName: string, secretName: string | undefined): Promise<IdentityRecord | undefined> {
+    return secretName
+      ? this.update(userName, 'SET passwordSecret = :secret', { ':secret': { S: secretName } })
+      : this.update(userName, 'REMOVE passwordSecret', undefined);
+  }
+
+  private async update(
+    userName: string,
+    expression: string,
+    values: Record<string, AttributeValue> | undefined,
+  ): Promise<IdentityRecord | undefined> {
+    try {
+      const { Attributes } = await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { userName: { S: userName } },
+          UpdateExpression: expression,
+          ...(values ? { ExpressionAttributeValues: values } : {}),
+          ConditionExpression: 'attribute_exists(userName)',
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes ? itemToRecord(Attributes) : undefined;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
+      throw error;
+    }
+  }
+}
+
+/** The hash in a password secret's JSON value (`{"hash": "scrypt$…"}`), or undefined. */
+export function hashFromSecret(value: string): string | undefined {
+  try {
+    const { hash } = JSON.parse(value) as { hash?: unknown };
+    return typeof hash === 'string' ? hash : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function keysToAttribute(keys: readonly IdentityKey[]): AttributeValue {
+  return {
+    L: keys.map((key) => ({
+      M: { publicKey: { S: key.publicKey }, ...(key.expiresAt ? { expiresAt: { S: key.expiresAt } } : {}) },
+    })),
+  };
 }
 
 /** A record as a DynamoDB item (keys sorted where order carries no meaning, so an unchanged user compares equal). */
@@ -90,11 +178,7 @@ export function recordToItem(record: IdentityRecord): Record<string, AttributeVa
         M: { entry: { S: mapping.entry }, target: { S: mapping.target } },
       })),
     },
-    sshKeys: {
-      L: record.sshKeys.map((key) => ({
-        M: { publicKey: { S: key.publicKey }, ...(key.expiresAt ? { expiresAt: { S: key.expiresAt } } : {}) },
-      })),
-    },
+    sshKeys: keysToAttribute(record.sshKeys),
     allowedCidrs: { L: record.allowedCidrs.map((cidr) => ({ S: cidr })) },
     allowAnyIp: { BOOL: record.allowAnyIp },
     ...(record.passwordSecret ? { passwordSecret: { S: record.passwordSecret } } : {}),

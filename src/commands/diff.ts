@@ -56,7 +56,7 @@ export async function diff(
     else if (entry.state === 'blocked')
       output.line(`${c.bold(entry.stack)}: ${c.red('cannot compare')}: ${entry.note}`);
     else if (entry.state === 'changed' && entry.changes.length === 0 && !entry.note)
-      output.line(`${c.bold(entry.stack)}: SSH keys only`);
+      output.line(`${c.bold(entry.stack)}: ${entry.identity ? 'user table only' : 'SSH keys only'}`);
     else {
       for (const line of renderChanges(entry.stack, entry.state === 'new' ? 'create' : 'update', entry.changes, c))
         output.line(line);
@@ -68,6 +68,16 @@ export async function diff(
       for (const fingerprint of user.delete) output.line(`  ${c.red('- SSH key')} ${fingerprint} on ${user.userName}`);
       if (user.keptBecauseConfigIsEmpty)
         output.line(`  ${c.yellow('! SSH keys')} of ${user.userName} kept: the config lists none for it`);
+    }
+    for (const user of entry.identity ?? []) {
+      const sign =
+        user.action === 'add' ? c.green('+ user') : user.action === 'delete' ? c.red('- user') : c.yellow('~ user');
+      output.line(`  ${sign} ${user.userName} in the user table`);
+      for (const fingerprint of user.addKeys) output.line(`    ${c.green('+ SSH key')} ${fingerprint}`);
+      for (const fingerprint of user.removeKeys) output.line(`    ${c.red('- SSH key')} ${fingerprint}`);
+      for (const fingerprint of user.expiryChanged) output.line(`    ${c.yellow('~ SSH key')} ${fingerprint} expiry`);
+      if (user.keptBecauseConfigIsEmpty)
+        output.line(`    ${c.yellow('! SSH keys')} kept: the config lists none for it`);
     }
   }
   const changed = diffs.filter((entry) => entry.state === 'new' || entry.state === 'changed');

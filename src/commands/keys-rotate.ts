@@ -1,4 +1,5 @@
 import { dirname, join, relative, resolve } from 'node:path';
+import { identityTableError, openIdentityTable } from '../aws/identity-table.js';
 import { findServerId } from '../aws/transfer-keys.js';
 import { generateSshKeyPair } from '../core/crypto/ssh-keygen.js';
 import { parseSshPublicKey } from '../core/crypto/ssh-public-key.js';
@@ -7,6 +8,7 @@ import { SftpctlError, UsageError } from '../core/errors.js';
 import { loadConfig } from '../io/config-file.js';
 import { readTextIfExists } from '../io/files.js';
 import { writeKeyPair } from '../io/key-files.js';
+import { finishTableRotation, startTableRotation } from '../workflows/identity-rotation.js';
 import { finishPgpRotation, startPgpRotation } from '../workflows/pgp-rotation.js';
 import { finishSshRotation, type Role, type SshRotationStep, startSshRotation } from '../workflows/ssh-rotation.js';
 import { type AwsFlags, clientInAws } from './aws-context.js';
@@ -88,6 +90,35 @@ export async function keysRotate(
     options.ssh === 'all'
       ? (['upload', 'download'] as const).filter((role) => client[role] != null)
       : [roleOf(options.ssh!)];
+  if (env.identity.mode === 'lambda') {
+    if (options.serverId)
+      throw new UsageError(
+        'INVALID_FLAG',
+        `--server-id: environment ${env.name} uses the lambda identity mode; its keys live in the user table, not on the server.`,
+        'Drop --server-id.',
+      );
+    const store = await openIdentityTable(clients, config.project, env.name);
+    const steps: SshRotationStep[] = [];
+    try {
+      for (const role of roles) {
+        const tableContext = { store, now, ...(await reload(context, client.name)) };
+        steps.push(
+          ...(options.finish
+            ? await finishTableRotation(tableContext, role, Boolean(options.force))
+            : await startTableRotation(
+                tableContext,
+                role,
+                givenKey ?? (await newSshKey(context, dirname(file.path), client.name, role)),
+                graceSeconds,
+              )),
+        );
+      }
+    } catch (error) {
+      throw identityTableError(error, store.tableName, env.name);
+    }
+    reportSshSteps(context, { table: store.tableName, steps }, client.name, options);
+    return 0;
+  }
   const serverId = options.serverId ?? (await findServerId(clients, config.project, env.name));
   const sshContext = { file, config, keys: keys!, client, clients, serverId, now };
   const steps: SshRotationStep[] = [];
@@ -112,13 +143,26 @@ export async function keysRotate(
       )),
     );
   }
-  output.data({ serverId, steps });
-  for (const step of steps) output.success(`${step.userName}: ${step.action.replace(/-/g, ' ')} ${step.fingerprint}`);
+  reportSshSteps(context, { serverId, steps }, client.name, options);
+  return 0;
+}
+
+function reportSshSteps(
+  context: CommandContext,
+  data: { serverId?: string; table?: string; steps: SshRotationStep[] },
+  clientName: string,
+  options: KeysRotateOptions,
+): void {
+  const { output } = context;
+  output.data(data);
+  for (const step of data.steps)
+    output.success(`${step.userName}: ${step.action.replace(/-/g, ' ')} ${step.fingerprint}`);
   if (!options.finish)
     output.line(
-      `  Both keys log in until the grace period ends; then run: sftpctl keys rotate ${client.name} --ssh ${options.ssh} --finish`,
+      data.table
+        ? `  Both keys log in until the grace period ends, when the identity function stops taking the old one; then tidy up: sftpctl keys rotate ${clientName} --ssh ${options.ssh} --finish`
+        : `  Both keys log in until the grace period ends; then run: sftpctl keys rotate ${clientName} --ssh ${options.ssh} --finish`,
     );
-  return 0;
 }
 
 /** Re-reads the config (after an earlier role's edit) so each step starts from what is on disk. */

@@ -1,7 +1,9 @@
 import { describeKnownFault } from '../aws/errors.js';
 import type { KeyFacts } from '../core/config/key-checks.js';
+import { identityTableName } from '../core/config/naming.js';
 import type { Config } from '../core/config/schema.js';
 import { CancelledError, SftpctlError } from '../core/errors.js';
+import type { UserTableChange } from '../core/identity/table-plan.js';
 import { OUTPUTS } from '../templates/context.js';
 import { blockingFindings, type SynthStack, synthesize } from '../templates/synthesize.js';
 import { renderChanges } from '../ui/change-list.js';
@@ -24,6 +26,7 @@ import {
   type StackChange,
 } from './change-set.js';
 import { type EngineDeps, mapLimit } from './engine-deps.js';
+import { syncIdentityTable, usesIdentityTable } from './identity-table.js';
 import { resolveParameters, type StackOutputs } from './parameters.js';
 import { describeStack, executeChangeSet, planStack, type StackPlan, syncTerminationProtection } from './stack-ops.js';
 
@@ -43,6 +46,8 @@ export interface StackResult {
   recreated?: boolean;
   terminationProtection?: boolean;
   keys?: KeyReconcileResult;
+  /** Lambda identity mode: what this deploy changed in the user table for this stack's users. */
+  identity?: { table: string; users: UserTableChange[] };
   seconds?: number;
 }
 
@@ -294,7 +299,87 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
           results.set(stack.name, { ...identity(stack), action: 'failed', failure: failureOf(error) });
     }
   }
+  if (usesIdentityTable(config, env) && !cancelled) await reconcileUserTable(request, synth.stacks, results, outputs);
   return { results: synth.stacks.flatMap((stack) => results.get(stack.name) ?? []), uploads };
+}
+
+/**
+ * Lambda identity mode: once the stacks are done, the user table is made to hold the users of every client whose
+ * stack is deployed (keys, CIDRs, role ARNs), in one pass. A client whose stack failed keeps its items as they were;
+ * a client no longer in the config loses its users (a whole-environment deploy only). A failed write fails the
+ * client stacks it was for: their partners' logins still follow the old items.
+ */
+async function reconcileUserTable(
+  request: DeployRequest,
+  stacks: readonly SynthStack[],
+  results: Map<string, StackResult>,
+  outputs: StackOutputs,
+): Promise<void> {
+  const clientResults = stacks
+    .filter((stack) => stack.kind === 'client' && results.has(stack.name))
+    .map((stack) => ({ stack, result: results.get(stack.name)! }));
+  const ok = new Set<StackAction>(['created', 'updated', 'unchanged']);
+  const deployed = new Map(
+    clientResults
+      .filter(({ result }) => ok.has(result.action))
+      .map(({ stack }) => [stack.client!, { stack: stack.name, outputs: outputs.get(stack.name) }]),
+  );
+  const notDeployed = new Set(
+    clientResults.filter(({ result }) => !ok.has(result.action)).map(({ stack }) => stack.client!),
+  );
+  const whole = !request.clients || request.clients.length === 0;
+  if (deployed.size === 0 && !whole) return;
+  const table = identityTableName(request.config.project, request.env);
+  request.progress.status('identity', `writing users to ${table}`);
+  try {
+    const changes = await syncIdentityTable({
+      config: request.config,
+      env: request.env,
+      keys: request.keys,
+      clients: request.deps.clients,
+      deployed,
+      inScope: whole
+        ? (_user, client) => !(client && notDeployed.has(client))
+        : (_user, client) => client !== undefined && deployed.has(client),
+    });
+    request.progress.finish('identity');
+    const platform = stacks.find(
+      (stack) => stack.kind !== 'client' && results.has(stack.name) && stack.name.endsWith('-server'),
+    );
+    for (const change of changes) {
+      request.progress.line(`${table}: ${change.action} ${change.userName}${describeKeyChange(change)}`);
+      const owner =
+        clientResults.find(({ stack }) => stack.client === change.client)?.result ??
+        (platform ? results.get(platform.name) : undefined);
+      if (!owner) continue;
+      owner.identity ??= { table, users: [] };
+      owner.identity.users.push(change);
+    }
+    for (const client of deployed.keys()) {
+      const result = clientResults.find(({ stack }) => stack.client === client)!.result;
+      result.identity ??= { table, users: [] };
+    }
+  } catch (error) {
+    request.progress.finish('identity');
+    const failure = failureOf(error);
+    for (const client of deployed.keys()) {
+      const entry = clientResults.find(({ stack }) => stack.client === client)!;
+      results.set(entry.stack.name, {
+        ...entry.result,
+        action: 'failed',
+        failure: { ...failure, reason: `the user table was not updated: ${failure.reason}` },
+      });
+    }
+  }
+}
+
+function describeKeyChange(change: UserTableChange): string {
+  const parts = [
+    ...change.addKeys.map((fingerprint) => `+${fingerprint}`),
+    ...change.removeKeys.map((fingerprint) => `-${fingerprint}`),
+    ...change.expiryChanged.map((fingerprint) => `${fingerprint} expiry`),
+  ];
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }
 
 async function finishStack(
@@ -353,7 +438,8 @@ async function finishStack(
     if (stack.kind === 'client') {
       const serverId = outputs.get(serverStack)?.[OUTPUTS.server.serverId];
       const client = request.config.clients.find((entry) => entry.name === stack.client)!;
-      if (serverId) {
+      // In lambda identity mode there are no Transfer users: the user table is written once all stacks are done.
+      if (serverId && !usesIdentityTable(request.config, request.env)) {
         result.keys = await reconcileClientKeys({
           config: request.config,
           keys: request.keys,

@@ -2,6 +2,7 @@ import type { KeyFacts } from '../core/config/key-checks.js';
 import { userNameOf } from '../core/config/resolve.js';
 import type { Config } from '../core/config/schema.js';
 import { SftpctlError } from '../core/errors.js';
+import type { UserTableChange } from '../core/identity/table-plan.js';
 import { OUTPUTS } from '../templates/context.js';
 import { type SynthStack, synthesize } from '../templates/synthesize.js';
 import type { DeployProgress } from '../ui/deploy-progress.js';
@@ -11,6 +12,8 @@ import { type FunctionArtifacts, loadFunctionBundles } from './artifacts.js';
 import { countChanges, createChangeSet, discardChangeSet, type StackChange } from './change-set.js';
 import { loadUpstreamOutputs, refuseBlockingFindings, selectStacks, templateSource } from './deploy.js';
 import { type EngineDeps, mapLimit } from './engine-deps.js';
+import { attachTableChanges } from './identity-diff.js';
+import { usesIdentityTable } from './identity-table.js';
 import { resolveParameters, type StackOutputs, upstreamReady } from './parameters.js';
 import { describeStack } from './stack-ops.js';
 import { stackCondition } from './stack-status.js';
@@ -28,6 +31,8 @@ export interface StackDiff {
   note?: string;
   /** Client stacks: what the deploy's key reconcile would do to each Transfer user's SSH keys. */
   keys?: { userName: string; import: string[]; delete: string[]; keptBecauseConfigIsEmpty: boolean }[];
+  /** Lambda identity mode: what the deploy would change in the user table for this stack's users. */
+  identity?: UserTableChange[];
 }
 
 /**
@@ -136,7 +141,12 @@ export async function diffEnvironment(request: {
       }
     });
   }
-  if (request.keys) {
+  if (request.keys && usesIdentityTable(request.config, request.env)) {
+    await attachTableChanges(
+      { ...request, keys: request.keys, clients: deps.clients, whole: !request.clients?.length },
+      [...diffs.values()],
+    );
+  } else if (request.keys) {
     const serverId = outputs.get(synth.stacks[2]!.name)?.[OUTPUTS.server.serverId];
     await mapLimit([...diffs.values()], request.concurrency, async (entry) => {
       if (entry.kind !== 'client' || entry.state === 'blocked') return;

@@ -11,6 +11,8 @@ import { OUTPUTS } from '../templates/context.js';
 import { synthesize } from '../templates/synthesize.js';
 import { selectStacks } from './deploy.js';
 import { mapLimit } from './engine-deps.js';
+import { tableKeySource, type UserKeySource } from './identity-status.js';
+import { configRecords } from './identity-table.js';
 import { isStackMissing, statusTone } from './stack-status.js';
 
 /**
@@ -69,6 +71,8 @@ export interface UserKeyState {
   inConfig: boolean | null;
   /** Listed as retiring by a rotation in progress. */
   retiring?: true;
+  /** Lambda identity mode: when the identity function stops accepting it (a rotation's retiring key). */
+  expiresAt?: string;
 }
 
 export interface UserState {
@@ -323,7 +327,7 @@ export async function gatherStatus(deps: StatusDeps): Promise<EnvironmentStatus>
   });
 
   // The SDK clients are created once before fanning out (AwsClients creates one per concurrent first call).
-  if (serverId || userTargets.length > 0) await clients.transfer();
+  if (serverId || (userTargets.length > 0 && environment.identity.mode !== 'lambda')) await clients.transfer();
   if (queueTargets.length > 0) await clients.sqs();
   if (functionTargets.length > 0) await clients.cloudWatch();
 
@@ -340,9 +344,35 @@ export async function gatherStatus(deps: StatusDeps): Promise<EnvironmentStatus>
       found.server = await describeServer(clients, serverOutputs, environment.transfer);
     });
   }
+  const table = environment.identity.mode === 'lambda' ? tableKeySource(clients, config, envName) : undefined;
+  const keySource: UserKeySource | { unavailable: string } = table
+    ? table.source
+    : serverId
+      ? {
+          where: 'on the server',
+          home: `on server ${serverId}`,
+          list: (userName) => listUserKeys(clients, serverId, userName),
+        }
+      : {
+          unavailable:
+            serverOutputs !== undefined ? 'the server stack has no ServerId output' : 'the server is not deployed',
+        };
   for (const [index, target] of userTargets.entries()) {
     lookups.push(async () => {
-      found.users[index] = await userStatus(deps, target, { id: serverId, deployed: serverOutputs !== undefined });
+      found.users[index] = await userStatus(deps, target, keySource);
+    });
+  }
+  let tableDrift: string[] = [];
+  if (table && userTargets.length > 0) {
+    lookups.push(async () => {
+      const wanted = configRecords(
+        config,
+        envName,
+        deps.keys ?? { ssh: new Map(), pgp: new Map() },
+        new Map(),
+        new Set(clientStacks.map(({ client }) => client.name)),
+      );
+      tableDrift = await table.drift(wanted, !filter);
     });
   }
   for (const [index, target] of queueTargets.entries()) {
@@ -374,6 +404,7 @@ export async function gatherStatus(deps: StatusDeps): Promise<EnvironmentStatus>
 
   for (const checked of [server, ...users, ...queues, ...functionErrors, alarms])
     problems.push(...(checked?.problems ?? []));
+  problems.push(...tableDrift);
 
   return {
     project: config.project,
@@ -512,22 +543,19 @@ function configFingerprints(
 async function userStatus(
   deps: StatusDeps,
   target: { client: Client; role: UserRole; userName: string; outputs: ReadonlyMap<string, string> },
-  server: { id: string | undefined; deployed: boolean },
+  source: UserKeySource | { unavailable: string },
 ): Promise<Checked<UserState>> {
   const { client, role, userName } = target;
   const wanted = configFingerprints(deps, client, role);
   const base = { client: client.name, role, userName, expected: wanted.count };
-  if (!server.id) {
+  if ('unavailable' in source) {
     // The server stack's own state is already a problem of the report; this only says why nothing was read.
     return {
-      item: {
-        ...base,
-        keys: UNKNOWN,
-        problem: `could not look up user ${userName}: ${server.deployed ? 'the server stack has no ServerId output' : 'the server is not deployed'}`,
-      },
+      item: { ...base, keys: UNKNOWN, problem: `could not look up user ${userName}: ${source.unavailable}` },
       problems: [],
     };
   }
+  const where = source.where;
   const problems: string[] = [];
   const deployedName = target.outputs.get(CLIENT_OUTPUTS[role]);
   if (deployedName !== undefined && deployedName !== userName) {
@@ -535,13 +563,13 @@ async function userStatus(
       `the ${role} user of ${client.name} is ${deployedName} in AWS, ${userName} in the config: run sftpctl deploy`,
     );
   }
-  let onServer: ServerSshKey[];
+  let onServer: (ServerSshKey & { expiresAt?: string })[];
   try {
-    onServer = await listUserKeys(deps.clients, server.id, userName);
+    onServer = await source.list(userName);
   } catch (error) {
     problems.push(
       error instanceof SftpctlError && error.code === 'USER_NOT_DEPLOYED'
-        ? `user ${userName} (${client.name} ${role}) does not exist on server ${server.id}: run sftpctl deploy`
+        ? `user ${userName} (${client.name} ${role}) does not exist ${source.home}: run sftpctl deploy`
         : `could not read user ${userName}: ${reason(error)}`,
     );
     return checked<UserState>({ ...base, keys: UNKNOWN }, problems);
@@ -556,6 +584,7 @@ async function userStatus(
     importedAt: key.importedAt ? key.importedAt.toISOString() : null,
     inConfig: listed ? listed.has(key.fingerprint) : null,
     ...(retiring.has(key.fingerprint) ? { retiring: true as const } : {}),
+    ...(key.expiresAt ? { expiresAt: key.expiresAt } : {}),
   }));
 
   for (const entry of wanted.unreadable) {
@@ -572,12 +601,17 @@ async function userStatus(
     const present = new Set(onServer.map((key) => key.fingerprint));
     for (const fingerprint of listed) {
       if (!present.has(fingerprint))
-        problems.push(`config key ${fingerprint} of ${userName} is not on the server (run sftpctl deploy)`);
+        problems.push(`config key ${fingerprint} of ${userName} is not ${where} (run sftpctl deploy)`);
     }
   } else if (onServer.length !== wanted.count) {
-    problems.push(`user ${userName} has ${onServer.length} keys on the server, the config lists ${wanted.count}`);
+    problems.push(`user ${userName} has ${onServer.length} keys ${where}, the config lists ${wanted.count}`);
   }
-  if (rotation && Date.parse(rotation.until) <= deps.now.getTime() && keys.some((key) => key.retiring)) {
+  const ended = rotation && Date.parse(rotation.until) <= deps.now.getTime() && keys.some((key) => key.retiring);
+  if (ended && keys.some((key) => key.retiring && key.expiresAt)) {
+    problems.push(
+      `the key rotation of ${userName} ended on ${rotation.until.slice(0, 10)}: the retiring key no longer logs in; tidy up with sftpctl keys rotate ${client.name} --ssh ${role} --finish`,
+    );
+  } else if (ended) {
     problems.push(
       `the key rotation of ${userName} passed its grace period on ${rotation.until.slice(0, 10)} and the retiring key still logs in: run sftpctl keys rotate ${client.name} --ssh ${role} --finish`,
     );

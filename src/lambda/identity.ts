@@ -49,7 +49,13 @@ export async function handler(event: TransferAuthEvent): Promise<TransferIdentit
     const table = process.env.SFTPCTL_IDENTITY_TABLE;
     if (!table) throw new Error('SFTPCTL_IDENTITY_TABLE is not set');
     warm = identityHandler(
-      identityServiceFrom(new DynamoIdentityStore(new DynamoDBClient({}), new SecretsManagerClient({}), table)),
+      identityServiceFrom(
+        new DynamoIdentityStore(new DynamoDBClient({}), new SecretsManagerClient({}), table, {
+          ...(process.env.SFTPCTL_PASSWORD_SECRET_PREFIX
+            ? { passwordSecretPrefix: process.env.SFTPCTL_PASSWORD_SECRET_PREFIX }
+            : {}),
+        }),
+      ),
     );
   }
   return warm(event);

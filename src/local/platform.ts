@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseCidr } from '../core/config/cidr.js';
 import { clientsInEnvironment, userNameOf } from '../core/config/resolve.js';
 import type { Config } from '../core/config/schema.js';
+import { type IdentityKey, identityRecordsFor } from '../core/identity/record.js';
 import { egress } from '../core/pipeline/egress.js';
 import { ingest } from '../core/pipeline/ingest.js';
 import { pipelineSettingsFor } from '../core/pipeline/settings.js';
@@ -133,6 +134,19 @@ async function startLocked(
   });
   undo.push(() => queue.stop(0));
 
+  // The identity core's records, as the AWS user table holds them: a rotation's retiring keys expire at its end.
+  const records = new Map(
+    identityRecordsFor(config, env, {
+      keysOf: (client, role): IdentityKey[] => {
+        const rotation = client[role]?.rotation;
+        const retiring = new Set(rotation?.retiring ?? []);
+        return (keys.sshKeys.get(userNameOf(client, role) ?? '') ?? []).map((key) => ({
+          publicKey: key.text.split(/\s+/).slice(0, 2).join(' '),
+          ...(rotation && retiring.has(key.fingerprint) ? { expiresAt: rotation.until } : {}),
+        }));
+      },
+    }).map((record) => [record.userName, record]),
+  );
   const users: SftpUser[] = [];
   const uploadUsers = new Set<string>();
   for (const client of clients) {
@@ -150,7 +164,16 @@ async function startLocked(
         bucketsDir,
         role === 'upload' ? clientSettings.buckets.upload : clientSettings.buckets.download,
       );
-      users.push({ userName, client: client.name, role, keys: keys.sshKeys.get(userName) ?? [], home, allowedCidrs });
+      const identity = records.get(userName);
+      users.push({
+        userName,
+        client: client.name,
+        role,
+        keys: keys.sshKeys.get(userName) ?? [],
+        home,
+        allowedCidrs,
+        ...(identity ? { identity } : {}),
+      });
     }
   }
   // Transfer's events: an upload closed, and (like S3's ObjectCreated for a CopyObject) a rename into a name.

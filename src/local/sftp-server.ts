@@ -6,6 +6,9 @@ import ssh2 from 'ssh2';
 import type { Ipv4Cidr } from '../core/config/cidr.js';
 import type { SshPublicKey } from '../core/crypto/ssh-public-key.js';
 import { SftpctlError } from '../core/errors.js';
+import { decideLogin } from '../core/identity/decide.js';
+import type { IdentityRecord } from '../core/identity/record.js';
+import { fingerprintOf } from '../core/identity/table-plan.js';
 import { permissionsFor } from '../core/permissions.js';
 import { type AlgorithmPolicy, algorithmsFor } from './sftp/algorithms.js';
 import {
@@ -37,6 +40,12 @@ export interface SftpUser {
   /** Absolute folder: the user's bucket; the user sees it as "/". */
   home: string;
   allowedCidrs: Ipv4Cidr[];
+  /**
+   * The identity core's record of this user (core/identity): when given, every login is decided by `decideLogin`, as
+   * the AWS identity function decides it (source address, disabled, key expiry); `keys` are then the candidates and
+   * the record says which of them are valid now.
+   */
+  identity?: IdentityRecord;
 }
 
 export interface SftpServerOptions {
@@ -221,8 +230,39 @@ export async function startSftpServer(options: SftpServerOptions): Promise<Runni
     const name = context.username;
     const validName = isValidUserName(name);
     const entry = validName ? users.get(name) : undefined;
-    const ipAllowed =
-      entry !== undefined && addressAllowed(connection.ip, entry.user.allowedCidrs, options.allowLoopback);
+    const identity = entry?.user.identity;
+    if (!identity) {
+      const ipAllowed =
+        entry !== undefined && addressAllowed(connection.ip, entry.user.allowedCidrs, options.allowLoopback);
+      finishAuthentication(connection, context, entry, { validName, ipAllowed });
+      return;
+    }
+    // The identity core decides who, from where, with which keys now (expired keys out): the AWS function's rule.
+    void decideLogin(
+      identity,
+      { userName: name, sourceIp: connection.ip, protocol: 'SFTP' },
+      { now: new Date(), allowLoopback: options.allowLoopback },
+    ).then(
+      (login) => {
+        const valid = new Set(login.allowed ? login.keys.map((key) => fingerprintOf(key.publicKey)) : []);
+        const candidate = entry && { keys: entry.keys.filter((key) => valid.has(key.fingerprint)) };
+        finishAuthentication(connection, context, candidate && { ...entry, ...candidate }, {
+          validName,
+          ipAllowed: login.allowed || login.reason !== 'ip-not-allowed',
+          ...(!login.allowed && login.reason === 'disabled' ? { refusal: 'disabled' as const } : {}),
+        });
+      },
+      () => rejectAttempt(connection, context, 'key-not-accepted'),
+    );
+  }
+
+  function finishAuthentication(
+    connection: Connection,
+    context: ssh2.PublicKeyAuthContext,
+    entry: UserEntry | undefined,
+    checks: { validName: boolean; ipAllowed: boolean; refusal?: 'disabled' },
+  ): void {
+    const name = context.username;
     const decision = decidePublicKey(
       {
         algo: context.key.algo,
@@ -232,11 +272,15 @@ export async function startSftpServer(options: SftpServerOptions): Promise<Runni
         blob: context.blob,
       },
       entry,
-      { validName, ipAllowed },
+      checks,
     );
     if (decision.outcome === 'reject') {
       connection.triedUser = name.slice(0, 100);
-      rejectAttempt(connection, context, decision.reason);
+      rejectAttempt(
+        connection,
+        context,
+        checks.refusal && decision.reason === 'key-not-accepted' ? checks.refusal : decision.reason,
+      );
       return;
     }
     if (decision.outcome === 'login' && entry) {

@@ -54,23 +54,7 @@ export async function startSshRotation(
   newKey: { entry: string; key: SshPublicKey },
   graceSeconds: number,
 ): Promise<SshRotationStep[]> {
-  const userName = requireUser(context.client, role);
-  const user = context.client[role]!;
-  if (user.rotation) {
-    throw new SftpctlError(
-      'ROTATION_IN_PROGRESS',
-      `The ${role} user of ${context.client.name} is already rotating (until ${user.rotation.until}).`,
-      `Finish it first: sftpctl keys rotate ${context.client.name} --ssh ${role} --finish`,
-    );
-  }
-  const current = configuredKeys(context, role);
-  if (current.some(({ key }) => key.fingerprint === newKey.key.fingerprint)) {
-    throw new SftpctlError(
-      'ROTATION_SAME_KEY',
-      `Key ${newKey.key.fingerprint} is already a key of ${userName}.`,
-      'Rotate to a new key.',
-    );
-  }
+  const { userName, current } = checkRotationStart(context, role, newKey.key);
   const steps: SshRotationStep[] = [];
   const onServer = await listUserKeys(context.clients, context.serverId, userName);
   if (onServer.some((key) => key.fingerprint === newKey.key.fingerprint)) {
@@ -88,18 +72,62 @@ export async function startSshRotation(
     );
   }
 
-  const since = context.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const until = new Date(context.now.getTime() + graceSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  await editConfigFile(context.file, (document) => {
-    const index = clientIndexInDocument(document, context.client.name);
-    document.addIn(['clients', index, role, 'sshKeys'], newKey.entry);
-    document.setIn(
-      ['clients', index, role, 'rotation'],
-      document.createNode({ since, until, retiring: current.map(({ key }) => key.fingerprint) }),
-    );
+  const { since, until } = rotationWindow(context.now, graceSeconds);
+  await recordRotationStart(context, role, newKey.entry, {
+    since,
+    until,
+    retiring: current.map(({ key }) => key.fingerprint),
   });
   steps.push({ role, userName, action: 'recorded', fingerprint: newKey.key.fingerprint });
   return steps;
+}
+
+/** The checks before a rotation starts: a user of that role, not rotating already, and a key it does not have. */
+export function checkRotationStart(
+  context: Pick<SshRotationContext, 'config' | 'keys' | 'client'>,
+  role: Role,
+  newKey: SshPublicKey,
+): { userName: string; current: { entry: number; key: SshPublicKey }[] } {
+  const userName = requireUser(context.client, role);
+  const user = context.client[role]!;
+  if (user.rotation) {
+    throw new SftpctlError(
+      'ROTATION_IN_PROGRESS',
+      `The ${role} user of ${context.client.name} is already rotating (until ${user.rotation.until}).`,
+      `Finish it first: sftpctl keys rotate ${context.client.name} --ssh ${role} --finish`,
+    );
+  }
+  const current = configuredKeys(context, role);
+  if (current.some(({ key }) => key.fingerprint === newKey.fingerprint)) {
+    throw new SftpctlError(
+      'ROTATION_SAME_KEY',
+      `Key ${newKey.fingerprint} is already a key of ${userName}.`,
+      'Rotate to a new key.',
+    );
+  }
+  return { userName, current };
+}
+
+/** A rotation's start and end as the config writes them (whole seconds, UTC). */
+export function rotationWindow(now: Date, graceSeconds: number): { since: string; until: string } {
+  return {
+    since: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    until: new Date(now.getTime() + graceSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+}
+
+/** Records a started rotation in the config: the new key entry added, the rotation noted with its retiring keys. */
+export async function recordRotationStart(
+  context: Pick<SshRotationContext, 'file' | 'client'>,
+  role: Role,
+  entry: string,
+  rotation: { since: string; until: string; retiring: string[] },
+): Promise<void> {
+  await editConfigFile(context.file, (document) => {
+    const index = clientIndexInDocument(document, context.client.name);
+    document.addIn(['clients', index, role, 'sshKeys'], entry);
+    document.setIn(['clients', index, role, 'rotation'], document.createNode(rotation));
+  });
 }
 
 /**
@@ -111,29 +139,7 @@ export async function finishSshRotation(
   role: Role,
   force: boolean,
 ): Promise<SshRotationStep[]> {
-  const userName = requireUser(context.client, role);
-  const rotation = context.client[role]?.rotation;
-  if (!rotation)
-    throw new SftpctlError(
-      'ROTATION_NONE',
-      `The ${role} user of ${context.client.name} is not rotating.`,
-      'Start one with --ssh <role> --public-key <file> (or --generate).',
-    );
-  if (!force && Date.parse(rotation.until) > context.now.getTime()) {
-    throw new SftpctlError(
-      'ROTATION_GRACE_NOT_OVER',
-      `The grace period runs until ${rotation.until}; partners may still use the old key.`,
-      'Wait, or pass --force to end it now.',
-    );
-  }
-  const retiring = new Set(rotation.retiring);
-  const staying = configuredKeys(context, role).filter(({ key }) => !retiring.has(key.fingerprint));
-  if (staying.length === 0)
-    throw new SftpctlError(
-      'ROTATION_NO_NEW_KEY',
-      'No key would remain: finishing would lock the partner out.',
-      'Add the new key first.',
-    );
+  const { userName, rotation, retiring, staying } = checkRotationFinish(context, role, force);
 
   const steps: SshRotationStep[] = [];
   let onServer = await listUserKeys(context.clients, context.serverId, userName);
@@ -158,6 +164,50 @@ export async function finishSshRotation(
     steps.push({ role, userName, action: 'deleted', fingerprint: key.fingerprint });
   }
 
+  await recordRotationFinish(context, role, retiring);
+  for (const fingerprint of rotation.retiring)
+    steps.push({ role, userName, action: 'removed-from-config', fingerprint });
+  return steps;
+}
+
+/** The checks before a rotation ends: one in progress, its grace over (or forced), and a key that stays. */
+export function checkRotationFinish(
+  context: Pick<SshRotationContext, 'config' | 'keys' | 'client' | 'now'>,
+  role: Role,
+  force: boolean,
+) {
+  const userName = requireUser(context.client, role);
+  const rotation = context.client[role]?.rotation;
+  if (!rotation)
+    throw new SftpctlError(
+      'ROTATION_NONE',
+      `The ${role} user of ${context.client.name} is not rotating.`,
+      'Start one with --ssh <role> --public-key <file> (or --generate).',
+    );
+  if (!force && Date.parse(rotation.until) > context.now.getTime()) {
+    throw new SftpctlError(
+      'ROTATION_GRACE_NOT_OVER',
+      `The grace period runs until ${rotation.until}; partners may still use the old key.`,
+      'Wait, or pass --force to end it now.',
+    );
+  }
+  const retiring = new Set(rotation.retiring);
+  const staying = configuredKeys(context, role).filter(({ key }) => !retiring.has(key.fingerprint));
+  if (staying.length === 0)
+    throw new SftpctlError(
+      'ROTATION_NO_NEW_KEY',
+      'No key would remain: finishing would lock the partner out.',
+      'Add the new key first.',
+    );
+  return { userName, rotation, retiring, staying };
+}
+
+/** Records a finished rotation in the config: the retiring key entries and the rotation note removed. */
+export async function recordRotationFinish(
+  context: Pick<SshRotationContext, 'file' | 'config' | 'keys' | 'client'>,
+  role: Role,
+  retiring: ReadonlySet<string>,
+): Promise<void> {
   const retiringEntries = [
     ...new Set(
       configuredKeys(context, role)
@@ -171,9 +221,6 @@ export async function finishSshRotation(
       document.deleteIn(['clients', index, role, 'sshKeys', entry]);
     document.deleteIn(['clients', index, role, 'rotation']);
   });
-  for (const fingerprint of rotation.retiring)
-    steps.push({ role, userName, action: 'removed-from-config', fingerprint });
-  return steps;
 }
 
 function requireUser(client: Client, role: Role): string {

@@ -91,7 +91,7 @@ describe('the DynamoDB user table', () => {
     expect(result.written).toEqual(['partner-05']);
     expect(result.deleted.sort()).toEqual(['partner-00', 'partner-29']);
     expect(itemToRecord(table.get('partner-05') as Record<string, AttributeValue>)?.enabled).toBe(false);
-    expect(await store.sync(next)).toEqual({ written: [], deleted: [] });
+    expect(await store.sync(next)).toEqual({ written: [], deleted: [], changes: [] });
   });
 });
 

@@ -1,5 +1,10 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import {
   DeleteSshPublicKeyCommand,
@@ -116,6 +121,23 @@ export function fakeAws(
       });
     versions.push(input.SecretString);
     return { VersionId: `v${versions.length}` };
+  });
+  secretsManager.on(CreateSecretCommand).callsFake((input) => {
+    record('CreateSecret', input);
+    if (secrets.has(input.Name))
+      throw Object.assign(new Error(`The operation failed because the secret ${input.Name} already exists.`), {
+        name: 'ResourceExistsException',
+      });
+    secrets.set(input.Name, [input.SecretString]);
+    return { Name: input.Name, VersionId: 'v1' };
+  });
+  secretsManager.on(DeleteSecretCommand).callsFake((input) => {
+    record('DeleteSecret', input);
+    if (!secrets.delete(input.SecretId))
+      throw Object.assign(new Error(`Secrets Manager can't find the specified secret.`), {
+        name: 'ResourceNotFoundException',
+      });
+    return { Name: input.SecretId };
   });
 
   return {

@@ -4,8 +4,12 @@ import type { IdentityRecord } from './record.js';
 /** Where identity records live: the DynamoDB user table on AWS, the config in `local up`. */
 export interface IdentityStore {
   record(userName: string): Promise<IdentityRecord | undefined>;
-  /** The password hash held in the named secret (FTPS users), or undefined. */
-  passwordHash(secretName: string): Promise<string | undefined>;
+  /**
+   * The password hash held in the named secret (FTPS users), or undefined. Asked for every FTPS login, with no
+   * secret name for an unknown user or one without a password: a store that can should then read a decoy, so that
+   * refusing an unknown user makes the calls refusing a wrong password does.
+   */
+  passwordHash(userName: string, secretName: string | undefined): Promise<string | undefined>;
 }
 
 export interface IdentityServiceOptions {
@@ -39,9 +43,9 @@ export class IdentityService {
     const now = this.options.now?.() ?? new Date();
     const record = await this.lookup(request.userName, now.getTime());
     const context: LoginContext = { now, allowLoopback: Boolean(this.options.allowLoopback) };
-    if (request.protocol === 'FTPS' && record?.passwordSecret) {
-      const hash = await this.store.passwordHash(record.passwordSecret);
-      if (hash !== undefined) context.passwordHash = hash;
+    if (request.protocol === 'FTPS') {
+      const hash = await this.store.passwordHash(request.userName, record?.passwordSecret);
+      if (hash !== undefined && record?.passwordSecret) context.passwordHash = hash;
     }
     const decision = await decideLogin(record, request, context);
     this.options.log?.({

@@ -37,6 +37,7 @@ export type PublicKeyDecision =
 export type RejectReason =
   | 'invalid-user-name'
   | 'unknown-user'
+  | 'disabled'
   | 'ip-not-allowed'
   | 'key-not-accepted'
   | 'weak-signature-algorithm'
