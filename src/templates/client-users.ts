@@ -53,7 +53,7 @@ export function addUserRole(
       ServerId: options.serverId,
     });
   const sourceArn =
-    assumedFor === 'user' ? arn('user/${ServerId}/*') : [arn('user/${ServerId}/*'), arn('server/${ServerId}')];
+    assumedFor === 'user' ? arn(`user/\${ServerId}/*`) : [arn(`user/\${ServerId}/*`), arn(`server/\${ServerId}`)];
   return builder.add(`${prefixOf(options.role)}UserRole`, {
     Type: 'AWS::IAM::Role',
     Properties: {
