@@ -50,6 +50,7 @@ const resource = (template: Template, id: string): Resource => {
   if (!found) throw new Error(`no resource ${id}`);
   return found;
 };
+// biome-ignore lint/suspicious/noExplicitAny: tests reach into template JSON freely
 const props = (template: Template, id: string) => resource(template, id).Properties as Record<string, any>;
 
 /** Replaces Ref / Fn::GetAtt / Fn::Sub with the concrete values a deployed stack would have. */
