@@ -116,7 +116,9 @@ export function renderNetwork(ctx: EnvContext): TemplateBuilder {
   builder.add('SftpSecurityGroup', {
     Type: 'AWS::EC2::SecurityGroup',
     Properties: {
-      GroupDescription: groupDescription(ctx, plan),
+      // GroupDescription is create-only: a new text would replace the group under the running endpoint. It stays the
+      // same in every mode; each rule's own description says what it admits.
+      GroupDescription: `sftpctl ${project} ${env.name}: SFTP (tcp/${SFTP_PORT}) from allow-listed client addresses`,
       VpcId: ref('Vpc'),
       SecurityGroupIngress: securityGroupIngress(plan),
       // The endpoint only answers connections (stateful): an explicit egress rule that matches nothing
@@ -150,16 +152,6 @@ export function renderNetwork(ctx: EnvContext): TemplateBuilder {
     getAtt('SftpSecurityGroup', 'GroupId'),
   );
   return builder;
-}
-
-function groupDescription(ctx: EnvContext, plan: SecurityGroupPlan): string {
-  const { project, env } = ctx;
-  if (env.identity.mode !== 'lambda')
-    return `sftpctl ${project} ${env.name}: SFTP (tcp/${SFTP_PORT}) from allow-listed client addresses`;
-  const ports = plan.ports.map((port) => (port.from === port.to ? `${port.from}` : `${port.from}-${port.to}`));
-  const from =
-    plan.mode === 'union' ? 'allow-listed client addresses' : 'any address (the identity function checks each client)';
-  return `sftpctl ${project} ${env.name}: tcp/${ports.join(',')} from ${from}`;
 }
 
 /**

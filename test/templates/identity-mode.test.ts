@@ -253,6 +253,17 @@ describe('lambda identity mode: the security group', () => {
       Description: string;
     }[];
 
+  it('keeps its create-only GroupDescription in every mode (a new one would replace the group under the endpoint)', async () => {
+    const description = async (options: Options) =>
+      props(
+        stack(synth(await lambdaConfig(options), 'prod', { format: 'json' }), 'network').template,
+        'SftpSecurityGroup',
+      ).GroupDescription;
+    const managed = await description({ identity: { mode: 'service-managed' } });
+    expect(await description({})).toBe(managed);
+    expect(await description({ identity: { securityGroup: 'open' }, protocols: ['SFTP', 'FTPS'] })).toBe(managed);
+  });
+
   it('is the union of the CIDRs while it fits', async () => {
     const result = synth(await lambdaConfig({ clients: 3 }), 'prod', { format: 'json' });
     expect(ingress(result).map((r) => `${r.FromPort} ${r.CidrIp}`)).toEqual([
