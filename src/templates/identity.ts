@@ -10,6 +10,8 @@ import type { EnvContext } from './context.js';
 export const IDENTITY_FUNCTION_ENV = {
   table: 'SFTPCTL_IDENTITY_TABLE',
   cacheMs: 'SFTPCTL_IDENTITY_CACHE_MS',
+  /** Where FTPS password hashes are named: a login of a user without one reads `<prefix><user>` all the same. */
+  passwordSecretPrefix: 'SFTPCTL_PASSWORD_SECRET_PREFIX',
 } as const;
 
 /** How long a warm function reuses a user's item: a disabled user or removed key takes effect within this. */
@@ -130,6 +132,7 @@ export function addIdentityProvider(
         Variables: {
           [IDENTITY_FUNCTION_ENV.table]: ref(table),
           [IDENTITY_FUNCTION_ENV.cacheMs]: String(IDENTITY_CACHE_MS),
+          [IDENTITY_FUNCTION_ENV.passwordSecretPrefix]: passwordSecretName(project, env.name, ''),
         },
       },
       LoggingConfig: { LogGroup: ref(logGroup), LogFormat: 'JSON' },

@@ -109,9 +109,11 @@ describe('lambda identity mode: the server stack', () => {
       LoggingConfig: { LogGroup: { Ref: 'IdentityLogGroup' } },
       Role: { 'Fn::GetAtt': ['IdentityFunctionRole', 'Arn'] },
     });
-    expect(Object.keys(fn.Environment.Variables).sort()).toEqual(
-      [IDENTITY_FUNCTION_ENV.cacheMs, IDENTITY_FUNCTION_ENV.table].sort(),
-    );
+    expect(fn.Environment.Variables).toEqual({
+      [IDENTITY_FUNCTION_ENV.table]: { Ref: 'IdentityTable' },
+      [IDENTITY_FUNCTION_ENV.cacheMs]: '30000',
+      [IDENTITY_FUNCTION_ENV.passwordSecretPrefix]: '/acme/prod/identity/passwords/',
+    });
     expect(props(server, 'IdentityLogGroup')).toMatchObject({
       LogGroupName: '/sftpctl/acme/prod/identity',
       KmsKeyId: { Ref: 'PlatformKeyArn' },
