@@ -1,4 +1,6 @@
-// Synth benchmark: renders an environment with 1, 50 and 500 clients and reports time and sizes.
+// Synth benchmark: renders an environment with 1, 50 and 500 clients (service-managed users, one CIDR each) and, in
+// `lambda` identity mode (SFTP + FTPS, two CIDRs each, open security group), 500 and 1,000 partners; reports the
+// time of `config validate` and of synth, and the sizes.
 // The TypeScript sources are bundled with esbuild into a temporary module first, so this measures the renderer,
 // not a TypeScript loader. Run: node bench/synth.mjs [--runs N]
 import { stringify } from 'yaml';
@@ -6,7 +8,13 @@ import { importTypeScript } from './lib.mjs';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
-const SIZES = [1, 50, 500];
+const CASES = [
+  { mode: 'service-managed', clients: 1 },
+  { mode: 'service-managed', clients: 50 },
+  { mode: 'service-managed', clients: 500 },
+  { mode: 'lambda', clients: 500 },
+  { mode: 'lambda', clients: 1000 },
+];
 
 const { synthesize, blockingFindings, validateConfigText } = await importTypeScript('synth', {
   'src/templates/synthesize.ts': ['synthesize', 'blockingFindings'],
@@ -14,8 +22,21 @@ const { synthesize, blockingFindings, validateConfigText } = await importTypeScr
 });
 
 const rows = [];
-for (const count of SIZES) {
-  const config = await benchConfig(validateConfigText, count);
+for (const { mode, clients: count } of CASES) {
+  const text = benchConfigText(mode, count);
+  const validateTimes = [];
+  let config;
+  for (let run = 0; run < RUNS; run++) {
+    const start = process.hrtime.bigint();
+    const validated = await validateConfigText(text, 'bench.yaml');
+    validateTimes.push(Number(process.hrtime.bigint() - start) / 1e6);
+    if (!validated.config || validated.warnings.length > 0)
+      throw new Error(
+        `bench config is not clean: ${[...validated.errors, ...validated.warnings].map((p) => p.message).join('; ')}`,
+      );
+    config = validated.config;
+  }
+  validateTimes.sort((a, b) => a - b);
   for (const format of ['yaml', 'json']) {
     const times = [];
     let result;
@@ -30,8 +51,10 @@ for (const count of SIZES) {
     const largest = clients.reduce((max, stack) => (stack.bytes > max.bytes ? stack : max), clients[0]);
     const blocking = blockingFindings(result, { strict: true }).length;
     rows.push({
+      mode,
       clients: count,
       format,
+      'validate ms': validateTimes[Math.floor(validateTimes.length / 2)].toFixed(1),
       'median ms': times[Math.floor(times.length / 2)].toFixed(1),
       'ms/client': (times[Math.floor(times.length / 2)] / count).toFixed(2),
       stacks: result.stacks.length,
@@ -47,23 +70,32 @@ for (const count of SIZES) {
 console.log(`sftpctl synth benchmark (median of ${RUNS} runs, Node ${process.version})`);
 console.table(rows);
 
-async function benchConfig(validateConfigText, count) {
-  const clients = Array.from({ length: count }, (_, index) => ({
-    name: `partner-${String(index).padStart(4, '0')}`,
-    allowedIps: [`198.18.${Math.floor(index / 250)}.${(index % 250) + 1}`],
-    requireEncryption: index % 2 === 0,
-    memory: 1024,
-    upload: { sshKeys: [] },
-    download: { sshKeys: [] },
-  }));
-  const text = stringify({
+function benchConfigText(mode, count) {
+  const lambda = mode === 'lambda';
+  const clients = Array.from({ length: count }, (_, index) => {
+    const host = `${Math.floor(index / 250)}.${(index % 250) + 1}`;
+    return {
+      name: `partner-${String(index).padStart(4, '0')}`,
+      allowedIps: lambda ? [`198.18.${host}`, `198.19.${host}`] : [`198.18.${host}`],
+      requireEncryption: index % 2 === 0,
+      memory: 1024,
+      upload: { sshKeys: [] },
+      download: { sshKeys: [] },
+    };
+  });
+  const identity = lambda
+    ? {
+        identity: { mode: 'lambda', securityGroup: 'open' },
+        transfer: {
+          protocols: ['SFTP', 'FTPS'],
+          certificate: 'arn:aws:acm:eu-west-2:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
+        },
+      }
+    : { securityGroupRuleLimit: 1000 };
+  return stringify({
     project: 'bench',
-    defaults: { region: 'eu-west-2', vpc: { cidr: '10.40.0.0/24', azCount: 3 }, securityGroupRuleLimit: 1000 },
+    defaults: { region: 'eu-west-2', vpc: { cidr: '10.40.0.0/24', azCount: 3 }, ...identity },
     environments: { prod: { protected: true } },
     clients,
   });
-  const result = await validateConfigText(text, 'bench.yaml');
-  if (!result.config)
-    throw new Error(`bench config is invalid: ${result.errors.map((error) => error.message).join('; ')}`);
-  return result.config;
 }

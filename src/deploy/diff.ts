@@ -4,6 +4,7 @@ import type { Config } from '../core/config/schema.js';
 import { SftpctlError } from '../core/errors.js';
 import type { UserTableChange } from '../core/identity/table-plan.js';
 import { OUTPUTS } from '../templates/context.js';
+import { identityProviderTypeOf, SERVER_LOGICAL_ID, serverReplacementNote } from '../templates/server-migration.js';
 import { type SynthStack, synthesize } from '../templates/synthesize.js';
 import type { DeployProgress } from '../ui/deploy-progress.js';
 import { planClientKeys } from '../workflows/ssh-key-reconcile.js';
@@ -123,6 +124,7 @@ export async function diffEnvironment(request: {
           deps,
         );
         await discardChangeSet(changeSet, deps, { stackWasAbsent: condition === 'absent' });
+        const replacement = serverReplacementNoteFor(stack, changeSet.changes);
         diffs.set(stack.name, {
           ...identity,
           state: fresh ? 'new' : changeSet.executable ? 'changed' : 'unchanged',
@@ -131,7 +133,9 @@ export async function diffEnvironment(request: {
           source: 'change-set',
           ...(changeSet.executable && changeSet.changes.length === 0
             ? { note: 'no resource changes: outputs, parameters or tags only' }
-            : {}),
+            : replacement
+              ? { note: replacement }
+              : {}),
         });
       } catch (error) {
         if (!(error instanceof SftpctlError)) throw error;
@@ -184,6 +188,17 @@ function newUserKeys(input: Pick<Parameters<typeof planClientKeys>[0], 'config' 
     const fingerprints = configuredKeys(input, role).map(({ key }) => key.fingerprint);
     return [{ userName, import: fingerprints, delete: [], keptBecauseConfigIsEmpty: false }];
   });
+}
+
+/**
+ * The note for a server stack whose change set replaces the Transfer server (an identity mode change: the server's
+ * IdentityProviderType is create-only), or undefined.
+ */
+export function serverReplacementNoteFor(stack: SynthStack, changes: readonly StackChange[]): string | undefined {
+  if (stack.kind !== 'server') return undefined;
+  const server = changes.find((change) => change.logicalId === SERVER_LOGICAL_ID && change.action === 'Modify');
+  if (server?.replacement !== 'True') return undefined;
+  return serverReplacementNote(identityProviderTypeOf(stack.template));
 }
 
 function templateAdditions(stack: SynthStack): StackChange[] {

@@ -1,4 +1,9 @@
-import { environmentBucketName, platformKeyAlias, serverLogGroupName } from '../core/config/naming.js';
+import {
+  environmentBucketName,
+  identityLogGroupName,
+  platformKeyAlias,
+  serverLogGroupName,
+} from '../core/config/naming.js';
 import { addAlarmTopic } from './alarms.js';
 import { addSecureBucket, type BucketPolicyStatement } from './buckets.js';
 import { getAtt, ref, s3BucketArn, sub, TemplateBuilder } from './cfn.js';
@@ -23,10 +28,21 @@ export function renderAssets(ctx: EnvContext): TemplateBuilder {
 
   const key = addKey(builder, {
     logicalId: 'PlatformKey',
-    description: `sftpctl ${project} ${env.name}: assets bucket and Transfer server logs`,
+    description:
+      env.identity.mode === 'lambda'
+        ? `sftpctl ${project} ${env.name}: assets bucket, Transfer server and identity logs, identity table`
+        : `sftpctl ${project} ${env.name}: assets bucket and Transfer server logs`,
     alias: platformKeyAlias(project, env.name),
     partition,
-    statements: [logsStatement(partition, serverLogGroupName(project, env.name)), alarmsPublishStatement(partition)],
+    statements: [
+      logsStatement(
+        partition,
+        env.identity.mode === 'lambda'
+          ? [serverLogGroupName(project, env.name), identityLogGroupName(project, env.name)]
+          : serverLogGroupName(project, env.name),
+      ),
+      alarmsPublishStatement(partition),
+    ],
   });
   const topic = addAlarmTopic(builder, {
     name: `${project}-${env.name}-alarms`,

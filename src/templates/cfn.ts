@@ -48,7 +48,15 @@ export type ParameterSource =
   /** An output of a stack deployed earlier. */
   | { from: 'output'; stack: string; output: string }
   /** The S3 key of a function bundle the CLI uploads to the assets bucket before deploying. */
-  | { from: 'artifact'; artifact: 'ingress-function' | 'egress-function' };
+  | { from: 'artifact'; artifact: FunctionArtifactName };
+
+/** The function bundles a template may take, each named after its bundle in dist/lambda (`<bundle>.zip`). */
+export const FUNCTION_ARTIFACT_BUNDLES = {
+  'ingress-function': 'ingress',
+  'egress-function': 'egress',
+  'identity-function': 'identity',
+} as const;
+export type FunctionArtifactName = keyof typeof FUNCTION_ARTIFACT_BUNDLES;
 
 export const ref = (name: string): Intrinsic => ({ Ref: name });
 export const getAtt = (logicalId: string, attribute: string): Intrinsic => ({ 'Fn::GetAtt': [logicalId, attribute] });

@@ -21,8 +21,40 @@ export interface UserOptions {
  * (new key imported, old one kept through a grace period) is never reverted by a later deploy. See docs/templates.md.
  */
 export function addTransferUser(builder: TemplateBuilder, options: UserOptions): { user: string; role: string } {
-  const prefix = options.role === 'upload' ? 'Upload' : 'Download';
-  const role = builder.add(`${prefix}UserRole`, {
+  const role = addUserRole(builder, options, 'user');
+  const user = builder.add(`${prefixOf(options.role)}User`, {
+    Type: 'AWS::Transfer::User',
+    Properties: {
+      ServerId: options.serverId,
+      UserName: options.userName,
+      Role: getAtt(role, 'Arn'),
+      HomeDirectoryType: 'LOGICAL',
+      HomeDirectoryMappings: [{ Entry: '/', Target: `/${options.bucketName}` }],
+    },
+  });
+  return { user, role };
+}
+
+const prefixOf = (role: SftpRole) => (role === 'upload' ? 'Upload' : 'Download');
+
+/**
+ * The IAM role of one user, granting exactly `permissionsFor(role)` on its bucket. Transfer assumes it for a session
+ * of this account's server only: a service-managed user's session has the user's ARN (`user/<server>/*`) as its
+ * source. For a user a custom identity provider (`lambda` mode) answers with, AWS documents no narrower form, so the
+ * role accepts the server's own ARN as well: both name this server only.
+ */
+export function addUserRole(
+  builder: TemplateBuilder,
+  options: Omit<UserOptions, 'userName'>,
+  assumedFor: 'user' | 'server',
+): string {
+  const arn = (resource: string) =>
+    sub(`arn:${options.partition}:transfer:\${AWS::Region}:\${AWS::AccountId}:${resource}`, {
+      ServerId: options.serverId,
+    });
+  const sourceArn =
+    assumedFor === 'user' ? arn(`user/\${ServerId}/*`) : [arn(`user/\${ServerId}/*`), arn(`server/\${ServerId}`)];
+  return builder.add(`${prefixOf(options.role)}UserRole`, {
     Type: 'AWS::IAM::Role',
     Properties: {
       Description: options.description,
@@ -35,14 +67,7 @@ export function addTransferUser(builder: TemplateBuilder, options: UserOptions):
             Action: 'sts:AssumeRole',
             Condition: {
               StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
-              ArnLike: {
-                'aws:SourceArn': sub(
-                  `arn:${options.partition}:transfer:\${AWS::Region}:\${AWS::AccountId}:user/\${ServerId}/*`,
-                  {
-                    ServerId: options.serverId,
-                  },
-                ),
-              },
+              ArnLike: { 'aws:SourceArn': sourceArn },
             },
           },
         ],
@@ -58,15 +83,4 @@ export function addTransferUser(builder: TemplateBuilder, options: UserOptions):
       ],
     },
   });
-  const user = builder.add(`${prefix}User`, {
-    Type: 'AWS::Transfer::User',
-    Properties: {
-      ServerId: options.serverId,
-      UserName: options.userName,
-      Role: getAtt(role, 'Arn'),
-      HomeDirectoryType: 'LOGICAL',
-      HomeDirectoryMappings: [{ Entry: '/', Target: `/${options.bucketName}` }],
-    },
-  });
-  return { user, role };
 }

@@ -16,9 +16,14 @@ import { addSecureBucket } from './buckets.js';
 import { getAtt, type Intrinsic, ref, s3BucketArn, sub, TemplateBuilder } from './cfn.js';
 import { addPipeline, denyInsecureTransport, FUNCTION_ENV, type IamPolicyStatement } from './client-pipeline.js';
 import { addSweeper } from './client-sweeper.js';
-import { addTransferUser } from './client-users.js';
+import { addTransferUser, addUserRole } from './client-users.js';
 import { type EnvContext, OUTPUTS } from './context.js';
 import { addKey, logsStatement, serviceSendsToQueueStatement } from './kms.js';
+
+/** Client stack output with the ARN of a user's IAM role (lambda mode): deploy writes it into the identity table. */
+export function userRoleOutput(role: 'upload' | 'download'): 'UploadUserRoleArn' | 'DownloadUserRoleArn' {
+  return role === 'upload' ? 'UploadUserRoleArn' : 'DownloadUserRoleArn';
+}
 
 /** Transfer's EventBridge event for a finished upload: the only trigger of ingress (never a partial object). */
 export const UPLOAD_COMPLETED_DETAIL_TYPE = 'SFTP Server File Upload Completed';
@@ -310,21 +315,25 @@ export function renderClient(ctx: EnvContext, client: Client): TemplateBuilder {
   ] as const) {
     if (userName === undefined) continue;
     const purpose: BucketPurpose = role;
-    const { user } = addTransferUser(builder, {
+    const userOptions = {
       role,
-      userName,
       bucketName: names[purpose],
       bucketArn: arns[purpose],
       keyId: key,
       serverId,
       partition,
       description: `sftpctl ${project} ${envName} ${client.name}: Transfer ${role} user ${userName}`,
-    });
-    builder.output(
-      role === 'upload' ? 'UploadUserName' : 'DownloadUserName',
-      `Transfer ${role} user`,
-      getAtt(user, 'UserName'),
-    );
+    };
+    const Role = role === 'upload' ? 'Upload' : 'Download';
+    if (env.identity.mode === 'lambda') {
+      // No Transfer user: the identity function answers with this role, which deploy writes into the user table.
+      const userRole = addUserRole(builder, userOptions, 'server');
+      builder.output(`${Role}UserName`, `${role} user (in the identity table)`, userName);
+      builder.output(userRoleOutput(role), `IAM role of the ${role} user`, getAtt(userRole, 'Arn'));
+      continue;
+    }
+    const { user } = addTransferUser(builder, { ...userOptions, userName });
+    builder.output(`${Role}UserName`, `Transfer ${role} user`, getAtt(user, 'UserName'));
   }
 
   builder.output('KeyArn', 'Client KMS key', keyArn);

@@ -46,5 +46,9 @@ export const OUTPUTS = {
     endpointHostName: 'EndpointHostName',
     publicIps: 'PublicIps',
     logGroup: 'LogGroupName',
+    /** lambda mode only */
+    identityTable: 'IdentityTableName',
+    /** lambda mode only */
+    identityFunction: 'IdentityFunctionName',
   },
 } as const;

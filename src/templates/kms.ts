@@ -21,8 +21,12 @@ function accountStatement(partition: string): KeyPolicyStatement {
   };
 }
 
-/** CloudWatch Logs may encrypt log groups whose name starts with `logGroupPrefix`, in this account and region only. */
-export function logsStatement(partition: string, logGroupPrefix: string): KeyPolicyStatement {
+/**
+ * CloudWatch Logs may encrypt log groups whose name starts with `logGroupPrefix` (or any of several), in this account
+ * and region only.
+ */
+export function logsStatement(partition: string, logGroupPrefix: string | string[]): KeyPolicyStatement {
+  const arn = (prefix: string) => sub(`arn:${partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${prefix}*`);
   return {
     Sid: 'CloudWatchLogsEncryptsOwnLogGroups',
     Effect: 'Allow',
@@ -39,9 +43,9 @@ export function logsStatement(partition: string, logGroupPrefix: string): KeyPol
     Resource: '*',
     Condition: {
       ArnLike: {
-        'kms:EncryptionContext:aws:logs:arn': sub(
-          `arn:${partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${logGroupPrefix}*`,
-        ),
+        'kms:EncryptionContext:aws:logs:arn': Array.isArray(logGroupPrefix)
+          ? logGroupPrefix.map(arn)
+          : arn(logGroupPrefix),
       },
     },
   };

@@ -1,43 +1,31 @@
 import { parseCidr, splitCidr } from '../core/config/cidr.js';
-import { clientsInEnvironment } from '../core/config/resolve.js';
+import {
+  type AllowedSource,
+  allowedSources,
+  type SecurityGroupPlan,
+  SFTP_PORT,
+  securityGroupPlan,
+} from '../core/config/security-group.js';
 import { FLOW_LOG_PREFIX } from './assets.js';
 import { getAtt, getAZs, join, type Resource, ref, select, sub, TemplateBuilder } from './cfn.js';
 import { type EnvContext, OUTPUTS } from './context.js';
 
-export const SFTP_PORT = 22;
+export { SFTP_PORT } from '../core/config/security-group.js';
+
 const AZ_LETTERS = ['A', 'B', 'C'] as const;
 const MAX_DESCRIPTION = 255;
 
 /** One security group rule: a CIDR and the clients that asked for it (two clients may share an address). */
-export interface IngressRule {
-  cidr: string;
-  clients: string[];
-}
+export type IngressRule = AllowedSource;
 
-/**
- * The allow-list of the environment: one rule per distinct CIDR, in config order. A client with
- * `allowAnyIp: true` adds 0.0.0.0/0 (a deliberate decision the security rules report as suppressed, not hidden).
- */
+/** The union allow-list of the environment (see allowedSources). */
 export function ingressRules(ctx: EnvContext): IngressRule[] {
-  const byCidr = new Map<string, IngressRule>();
-  const add = (cidr: string, client: string) => {
-    const rule = byCidr.get(cidr) ?? { cidr, clients: [] };
-    if (!rule.clients.includes(client)) rule.clients.push(client);
-    byCidr.set(cidr, rule);
-  };
-  for (const client of clientsInEnvironment(ctx.config, ctx.env.name)) {
-    for (const text of client.allowedIps) {
-      const parsed = parseCidr(text);
-      if (parsed.ok) add(parsed.cidr.text, client.name);
-    }
-    if (client.allowAnyIp) add('0.0.0.0/0', client.name);
-  }
-  return [...byCidr.values()];
+  return allowedSources(ctx.config, ctx.env.name);
 }
 
 /** "SFTP from a, b" within the 255 characters EC2 allows, naming as many clients as fit. */
-export function ruleDescription(clients: readonly string[]): string {
-  const prefix = 'SFTP from ';
+export function ruleDescription(clients: readonly string[], purpose = 'SFTP'): string {
+  const prefix = `${purpose} from `;
   let text = prefix + clients.join(', ');
   if (text.length <= MAX_DESCRIPTION) return text;
   for (let shown = clients.length - 1; shown >= 1; shown--) {
@@ -124,18 +112,15 @@ export function renderNetwork(ctx: EnvContext): TemplateBuilder {
     eipIds.push(builder.add(`Eip${letter}`, eip));
   });
 
+  const plan = securityGroupPlan(ctx.config, env.name);
   builder.add('SftpSecurityGroup', {
     Type: 'AWS::EC2::SecurityGroup',
     Properties: {
+      // GroupDescription is create-only: a new text would replace the group under the running endpoint. It stays the
+      // same in every mode; each rule's own description says what it admits.
       GroupDescription: `sftpctl ${project} ${env.name}: SFTP (tcp/${SFTP_PORT}) from allow-listed client addresses`,
       VpcId: ref('Vpc'),
-      SecurityGroupIngress: ingressRules(ctx).map((rule) => ({
-        IpProtocol: 'tcp',
-        FromPort: SFTP_PORT,
-        ToPort: SFTP_PORT,
-        CidrIp: rule.cidr,
-        Description: ruleDescription(rule.clients),
-      })),
+      SecurityGroupIngress: securityGroupIngress(plan),
       // The endpoint only answers connections (stateful): an explicit egress rule that matches nothing
       // replaces EC2's default allow-all.
       SecurityGroupEgress: [
@@ -167,4 +152,25 @@ export function renderNetwork(ctx: EnvContext): TemplateBuilder {
     getAtt('SftpSecurityGroup', 'GroupId'),
   );
   return builder;
+}
+
+/**
+ * The inbound rules: per served port, one rule per allowed CIDR (union) or one 0.0.0.0/0 rule (open). Service-managed
+ * environments serve SFTP only, so their rules are what they always were.
+ */
+function securityGroupIngress(plan: SecurityGroupPlan) {
+  return plan.ports.flatMap((port) => {
+    const rule = (cidr: string, description: string) => ({
+      IpProtocol: 'tcp',
+      FromPort: port.from,
+      ToPort: port.to,
+      CidrIp: cidr,
+      Description: description,
+    });
+    if (plan.mode === 'open')
+      return [
+        rule('0.0.0.0/0', `${port.purpose} from any address: the identity function enforces each client's CIDRs`),
+      ];
+    return plan.sources.map((source) => rule(source.cidr, ruleDescription(source.clients, port.purpose)));
+  });
 }

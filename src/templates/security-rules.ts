@@ -1,5 +1,6 @@
 import { clientsInEnvironment } from '../core/config/resolve.js';
 import { type Config, LEGACY_SECURITY_POLICIES } from '../core/config/schema.js';
+import { FTPS_PASSIVE_PORTS, securityGroupPlan } from '../core/config/security-group.js';
 import type { Resource, StackKind, Template } from './cfn.js';
 
 /**
@@ -872,6 +873,30 @@ export const SUPPRESSIONS: readonly Suppression[] = [
       'Concurrency is capped by the event source mapping (ScalingConfig.MaximumConcurrency, LAMBDA_SQS_EVENT_SOURCE); reserving concurrency for two functions per client would exhaust the account pool.',
   },
   {
+    rule: 'LAMBDA_DLQ',
+    resourceType: 'AWS::Lambda::Function',
+    logicalId: 'IdentityFunction',
+    stackKinds: ['server'],
+    reason:
+      'Transfer invokes the identity function synchronously at each login and waits for its answer; there is no asynchronous event to keep. A failure refuses that login and is alarmed (IdentityErrorsAlarm).',
+  },
+  {
+    rule: 'LAMBDA_IN_VPC',
+    resourceType: 'AWS::Lambda::Function',
+    logicalId: 'IdentityFunction',
+    stackKinds: ['server'],
+    reason:
+      'The identity function reaches only DynamoDB, Secrets Manager and CloudWatch Logs (TLS, IAM-authorised); attaching it to the endpoint VPC would need a NAT gateway or interface endpoints per AZ for no gain.',
+  },
+  {
+    rule: 'LAMBDA_ENV_ENCRYPTION',
+    resourceType: 'AWS::Lambda::Function',
+    logicalId: 'IdentityFunction',
+    stackKinds: ['server'],
+    reason:
+      "The identity function's variables are its table name and a cache duration, nothing secret; its role may use the environment key only through DynamoDB (kms:ViaService), which a Lambda-side decryption would have to widen.",
+  },
+  {
     rule: 'S3_ACCESS_LOGGING',
     resourceType: 'AWS::S3::Bucket',
     logicalId: 'AccessLogBucket',
@@ -888,19 +913,40 @@ export const SUPPRESSIONS: readonly Suppression[] = [
   },
 ];
 
-/** The fixed suppressions plus those a config decision justifies (a client's `allowAnyIp: true`). */
+/**
+ * The fixed suppressions plus those a config decision justifies: a client's `allowAnyIp: true`; in `lambda` identity
+ * mode an open security group (chosen, or the union over the rule quota) and FTPS's passive port range.
+ */
 export function suppressionsFor(config: Config, env: string): Suppression[] {
   const open = clientsInEnvironment(config, env)
     .filter((client) => client.allowAnyIp)
     .map((client) => client.name);
   const list = [...SUPPRESSIONS];
-  if (open.length > 0) {
+  const plan = config.environments[env] ? securityGroupPlan(config, env) : undefined;
+  const securityGroup = { resourceType: 'AWS::EC2::SecurityGroup', logicalId: 'SftpSecurityGroup' } as const;
+  if (plan?.mode === 'open') {
     list.push({
       rule: 'SG_OPEN_TO_WORLD',
-      resourceType: 'AWS::EC2::SecurityGroup',
-      logicalId: 'SftpSecurityGroup',
+      ...securityGroup,
+      stackKinds: ['network'],
+      reason: plan.fellBackToOpen
+        ? `identity.mode is lambda and the union of the clients' CIDRs needs ${plan.unionRules} rules, over securityGroupRuleLimit ${plan.limit}: the endpoint is open to any address and the identity function refuses every login from outside the user's client's CIDRs.`
+        : "identity.securityGroup is open (identity.mode lambda): the endpoint is open to any address and the identity function refuses every login from outside the user's client's CIDRs.",
+    });
+  } else if (open.length > 0) {
+    list.push({
+      rule: 'SG_OPEN_TO_WORLD',
+      ...securityGroup,
       stackKinds: ['network'],
       reason: `sftpctl.yaml sets allowAnyIp: true for ${open.join(', ')}: SFTP is deliberately open to any address (key authentication still applies).`,
+    });
+  }
+  if (plan?.ports.some((port) => port.from !== port.to)) {
+    list.push({
+      rule: 'SG_INGRESS_NARROW',
+      ...securityGroup,
+      stackKinds: ['network'],
+      reason: `FTPS data connections use Transfer Family's passive ports ${FTPS_PASSIVE_PORTS.from}-${FTPS_PASSIVE_PORTS.to}: one range rule per source instead of nine single-port rules, on tcp only.`,
     });
   }
   return list;

@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import type { Template } from '../../src/templates/cfn.js';
 import { checkTemplateLimits, LIMITS, policyLength } from '../../src/templates/limits.js';
 import { blockingFindings } from '../../src/templates/synthesize.js';
+import { validateYaml } from '../helpers/config.js';
 import { configFrom, synth } from './fixtures.js';
 
 const template = (resources: number): Template => ({
@@ -122,5 +123,74 @@ describe('500 clients', () => {
     expect(network.needsUpload).toBe(true);
     expect(network.bytes).toBeLessThan(LIMITS.s3TemplateBytes);
     expect(result.deployOrder.at(-1)).toHaveLength(500);
+  });
+});
+
+describe('lambda identity mode at scale: 500 and 1,000 partners × 2 CIDRs', () => {
+  const partners = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({
+      name: `partner-${i}`,
+      allowedIps: [`198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`, `198.19.${Math.floor(i / 250)}.${(i % 250) + 1}`],
+      upload: { sshKeys: [] },
+      download: { sshKeys: [] },
+    }));
+  const CERT = 'arn:aws:acm:eu-west-2:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
+
+  for (const count of [500, 1000]) {
+    it(`${count} partners: config validate is clean, every stack is schema-valid, within the limits and rule-clean`, async () => {
+      const text = stringify({
+        project: 'bench',
+        defaults: {
+          region: 'eu-west-2',
+          vpc: { cidr: '10.40.0.0/24', azCount: 3 },
+          identity: { mode: 'lambda', securityGroup: 'open' },
+          transfer: { protocols: ['SFTP', 'FTPS'], certificate: CERT },
+        },
+        environments: { prod: { protected: true } },
+        clients: partners(count),
+      });
+      const validated = await validateYaml(text);
+      expect(validated.errors).toEqual([]);
+      expect(validated.warnings).toEqual([]);
+      const result = synth(validated.config!, 'prod', { format: 'json' });
+      expect(result.stacks).toHaveLength(count + 3);
+      expect(blockingFindings(result, { strict: true })).toEqual([]);
+      for (const stack of result.stacks) {
+        expect(stack.resources).toBeLessThanOrEqual(60);
+        // Over 51,200 bytes a stack's body is uploaded (needsUpload); only the assets stack must stay inline.
+        expect(stack.bytes).toBeLessThan(stack.kind === 'assets' ? LIMITS.inlineTemplateBytes : LIMITS.s3TemplateBytes);
+        expect(Object.keys(stack.template.Parameters ?? {}).length).toBeLessThanOrEqual(LIMITS.parameters);
+        expect(stack.outputs.length).toBeLessThanOrEqual(LIMITS.outputs);
+      }
+      const network = result.stacks.find((s) => s.kind === 'network')!;
+      // Open on the three served port rules, whatever the number of partners.
+      expect(network.template.Resources.SftpSecurityGroup?.Properties?.SecurityGroupIngress).toHaveLength(3);
+      const clientTypes = result.stacks
+        .filter((s) => s.kind === 'client')
+        .flatMap((s) => Object.values(s.template.Resources).map((r) => r.Type));
+      expect(clientTypes).not.toContain('AWS::Transfer::User');
+    });
+  }
+
+  it('500 partners with the union kept (quota raised to 1,000 rules): the network stack stays within the limits', async () => {
+    const text = stringify({
+      project: 'bench',
+      defaults: {
+        region: 'eu-west-2',
+        vpc: { cidr: '10.40.0.0/24' },
+        identity: { mode: 'lambda', securityGroup: 'union' },
+        securityGroupRuleLimit: 1000,
+      },
+      environments: { prod: {} },
+      clients: partners(500),
+    });
+    const validated = await validateYaml(text);
+    expect(validated.errors).toEqual([]);
+    const result = synth(validated.config!, 'prod', { format: 'json' });
+    expect(blockingFindings(result, { strict: true })).toEqual([]);
+    const network = result.stacks.find((s) => s.kind === 'network')!;
+    expect(network.template.Resources.SftpSecurityGroup?.Properties?.SecurityGroupIngress).toHaveLength(1000);
+    expect(network.needsUpload).toBe(true);
+    expect(network.bytes).toBeLessThan(LIMITS.s3TemplateBytes);
   });
 });

@@ -25,6 +25,8 @@ const publicCidr = fc.oneof(
   fc.constantFrom('203.0.113.0/24', '198.51.100.0/25', '192.0.2.64/27', '8.8.8.8/32', '1.2.3.0/24'),
 );
 
+const CERT = 'arn:aws:acm:eu-west-2:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
+
 /** Policies a config may name without a warning (legacy ones are reported by design; see structure.test.ts). */
 const currentPolicies = SECURITY_POLICIES.filter((policy) => !LEGACY_SECURITY_POLICIES.has(policy));
 
@@ -34,9 +36,18 @@ const environment = fc.record(
       cidr: fc.constantFrom('10.0.0.0/16', '10.42.0.0/24', '172.20.0.0/20', '192.168.8.0/26'),
       azCount: fc.constantFrom(2, 3),
     }),
-    transfer: fc.record({ securityPolicy: fc.constantFrom(...currentPolicies) }),
+    transfer: fc
+      .record({ securityPolicy: fc.constantFrom(...currentPolicies), ftps: fc.integer({ min: 0, max: 3 }) })
+      .map(({ securityPolicy, ftps }) =>
+        // FTPS (with its certificate) now and then: valid only where identity.mode is lambda.
+        ftps === 0 ? { securityPolicy, protocols: ['SFTP', 'FTPS'], certificate: CERT } : { securityPolicy },
+      ),
     logRetentionDays: fc.constantFrom(...LOG_RETENTION_DAYS),
     protected: fc.boolean(),
+    identity: fc.record(
+      { mode: fc.constantFrom('service-managed', 'lambda'), securityGroup: fc.constantFrom('union', 'open') },
+      { requiredKeys: [] },
+    ),
   },
   { requiredKeys: ['vpc'] },
 );
@@ -106,6 +117,8 @@ function stripUndefined<T>(value: T): T {
 describe('property: any valid config renders schema-valid, rule-clean templates', () => {
   it('holds for random configs (every environment, both formats)', async () => {
     let checked = 0;
+    let lambdaEnvironments = 0;
+    let ftpsEnvironments = 0;
     await fc.assert(
       fc.asyncProperty(
         configArbitrary,
@@ -115,6 +128,8 @@ describe('property: any valid config renders schema-valid, rule-clean templates'
           fc.pre(validation.config !== undefined);
           const config = validation.config!;
           for (const env of Object.keys(config.environments)) {
+            if (config.environments[env]!.identity.mode === 'lambda') lambdaEnvironments++;
+            if (config.environments[env]!.transfer.protocols.includes('FTPS')) ftpsEnvironments++;
             const result = synth(config, env, { format });
             for (const stack of result.stacks) {
               expect(validateTemplate(stack.template), `${stack.name}`).toEqual([]);
@@ -135,6 +150,8 @@ describe('property: any valid config renders schema-valid, rule-clean templates'
       { numRuns: 60, seed: 20261124 },
     );
     expect(checked).toBeGreaterThan(30);
+    expect(lambdaEnvironments).toBeGreaterThan(10);
+    expect(ftpsEnvironments).toBeGreaterThan(3);
     // 60 configs × every environment × two formats, schema-checked: ~30 s on a loaded 2-core machine.
   }, 180_000);
 });

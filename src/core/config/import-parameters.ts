@@ -84,7 +84,7 @@ export function importParameters(text: string, file: string): ParametersImport {
   if (dropped.length > 0) {
     note(
       'transfer_family.transfer_protocols',
-      `${dropped.join(', ')} dropped: service-managed users can only use SFTP`,
+      `${dropped.join(', ')} dropped: service-managed users can only use SFTP${dropped.includes('FTPS') ? ' (for FTPS set identity.mode: lambda, transfer.protocols: [SFTP, FTPS] and transfer.certificate)' : ''}`,
     );
   }
   defaults.transfer = {};

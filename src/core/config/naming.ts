@@ -95,3 +95,8 @@ export function identityTableName(project: string, env: string): string {
 export function passwordSecretName(project: string, env: string, userName: string): string {
   return `/${project}/${env}/identity/passwords/${userName}`;
 }
+
+/** CloudWatch log group of the identity function (`lambda` identity mode); encrypted with the environment key. */
+export function identityLogGroupName(project: string, env: string): string {
+  return `/sftpctl/${project}/${env}/identity`;
+}

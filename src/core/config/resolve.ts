@@ -62,6 +62,7 @@ function resolveEnvironment(
         input.transfer?.securityPolicy ??
         defaults.transfer?.securityPolicy ??
         ENVIRONMENT_DEFAULTS.transfer.securityPolicy,
+      ...certificateOf(input, defaults),
     },
     logRetentionDays: input.logRetentionDays ?? defaults.logRetentionDays ?? ENVIRONMENT_DEFAULTS.logRetentionDays,
     protected: input.protected ?? defaults.protected ?? ENVIRONMENT_DEFAULTS.protected,
@@ -73,8 +74,14 @@ function resolveEnvironment(
         input.identity?.securityGroup ??
         defaults.identity?.securityGroup ??
         ENVIRONMENT_DEFAULTS.identity.securityGroup,
+      securityGroupExplicit: (input.identity?.securityGroup ?? defaults.identity?.securityGroup) !== undefined,
     },
   };
+}
+
+function certificateOf(input: EnvironmentInput, defaults: EnvironmentInput): { certificate?: string } {
+  const certificate = input.transfer?.certificate ?? defaults.transfer?.certificate;
+  return certificate === undefined ? {} : { certificate };
 }
 
 /** Where the value of an environment setting was written: the environment itself or `defaults`. */

@@ -15,14 +15,23 @@ import {
   TRANSFER_USER_NAME,
 } from './naming.js';
 import { closestMatch, type ProblemList } from './problems.js';
-import { regionProblem } from './regions.js';
+import { partitionOf, regionProblem } from './regions.js';
 import { clientEnvironments, environmentFieldPath, userNameOf } from './resolve.js';
-import { type Config, clientSchema, LEGACY_SECURITY_POLICIES, type ParsedConfig, SECURITY_POLICIES } from './schema.js';
+import {
+  type Config,
+  clientSchema,
+  type Environment,
+  LEGACY_SECURITY_POLICIES,
+  type ParsedConfig,
+  SECURITY_POLICIES,
+} from './schema.js';
+import { securityGroupPlan } from './security-group.js';
 
 /** Rules that look across fields. Each reports at the field a person would edit to fix it. */
 export function checkConfigRules(parsed: ParsedConfig, config: Config, problems: ProblemList): void {
   checkEnvironments(parsed, config, problems);
   checkClients(config, problems);
+  checkLambdaSecurityGroups(parsed, config, problems);
   checkSharedAllowLists(config, problems);
   checkTags(config, problems);
 }
@@ -47,16 +56,15 @@ function checkEnvironments(parsed: ParsedConfig, config: Config, problems: Probl
 
     const protocolsPath = environmentFieldPath(parsed, env.name, ['transfer', 'protocols']);
     env.transfer.protocols.forEach((protocol, index) => {
-      if (protocol === 'SFTP') return;
-      once([...protocolsPath, index], () =>
-        problems.error(
-          'PROTOCOL_UNSUPPORTED',
-          [...protocolsPath, index],
-          `${protocol} is not supported: sftpctl creates service-managed users, and AWS Transfer Family allows ${protocol} only with a custom identity provider (API Gateway, Lambda or Directory Service)`,
-          'Use protocols: [SFTP].',
-        ),
-      );
+      const refusal = protocolProblem(protocol, env);
+      if (refusal) {
+        const path = [...protocolsPath, index];
+        // A refusal that names the environment is reported per environment; one that does not, once per field.
+        const key = refusal.message.includes(`"${env.name}"`) ? [env.name, ...path] : path;
+        once(key, () => problems.error(refusal.code, path, refusal.message, refusal.hint));
+      }
     });
+    checkCertificate(parsed, env, once, problems);
 
     const policyPath = environmentFieldPath(parsed, env.name, ['transfer', 'securityPolicy']);
     const policy = env.transfer.securityPolicy;
@@ -80,6 +88,138 @@ function checkEnvironments(parsed: ParsedConfig, config: Config, problems: Probl
         );
       }
     });
+  }
+}
+
+/** Why an environment cannot serve `protocol`, or undefined when it can. */
+function protocolProblem(
+  protocol: Environment['transfer']['protocols'][number],
+  env: Environment,
+): { code: string; message: string; hint: string } | undefined {
+  switch (protocol) {
+    case 'SFTP':
+      return undefined;
+    case 'FTPS':
+      if (env.identity.mode !== 'lambda')
+        return {
+          code: 'PROTOCOL_NEEDS_IDENTITY_PROVIDER',
+          message: `FTPS needs identity.mode: lambda in environment "${env.name}": AWS Transfer Family serves FTPS only with a custom identity provider, and service-managed users have no passwords`,
+          hint: 'Set identity: { mode: lambda } and transfer.certificate for this environment, or use protocols: [SFTP].',
+        };
+      return undefined;
+    case 'FTP':
+      return {
+        code: 'PROTOCOL_UNSUPPORTED',
+        message:
+          'FTP is not supported: plain FTP sends passwords and files unencrypted over the internet (Transfer Family also refuses it on an internet-facing endpoint)',
+        hint: 'Use FTPS (identity.mode: lambda with transfer.certificate) or SFTP.',
+      };
+    case 'AS2':
+      return {
+        code: 'PROTOCOL_UNSUPPORTED',
+        message:
+          'AS2 is not supported: it needs AS2 partner profiles, agreements and signing certificates that sftpctl does not manage',
+        hint: 'Use protocols: [SFTP] or, with identity.mode: lambda, [SFTP, FTPS].',
+      };
+  }
+}
+
+const ACM_ARN =
+  /^arn:(aws[a-z-]*):acm:([a-z]{2,4}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}):(\d{12}):certificate\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** transfer.certificate: an ACM certificate of the environment's region (and account), needed by FTPS and only by it. */
+function checkCertificate(
+  parsed: ParsedConfig,
+  env: Environment,
+  once: (path: (string | number)[], report: () => void) => void,
+  problems: ProblemList,
+): void {
+  const ftps = env.transfer.protocols.includes('FTPS');
+  const certificate = env.transfer.certificate;
+  if (certificate === undefined) {
+    if (ftps && env.identity.mode === 'lambda') {
+      const path = environmentFieldPath(parsed, env.name, ['transfer', 'protocols']);
+      once([env.name, 'certificate', ...path], () =>
+        problems.error(
+          'FTPS_CERTIFICATE_MISSING',
+          path,
+          `FTPS in environment "${env.name}" needs an ACM certificate for the host name partners connect to`,
+          `Request or import one in ACM in ${env.region || "the environment's region"} and set transfer.certificate: arn:aws:acm:${env.region || '<region>'}:<account>:certificate/<id>.`,
+        ),
+      );
+    }
+    return;
+  }
+  const path = environmentFieldPath(parsed, env.name, ['transfer', 'certificate']);
+  const report = (code: string, message: string, hint: string, level: 'error' | 'warning' = 'error') =>
+    once([env.name, ...path], () => problems[level](code, path, message, hint));
+  const match = ACM_ARN.exec(certificate);
+  if (!match) {
+    report(
+      'CERTIFICATE_INVALID',
+      `"${certificate}" is not an ACM certificate ARN`,
+      'Write it like arn:aws:acm:eu-west-2:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0 (ACM console → certificate → ARN).',
+    );
+    return;
+  }
+  const [, partition, region, account] = match;
+  if (env.region !== '' && region !== env.region) {
+    report(
+      'CERTIFICATE_REGION',
+      `the certificate is in ${region}, but environment "${env.name}" is in ${env.region}: Transfer Family uses only certificates of its own region`,
+      `Request or import the certificate in ACM in ${env.region} and use that ARN.`,
+    );
+  } else if (env.region !== '' && partitionOf(env.region) !== undefined && partition !== partitionOf(env.region)) {
+    report(
+      'CERTIFICATE_INVALID',
+      `the certificate ARN's partition ${partition} does not match region ${env.region}`,
+      'Copy the ARN from ACM.',
+    );
+  } else if (env.account !== undefined && account !== env.account) {
+    report(
+      'CERTIFICATE_ACCOUNT',
+      `the certificate belongs to account ${account}, but environment "${env.name}" deploys to ${env.account}`,
+      `Request or import the certificate in account ${env.account}.`,
+    );
+  } else if (!ftps) {
+    report(
+      'CERTIFICATE_UNUSED',
+      `environment "${env.name}" sets transfer.certificate but does not serve FTPS`,
+      'Add FTPS to transfer.protocols (identity.mode: lambda), or remove the certificate.',
+      'warning',
+    );
+  }
+}
+
+/**
+ * In `lambda` mode the security group is defence in depth: over the rule quota the union gives way to an open group
+ * (the identity function still checks each client's CIDRs). Explained as a warning when that happened by default;
+ * an error only when `securityGroup: union` was chosen and cannot be built.
+ */
+function checkLambdaSecurityGroups(parsed: ParsedConfig, config: Config, problems: ProblemList): void {
+  for (const env of Object.values(config.environments)) {
+    if (env.identity.mode !== 'lambda') continue;
+    const plan = securityGroupPlan(config, env.name);
+    if (plan.unionRules <= plan.limit || env.identity.securityGroup === 'open') continue;
+    const ports = plan.ports.map((port) => (port.from === port.to ? `${port.from}` : `${port.from}-${port.to}`));
+    const need = `the union of the clients' CIDRs needs ${plan.unionRules} security group rules (${plan.sources.length} CIDRs × ${plan.ports.length} port rules: tcp/${ports.join(', ')}), over securityGroupRuleLimit ${plan.limit}`;
+    if (plan.fellBackToOpen) {
+      problems.warning(
+        'SECURITY_GROUP_OPEN_FALLBACK',
+        ['environments', env.name],
+        `environment "${env.name}": ${need}, so its security group admits any address on those ports. Logins stay per client (the identity function refuses a user whose source address is outside its client's CIDRs), but anyone can reach the login prompt`,
+        'Set identity.securityGroup: open to accept this trade-off, or keep the union as a second barrier: raise the "Inbound or outbound rules per security group" quota, set securityGroupRuleLimit, or merge partner CIDRs.',
+        'key',
+      );
+    } else {
+      const path = environmentFieldPath(parsed, env.name, ['identity', 'securityGroup']);
+      problems.error(
+        'SECURITY_GROUP_RULES_OVER_LIMIT',
+        path,
+        `environment "${env.name}": ${need}, and identity.securityGroup is union`,
+        "Set identity.securityGroup: open (the identity function still refuses logins from outside each client's CIDRs), raise the quota and set securityGroupRuleLimit, or merge partner CIDRs.",
+      );
+    }
   }
 }
 
@@ -222,6 +362,8 @@ function checkClients(config: Config, problems: ProblemList): void {
   });
 
   for (const [env, rules] of rulesByEnv) {
+    // lambda mode: checkLambdaSecurityGroups
+    if (config.environments[env]?.identity.mode === 'lambda') continue;
     const limit = config.environments[env]?.securityGroupRuleLimit ?? 60;
     if (rules > limit) {
       problems.error(

@@ -88,6 +88,11 @@ const environmentFields = {
     .strictObject({
       protocols: z.array(z.enum(PROTOCOLS)).min(1, 'protocols needs at least one entry').optional(),
       securityPolicy: z.string().optional(),
+      /**
+       * ACM certificate ARN (in the environment's region) the server presents to FTPS clients; required for FTPS,
+       * which only `identity.mode: lambda` offers.
+       */
+      certificate: z.string().optional(),
     })
     .optional(),
   logRetentionDays: z
@@ -266,11 +271,16 @@ export interface Environment {
   account: string | undefined;
   region: string;
   vpc: { cidr: string; azCount: number };
-  transfer: { protocols: (typeof PROTOCOLS)[number][]; securityPolicy: string };
+  transfer: { protocols: (typeof PROTOCOLS)[number][]; securityPolicy: string; certificate?: string };
   logRetentionDays: number;
   protected: boolean;
   securityGroupRuleLimit: number;
-  identity: { mode: IdentityMode; securityGroup: SecurityGroupMode };
+  identity: {
+    mode: IdentityMode;
+    securityGroup: SecurityGroupMode;
+    /** True when the config names `securityGroup` (environment or defaults); false when it is the default. */
+    securityGroupExplicit?: boolean;
+  };
 }
 
 export interface Config {

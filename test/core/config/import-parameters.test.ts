@@ -60,7 +60,7 @@ clients:
       { name: 'partner-one', allowedIps: ['203.0.113.0/24'], checksum: 'none', upload: { sshKeys: [key] } },
     ]);
     expect(result.notes).toEqual([
-      'transfer_family.transfer_protocols: FTPS dropped: service-managed users can only use SFTP',
+      'transfer_family.transfer_protocols: FTPS dropped: service-managed users can only use SFTP (for FTPS set identity.mode: lambda, transfer.protocols: [SFTP, FTPS] and transfer.certificate)',
       'clients[0].color: not a parameters.yaml field sftpctl knows; skipped',
       'clients[0].name: "Partner_One" renamed to "partner-one" (names become bucket names: lower-case letters, digits, hyphens)',
       expect.stringMatching(/^clients\[0\].whitelist_ips\[1\]: "198.51.100.9\/24" is not a usable IPv4 CIDR/),

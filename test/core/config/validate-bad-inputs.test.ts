@@ -175,11 +175,25 @@ const cases: Case[] = [
     message: /too small/,
   },
   {
-    name: 'FTPS protocol',
+    name: 'FTPS protocol in service-managed mode',
     yaml: `project: acme\n${env}  prod:\n    transfer:\n      protocols: [SFTP, ^FTPS]\n`,
+    code: 'PROTOCOL_NEEDS_IDENTITY_PROVIDER',
+    field: 'environments.prod.transfer.protocols[1]',
+    message: /FTPS needs identity.mode: lambda.*custom identity provider/,
+  },
+  {
+    name: 'plain FTP protocol',
+    yaml: `project: acme\n${env}  prod:\n    transfer:\n      protocols: [SFTP, ^FTP]\n`,
     code: 'PROTOCOL_UNSUPPORTED',
     field: 'environments.prod.transfer.protocols[1]',
-    message: /FTPS is not supported.*custom identity provider/,
+    message: /FTP is not supported: plain FTP sends passwords and files unencrypted/,
+  },
+  {
+    name: 'FTPS certificate of another region',
+    yaml: `project: acme\n${env}  prod:\n    identity: { mode: lambda }\n    transfer:\n      protocols: [SFTP, FTPS]\n      certificate: ^arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0\n`,
+    code: 'CERTIFICATE_REGION',
+    field: 'environments.prod.transfer.certificate',
+    message: /in us-east-1, but environment "prod" is in/,
   },
   {
     name: 'unknown protocol',
