@@ -53,7 +53,7 @@ function writeError(error: unknown, name: string): SftpctlError {
   return new SftpctlError(
     'SECRET_WRITE_FAILED',
     `Could not write secret ${name}: ${(error as Error).message}`,
-    "Check your permissions (secretsmanager:CreateSecret, PutSecretValue, TagResource; kms:GenerateDataKey and kms:Decrypt on the client's key). The user's password is unchanged.",
+    "Check your permissions (secretsmanager:CreateSecret, PutSecretValue, TagResource; kms:GenerateDataKey and kms:Decrypt on the environment key). The user's password is unchanged.",
     { cause: error },
   );
 }

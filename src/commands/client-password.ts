@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { identityTableError, openIdentityTable } from '../aws/identity-table.js';
 import { deletePasswordSecret, writePasswordSecret } from '../aws/password-secrets.js';
-import { clientKeyAlias, passwordSecretName } from '../core/config/naming.js';
+import { passwordSecretName, platformKeyAlias } from '../core/config/naming.js';
 import { requireClient, userNameOf } from '../core/config/resolve.js';
 import type { Client, Environment } from '../core/config/schema.js';
 import { SftpctlError, UsageError } from '../core/errors.js';
@@ -68,7 +68,7 @@ export async function clientPassword(
       clients,
       {
         name: secretName,
-        kmsKeyId: clientKeyAlias(config.project, envName, client.name),
+        kmsKeyId: platformKeyAlias(config.project, envName),
         description: `sftpctl: FTPS password hash (scrypt) of ${userName} in ${config.project}/${envName}`,
         tags: { 'sftpctl:project': config.project, 'sftpctl:environment': envName, 'sftpctl:client': client.name },
       },

@@ -97,11 +97,18 @@ export function addIdentityProvider(
                 Resource: [getAtt(table, 'Arn')],
               },
               {
-                Sid: 'DecryptUserTableThroughDynamoDB',
+                Sid: 'DecryptUserTableAndPasswordHashesThroughTheirServices',
                 Effect: 'Allow',
                 Action: ['kms:Decrypt'],
                 Resource: [options.keyArn],
-                Condition: { StringEquals: { 'kms:ViaService': sub(`dynamodb.\${AWS::Region}.\${AWS::URLSuffix}`) } },
+                Condition: {
+                  StringEquals: {
+                    'kms:ViaService': [
+                      sub(`dynamodb.\${AWS::Region}.\${AWS::URLSuffix}`),
+                      sub(`secretsmanager.\${AWS::Region}.\${AWS::URLSuffix}`),
+                    ],
+                  },
+                },
               },
               {
                 Sid: 'ReadPasswordHashes',

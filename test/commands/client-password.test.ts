@@ -75,7 +75,7 @@ async function setPassword(
 const record = (name: string) => itemToRecord(dynamo.items.get(name)!)!;
 
 describe('client password', () => {
-  it('asks twice (hidden), stores only the scrypt hash under the client key, and names the secret in the item', async () => {
+  it('asks twice (hidden), stores only the scrypt hash under the environment key, and names the secret in the item', async () => {
     const h = await world();
     const { prompter, asked } = scriptedPrompter({
       password: 'a long enough secret',
@@ -85,7 +85,7 @@ describe('client password', () => {
     expect(result.error).toBeUndefined();
     expect(asked).toEqual(['password', 'passwordAgain']);
     const create = h.aws.log.find((entry) => entry.call === 'CreateSecret')!.input;
-    expect(create).toMatchObject({ Name: SECRET, KmsKeyId: 'alias/shop/dev/client/bank' });
+    expect(create).toMatchObject({ Name: SECRET, KmsKeyId: 'alias/shop/dev/platform' });
     const { hash } = JSON.parse(String(create.SecretString)) as { hash: string };
     expect(hash).toMatch(/^scrypt\$32768\$8\$1\$/);
     expect(await verifyPassword(hash, 'a long enough secret')).toBe(true);

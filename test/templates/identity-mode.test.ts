@@ -144,7 +144,7 @@ describe('lambda identity mode: the server stack', () => {
     );
   });
 
-  it("the function's role reads only its table, decrypts only through DynamoDB, reads only password hashes", async () => {
+  it("the function's role reads only its table, decrypts only through DynamoDB and Secrets Manager, reads only password hashes", async () => {
     const result = synth(await lambdaConfig(), 'prod', { format: 'json' });
     const role = resource(stack(result, 'server').template, 'IdentityFunctionRole');
     const policies = resolve(
@@ -160,6 +160,8 @@ describe('lambda identity mode: the server stack', () => {
     for (const action of ['dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:Query', 'dynamodb:DeleteItem'])
       expect(allowed(action, TABLE_ARN)).toBe(false);
     expect(allowed('kms:Decrypt', KEY_ARN, viaDynamo)).toBe(true);
+    // FTPS password hashes are secrets under the same environment key (sftpctl client password).
+    expect(allowed('kms:Decrypt', KEY_ARN, { 'kms:ViaService': 'secretsmanager.eu-west-2.amazonaws.com' })).toBe(true);
     expect(allowed('kms:Decrypt', KEY_ARN)).toBe(false);
     expect(allowed('kms:Decrypt', KEY_ARN, { 'kms:ViaService': 's3.eu-west-2.amazonaws.com' })).toBe(false);
     expect(allowed('kms:GenerateDataKey', KEY_ARN, viaDynamo)).toBe(false);
