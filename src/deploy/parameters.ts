@@ -1,6 +1,6 @@
 import { SftpctlError } from '../core/errors.js';
 import type { ParameterSource } from '../templates/cfn.js';
-import type { FunctionArtifacts } from './artifacts.js';
+import type { FunctionArtifacts, FunctionBundleName } from './artifacts.js';
 
 /** Outputs of deployed stacks, by stack name then output key. */
 export type StackOutputs = Map<string, Record<string, string>>;
@@ -25,7 +25,7 @@ export function resolveParameters(
       }
       values[name] = value;
     } else {
-      const artifact = artifacts?.[source.artifact === 'ingress-function' ? 'ingress' : 'egress'];
+      const artifact = artifacts?.[source.artifact.replace(/-function$/, '') as FunctionBundleName];
       if (!artifact) throw new Error(`artifact ${source.artifact} was not prepared for ${stack}`);
       values[name] = artifact.key;
     }

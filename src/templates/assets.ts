@@ -3,6 +3,7 @@ import { addAlarmTopic } from './alarms.js';
 import { addSecureBucket, type BucketPolicyStatement } from './buckets.js';
 import { getAtt, ref, s3BucketArn, sub, TemplateBuilder } from './cfn.js';
 import { type EnvContext, OUTPUTS } from './context.js';
+import { defaultSgLogGroupName } from './default-security-group.js';
 import { addKey, alarmsPublishStatement, logsStatement } from './kms.js';
 
 /** Prefix of S3 server access logs in the access-log bucket (`s3/<source bucket>/`). */
@@ -26,7 +27,10 @@ export function renderAssets(ctx: EnvContext): TemplateBuilder {
     description: `sftpctl ${project} ${env.name}: assets bucket and Transfer server logs`,
     alias: platformKeyAlias(project, env.name),
     partition,
-    statements: [logsStatement(partition, serverLogGroupName(project, env.name)), alarmsPublishStatement(partition)],
+    statements: [
+      logsStatement(partition, serverLogGroupName(project, env.name), defaultSgLogGroupName(project, env.name)),
+      alarmsPublishStatement(partition),
+    ],
   });
   const topic = addAlarmTopic(builder, {
     name: `${project}-${env.name}-alarms`,

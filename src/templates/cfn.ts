@@ -48,7 +48,7 @@ export type ParameterSource =
   /** An output of a stack deployed earlier. */
   | { from: 'output'; stack: string; output: string }
   /** The S3 key of a function bundle the CLI uploads to the assets bucket before deploying. */
-  | { from: 'artifact'; artifact: 'ingress-function' | 'egress-function' };
+  | { from: 'artifact'; artifact: 'ingress-function' | 'egress-function' | 'close-default-sg-function' };
 
 export const ref = (name: string): Intrinsic => ({ Ref: name });
 export const getAtt = (logicalId: string, attribute: string): Intrinsic => ({ 'Fn::GetAtt': [logicalId, attribute] });

@@ -21,8 +21,11 @@ function accountStatement(partition: string): KeyPolicyStatement {
   };
 }
 
-/** CloudWatch Logs may encrypt log groups whose name starts with `logGroupPrefix`, in this account and region only. */
-export function logsStatement(partition: string, logGroupPrefix: string): KeyPolicyStatement {
+/** CloudWatch Logs may encrypt log groups whose name starts with a `logGroupPrefix`, in this account and region only. */
+export function logsStatement(partition: string, ...logGroupPrefixes: string[]): KeyPolicyStatement {
+  const arns = logGroupPrefixes.map((prefix) =>
+    sub(`arn:${partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${prefix}*`),
+  );
   return {
     Sid: 'CloudWatchLogsEncryptsOwnLogGroups',
     Effect: 'Allow',
@@ -39,9 +42,7 @@ export function logsStatement(partition: string, logGroupPrefix: string): KeyPol
     Resource: '*',
     Condition: {
       ArnLike: {
-        'kms:EncryptionContext:aws:logs:arn': sub(
-          `arn:${partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${logGroupPrefix}*`,
-        ),
+        'kms:EncryptionContext:aws:logs:arn': arns.length === 1 ? arns[0] : arns,
       },
     },
   };

@@ -1,6 +1,7 @@
 import { clientsInEnvironment } from '../core/config/resolve.js';
 import { type Config, LEGACY_SECURITY_POLICIES } from '../core/config/schema.js';
 import type { Resource, StackKind, Template } from './cfn.js';
+import { DEFAULT_SG_SUPPRESSIONS } from './default-security-group.js';
 
 /**
  * The security rule set `sftpctl synth` reports and `--strict` fails on: the cfn-nag, checkov and cfn-guard
@@ -886,6 +887,7 @@ export const SUPPRESSIONS: readonly Suppression[] = [
     reason:
       'S3 server access log delivery supports only SSE-S3 target buckets; it holds request metadata, never file contents.',
   },
+  ...DEFAULT_SG_SUPPRESSIONS,
 ];
 
 /** The fixed suppressions plus those a config decision justifies (a client's `allowAnyIp: true`). */
