@@ -363,6 +363,12 @@ stackOptions(
       '--allow-replacement <id>',
       'let the deploy replace this server, EIP, bucket, key, secret or user (logical id or stack/id; repeatable)',
       collect,
+    )
+    .addOption(
+      new Option(
+        '--print-policy [for]',
+        'print the IAM policy this deploy needs (JSON) and change nothing: for the caller, or with --role-arn for the service role',
+      ).choices(['caller', 'service-role']),
     ),
 ).action(async function (this: Command) {
   const options = this.opts<import('./commands/deploy.js').DeployOptions>();
