@@ -11,7 +11,7 @@ const OUT = 'dist/lambda';
 await rm(OUT, { recursive: true, force: true });
 await mkdir(OUT, { recursive: true });
 const results = {};
-for (const name of ['ingress', 'egress', 'identity']) {
+for (const name of ['ingress', 'egress', 'identity', 'close-default-sg']) {
   const bundle = await build({
     entryPoints: [`src/lambda/${name}.ts`],
     bundle: true,

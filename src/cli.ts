@@ -391,6 +391,12 @@ stackOptions(
       '--allow-replacement <id>',
       'let the deploy replace this server, EIP, bucket, key, secret or user (logical id or stack/id; repeatable)',
       collect,
+    )
+    .addOption(
+      new Option(
+        '--print-policy [for]',
+        'print the IAM policy this deploy needs (JSON) and change nothing: for the caller, or with --role-arn for the service role',
+      ).choices(['caller', 'service-role']),
     ),
 ).action(async function (this: Command) {
   const options = this.opts<import('./commands/deploy.js').DeployOptions>();
@@ -489,17 +495,20 @@ const quarantine = program
   .command('quarantine')
   .description('files refused for good (integrity, wrong key, not encrypted): list, show why, release for another try');
 for (const [name, description] of [
-  ['list <client>', "list a client's quarantined uploads (local platform)"],
+  ['list <client>', "list a client's quarantined uploads (local platform, or --aws)"],
   ['show <client> <key>', 'show why an upload was quarantined'],
   ['release <client> [key]', 'let a quarantined upload be processed again (after the cause was fixed)'],
-  ['redrive <client>', "send the local platform's dead letters back for processing"],
+  [
+    'redrive <client>',
+    "send the client's dead letters back for processing (local platform, or --aws: its SQS dead-letter queues)",
+  ],
 ] as const) {
   quarantine
     .command(name)
     .description(description)
     .option('--data <dir>', 'data folder of `local up`')
     .option('--all', 'release: every quarantined upload of the client')
-    .option('--aws', "the deployed buckets in AWS instead of the local platform's")
+    .option('--aws', "the deployed buckets and queues in AWS instead of the local platform's")
     .option('--region <region>', "AWS region (default: the environment's)")
     .option('--profile <name>', 'AWS profile (default: $AWS_PROFILE, then the standard credential chain)')
     .action(async function (this: Command, client: string, key?: string) {

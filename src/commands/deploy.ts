@@ -13,6 +13,8 @@ export interface DeployOptions extends AwsFlags {
   roleArn?: string;
   concurrency?: string;
   allowReplacement?: string[];
+  /** Print the IAM policy the deploy needs instead of deploying (`true` is the caller's). */
+  printPolicy?: boolean | 'caller' | 'service-role';
 }
 
 /** Parses --concurrency: parallel client stacks, 1–16 (CloudFormation throttles beyond that). */
@@ -75,6 +77,7 @@ export async function deploy(
 ): Promise<number> {
   const concurrency = parseConcurrency(options.concurrency);
   const role = parseRoleArn(options.roleArn);
+  if (options.printPolicy) return printPolicy(options, role, context);
   // A deploy needs the SSH public keys (to reconcile users), never the PGP private keys (`secrets load` does).
   const { config, keys, warnings } = await loadConfig(context.globals.config, {
     cwd: context.cwd,
@@ -122,5 +125,24 @@ export async function deploy(
     output.line('Cancelled: nothing was changed.');
     return 1;
   }
+  return 0;
+}
+
+/** `deploy --print-policy`: the IAM policy document for this config and environment, on stdout; nothing in AWS. */
+async function printPolicy(
+  options: DeployOptions,
+  role: { roleArn?: string },
+  context: CommandContext,
+): Promise<number> {
+  const { config } = await loadConfig(context.globals.config, { cwd: context.cwd });
+  const env = environmentOf(config, context.globals.env);
+  const { deployPolicy } = await import('../deploy/deploy-policy.js');
+  const policy = deployPolicy({
+    config,
+    env,
+    ...role,
+    for: options.printPolicy === 'service-role' ? 'service-role' : 'caller',
+  });
+  context.output.raw(`${JSON.stringify(policy, null, 2)}\n`);
   return 0;
 }

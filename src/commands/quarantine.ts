@@ -1,4 +1,5 @@
 import { dirname, join, resolve } from 'node:path';
+import { clientStackName } from '../core/config/naming.js';
 import { requireClient } from '../core/config/resolve.js';
 import { SftpctlError } from '../core/errors.js';
 import { quarantineRecordKey } from '../core/pipeline/names.js';
@@ -37,14 +38,8 @@ export async function quarantineCommand(
   const env = options.aws ? environmentOf(config, context.globals.env) : localEnvironment(config, context.globals.env);
   const client = requireClient(config, clientName, env);
   let store: ObjectStore;
+  if (action === 'redrive' && options.aws) return redriveInAws(config, clientName, options, context);
   if (action === 'redrive') {
-    if (options.aws)
-      throw new SftpctlError(
-        'REDRIVE_AWS_UNSUPPORTED',
-        'quarantine redrive works on the local platform only.',
-        "On AWS, redrive the client's dead-letter queue from the SQS console (or `aws sqs start-message-move-task`).",
-        { kind: 'usage' },
-      );
     const dataDir = resolve(context.cwd, options.data ?? join(dirname(file.path), '.sftpctl', 'local', env));
     const { redriveDeadLetters } = await import('../local/dead-letter.js');
     const results = await redriveDeadLetters(
@@ -121,4 +116,55 @@ export async function quarantineCommand(
     else output.warn(`${result.key} not released: ${result.reason}.`);
   }
   return results.every((result) => result.released) ? 0 : 1;
+}
+
+/** `quarantine redrive CLIENT --aws`: the client's dead letters back onto its queues, counted per queue. */
+async function redriveInAws(
+  config: Parameters<typeof clientInAws>[0],
+  clientName: string,
+  options: QuarantineOptions,
+  context: CommandContext,
+): Promise<number> {
+  const { clients } = await clientInAws(config, clientName, options, context);
+  const env = environmentOf(config, context.globals.env);
+  const stack = clientStackName(config.project, env, clientName);
+  const { DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const described = await (await clients.cloudFormation())
+    .send(new DescribeStacksCommand({ StackName: stack }))
+    .catch((error: Error) => {
+      throw new SftpctlError(
+        'STACK_NOT_DEPLOYED',
+        `Could not read stack ${stack}: ${error.message}`,
+        `Deploy the client first: sftpctl deploy --env ${env} --client ${clientName}.`,
+        { cause: error },
+      );
+    });
+  const outputs = Object.fromEntries(
+    (described.Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']),
+  );
+  const { queuePairs, redriveDeadLetters } = await import('../aws/dead-letter-redrive.js');
+  const pairs = queuePairs(outputs);
+  if (pairs.length === 0)
+    throw new SftpctlError(
+      'NO_QUEUES',
+      `Stack ${stack} has no queue outputs: ${clientName} has no ingress or egress in ${env}.`,
+      'Nothing to redrive.',
+    );
+  const results = await redriveDeadLetters(await clients.sqs(), pairs);
+  const { output } = context;
+  output.data(results);
+  for (const result of results) {
+    if (result.method === 'empty') output.success(`${result.chain}: no dead letters.`);
+    else if (result.method === 'in-progress')
+      output.warn(`${result.chain}: a move task is already running (${result.messages} to go); not started again.`);
+    else if (result.method === 'move-task')
+      output.success(
+        `${result.chain}: moving ${result.messages} dead letter(s) back (SQS task ${result.taskHandle ?? '?'}).`,
+      );
+    else {
+      output.success(`${result.chain}: ${result.messages} dead letter(s) sent back to the queue.`);
+      if (result.failed) output.warn(`${result.chain}: ${result.failed} could not be sent; run redrive again.`);
+    }
+  }
+  return results.some((result) => result.failed) ? 1 : 0;
 }

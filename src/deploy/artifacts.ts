@@ -16,7 +16,10 @@ export interface FunctionBundle {
   key: string;
 }
 
-export type FunctionArtifacts = Record<'ingress' | 'egress', FunctionBundle>;
+/** The bundles scripts/build-lambda.mjs builds; a template names one as `<name>-function`. */
+export const FUNCTION_BUNDLES = ['ingress', 'egress', 'identity', 'close-default-sg'] as const;
+export type FunctionBundleName = (typeof FUNCTION_BUNDLES)[number];
+export type FunctionArtifacts = Record<FunctionBundleName, FunctionBundle>;
 
 /** Where the bundles are: $SFTPCTL_FUNCTION_BUNDLES, else the nearest dist/lambda above this module. */
 export function functionBundleDir(): string | undefined {
@@ -44,7 +47,7 @@ export async function loadFunctionBundles(dir = functionBundleDir()): Promise<Fu
     { file: string; bytes: number; sha256: string; key: string }
   >;
   const bundles = {} as FunctionArtifacts;
-  for (const name of ['ingress', 'egress'] as const) {
+  for (const name of FUNCTION_BUNDLES) {
     const entry = manifest[name];
     if (!entry) throw missing;
     const file = join(dir, `${name}.zip`);

@@ -127,9 +127,9 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
   refuseBlockingFindings(synth);
   const selected = selectStacks(synth.stacks, request.clients, env);
   const byName = new Map(synth.stacks.map((stack) => [stack.name, stack]));
-  const needsArtifacts = selected.some((stack) =>
-    Object.values(stack.parameters).some((source) => source.from === 'artifact'),
-  );
+  const takesArtifact = (stack: SynthStack) =>
+    Object.values(stack.parameters).some((source) => source.from === 'artifact');
+  const needsArtifacts = selected.some(takesArtifact);
   // Fail on missing or corrupt bundles before anything in AWS changes.
   const bundles = needsArtifacts ? await loadFunctionBundles(request.bundleDir) : undefined;
 
@@ -177,7 +177,7 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
     try {
       await loadUpstreamOutputs(ready, synth.stacks[0]!.name, outputs, deps);
       const assetsBucket = () => outputs.get(synth.stacks[0]!.name)?.[OUTPUTS.assets.assetsBucket];
-      if (bundles && !artifacts && ready.some((stack) => stack.kind === 'client')) {
+      if (bundles && !artifacts && ready.some(takesArtifact)) {
         const bucket = assetsBucket();
         if (!bucket) throw new Error('the assets stack has no bucket output');
         progress.status('functions', `uploading function bundles to ${bucket}`);

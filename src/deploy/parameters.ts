@@ -1,6 +1,6 @@
 import { SftpctlError } from '../core/errors.js';
 import { FUNCTION_ARTIFACT_BUNDLES, type ParameterSource } from '../templates/cfn.js';
-import type { FunctionArtifacts, FunctionBundle } from './artifacts.js';
+import type { FunctionArtifacts } from './artifacts.js';
 
 /** Outputs of deployed stacks, by stack name then output key. */
 export type StackOutputs = Map<string, Record<string, string>>;
@@ -25,8 +25,7 @@ export function resolveParameters(
       }
       values[name] = value;
     } else {
-      const bundles = artifacts as Partial<Record<string, FunctionBundle>> | undefined;
-      const artifact = bundles?.[FUNCTION_ARTIFACT_BUNDLES[source.artifact]];
+      const artifact = artifacts?.[FUNCTION_ARTIFACT_BUNDLES[source.artifact]];
       if (!artifact) throw new Error(`artifact ${source.artifact} was not prepared for ${stack}`);
       values[name] = artifact.key;
     }

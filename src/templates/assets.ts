@@ -8,6 +8,7 @@ import { addAlarmTopic } from './alarms.js';
 import { addSecureBucket, type BucketPolicyStatement } from './buckets.js';
 import { getAtt, ref, s3BucketArn, sub, TemplateBuilder } from './cfn.js';
 import { type EnvContext, OUTPUTS } from './context.js';
+import { defaultSgLogGroupName } from './default-security-group.js';
 import { addKey, alarmsPublishStatement, logsStatement } from './kms.js';
 
 /** Prefix of S3 server access logs in the access-log bucket (`s3/<source bucket>/`). */
@@ -37,9 +38,9 @@ export function renderAssets(ctx: EnvContext): TemplateBuilder {
     statements: [
       logsStatement(
         partition,
-        env.identity.mode === 'lambda'
-          ? [serverLogGroupName(project, env.name), identityLogGroupName(project, env.name)]
-          : serverLogGroupName(project, env.name),
+        serverLogGroupName(project, env.name),
+        defaultSgLogGroupName(project, env.name),
+        ...(env.identity.mode === 'lambda' ? [identityLogGroupName(project, env.name)] : []),
       ),
       alarmsPublishStatement(partition),
     ],

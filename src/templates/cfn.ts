@@ -55,6 +55,7 @@ export const FUNCTION_ARTIFACT_BUNDLES = {
   'ingress-function': 'ingress',
   'egress-function': 'egress',
   'identity-function': 'identity',
+  'close-default-sg-function': 'close-default-sg',
 } as const;
 export type FunctionArtifactName = keyof typeof FUNCTION_ARTIFACT_BUNDLES;
 

@@ -21,12 +21,11 @@ function accountStatement(partition: string): KeyPolicyStatement {
   };
 }
 
-/**
- * CloudWatch Logs may encrypt log groups whose name starts with `logGroupPrefix` (or any of several), in this account
- * and region only.
- */
-export function logsStatement(partition: string, logGroupPrefix: string | string[]): KeyPolicyStatement {
-  const arn = (prefix: string) => sub(`arn:${partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${prefix}*`);
+/** CloudWatch Logs may encrypt log groups whose name starts with a `logGroupPrefix`, in this account and region only. */
+export function logsStatement(partition: string, ...logGroupPrefixes: string[]): KeyPolicyStatement {
+  const arns = logGroupPrefixes.map((prefix) =>
+    sub(`arn:${partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${prefix}*`),
+  );
   return {
     Sid: 'CloudWatchLogsEncryptsOwnLogGroups',
     Effect: 'Allow',
@@ -43,9 +42,7 @@ export function logsStatement(partition: string, logGroupPrefix: string | string
     Resource: '*',
     Condition: {
       ArnLike: {
-        'kms:EncryptionContext:aws:logs:arn': Array.isArray(logGroupPrefix)
-          ? logGroupPrefix.map(arn)
-          : arn(logGroupPrefix),
+        'kms:EncryptionContext:aws:logs:arn': arns.length === 1 ? arns[0] : arns,
       },
     },
   };

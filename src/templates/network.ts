@@ -9,6 +9,7 @@ import {
 import { FLOW_LOG_PREFIX } from './assets.js';
 import { getAtt, getAZs, join, type Resource, ref, select, sub, TemplateBuilder } from './cfn.js';
 import { type EnvContext, OUTPUTS } from './context.js';
+import { addClosedDefaultSecurityGroup } from './default-security-group.js';
 
 export { SFTP_PORT } from '../core/config/security-group.js';
 
@@ -37,7 +38,8 @@ export function ruleDescription(clients: readonly string[], purpose = 'SFTP'): s
 
 /**
  * VPC with one public subnet per AZ (2-3), an internet gateway and its route, one Elastic IP per subnet (the
- * addresses partners allow-list), the security group holding every client's CIDRs on tcp/22, and a flow log.
+ * addresses partners allow-list), the security group holding every client's CIDRs on tcp/22, a flow log, and the
+ * VPC's default security group closed (src/templates/default-security-group.ts).
  */
 export function renderNetwork(ctx: EnvContext): TemplateBuilder {
   const { project, env, partition } = ctx;
@@ -57,6 +59,30 @@ export function renderNetwork(ctx: EnvContext): TemplateBuilder {
   builder.add('Vpc', {
     Type: 'AWS::EC2::VPC',
     Properties: { CidrBlock: parsed.cidr.text, EnableDnsHostnames: true, EnableDnsSupport: true },
+  });
+  addClosedDefaultSecurityGroup(builder, {
+    project,
+    env: env.name,
+    partition,
+    logRetentionDays: env.logRetentionDays,
+    vpc: 'Vpc',
+    keyArn: builder.parameter(
+      'PlatformKeyArn',
+      { Type: 'String', Description: 'Environment KMS key that encrypts the function log group', MinLength: 20 },
+      { from: 'output', stack: ctx.stacks.assets, output: OUTPUTS.assets.platformKeyArn },
+    ),
+    code: {
+      bucket: builder.parameter(
+        'CodeBucket',
+        { Type: 'String', Description: 'Bucket holding the function bundles (assets stack output)', MinLength: 3 },
+        { from: 'output', stack: ctx.stacks.assets, output: OUTPUTS.assets.assetsBucket },
+      ),
+      key: builder.parameter(
+        'CloseDefaultSgCodeKey',
+        { Type: 'String', Description: 'S3 key of the close-default-sg function bundle', MinLength: 1 },
+        { from: 'artifact', artifact: 'close-default-sg-function' },
+      ),
+    },
   });
   builder.add('InternetGateway', { Type: 'AWS::EC2::InternetGateway' });
   builder.add('GatewayAttachment', {

@@ -2,6 +2,7 @@ import { clientsInEnvironment } from '../core/config/resolve.js';
 import { type Config, LEGACY_SECURITY_POLICIES } from '../core/config/schema.js';
 import { FTPS_PASSIVE_PORTS, securityGroupPlan } from '../core/config/security-group.js';
 import type { Resource, StackKind, Template } from './cfn.js';
+import { DEFAULT_SG_SUPPRESSIONS } from './default-security-group.js';
 
 /**
  * The security rule set `sftpctl synth` reports and `--strict` fails on: the cfn-nag, checkov and cfn-guard
@@ -911,6 +912,7 @@ export const SUPPRESSIONS: readonly Suppression[] = [
     reason:
       'S3 server access log delivery supports only SSE-S3 target buckets; it holds request metadata, never file contents.',
   },
+  ...DEFAULT_SG_SUPPRESSIONS,
 ];
 
 /**

@@ -12,9 +12,12 @@ afterEach(() => session?.kill());
  * Answers each confirmation with y as it appears, until the command exits; returns the final screen. With
  * `interruptAt`, presses Ctrl+C once that many questions were answered and progress rows show.
  */
-async function driveDeploy(options: { failClient?: string; interruptAt?: number } = {}) {
+async function driveDeploy(options: { failClient?: string; interruptAt?: number; stepMs?: number } = {}) {
   const script = await bundleTypeScript('deploy-demo', { 'test/helpers/deploy-demo.ts': ['runDeployDemo'] });
-  const demoOptions = options.failClient ? { failClient: options.failClient } : {};
+  const demoOptions = {
+    ...(options.failClient ? { failClient: options.failClient } : {}),
+    ...(options.stepMs ? { stepMs: options.stepMs } : {}),
+  };
   session = new TmuxSession('deploy', `node ${script} '${JSON.stringify(demoOptions)}'`, {
     cwd: ROOT,
     width: 110,
@@ -83,7 +86,8 @@ describe('deploy at a real terminal (tmux)', () => {
 
 describe('deploy interrupted at a real terminal', () => {
   it('Ctrl+C stops the spinner, says CloudFormation carries on and how to look, and exits 130', async () => {
-    const { final } = await driveDeploy({ interruptAt: 4 });
+    // Slow CloudFormation steps: the interrupt must land while the client stacks are still deploying.
+    const { final } = await driveDeploy({ interruptAt: 4, stepMs: 250 });
     expect(final).toContain('[exit 130]');
     expect(final).toMatch(
       /Interrupted \(SIGINT\)\. Stack operations already started continue in CloudFormation; sftpctl status/,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  FUNCTION_BUNDLES,
   functionBundleDir,
   loadFunctionBundles,
   templateKey,
@@ -36,7 +37,8 @@ describe('function bundles', () => {
     const dir = functionBundleDir();
     expect(dir).toMatch(/dist[/\\]lambda$/);
     const bundles = await loadFunctionBundles(dir);
-    for (const name of ['ingress', 'egress'] as const) {
+    expect(Object.keys(bundles)).toEqual([...FUNCTION_BUNDLES]);
+    for (const name of FUNCTION_BUNDLES) {
       expect(bundles[name].key).toBe(`functions/${name}-${bundles[name].sha256.slice(0, 16)}.zip`);
       expect(bundles[name].bytes).toBeGreaterThan(10_000);
     }
@@ -65,10 +67,7 @@ describe('function bundles', () => {
   it('upload to a real S3 API once: the same bytes under content-hash keys, skipped when already there', async () => {
     const bundles = await loadFunctionBundles();
     const first = await uploadFunctionBundles(s3, BUCKET, bundles);
-    expect(first).toEqual([
-      { key: bundles.ingress.key, uploaded: true },
-      { key: bundles.egress.key, uploaded: true },
-    ]);
+    expect(first).toEqual(FUNCTION_BUNDLES.map((name) => ({ key: bundles[name].key, uploaded: true })));
     expect((await objectBytes(bundles.ingress.key)).equals(await readFile(bundles.ingress.file))).toBe(true);
     const again = await uploadFunctionBundles(s3, BUCKET, bundles);
     expect(again.every((result) => !result.uploaded)).toBe(true);
@@ -76,10 +75,7 @@ describe('function bundles', () => {
     const { PutObjectCommand } = await import('@aws-sdk/client-s3');
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: bundles.egress.key, Body: 'truncated' }));
     const repaired = await uploadFunctionBundles(s3, BUCKET, bundles);
-    expect(repaired).toEqual([
-      { key: bundles.ingress.key, uploaded: false },
-      { key: bundles.egress.key, uploaded: true },
-    ]);
+    expect(repaired).toEqual(FUNCTION_BUNDLES.map((name) => ({ key: bundles[name].key, uploaded: name === 'egress' })));
     expect((await objectBytes(bundles.egress.key)).equals(await readFile(bundles.egress.file))).toBe(true);
     // Same length, other bytes, stored without S3's SHA-256 (another tool): not trusted either.
     const forged = Buffer.alloc(bundles.ingress.bytes, 0x41);

@@ -66,6 +66,11 @@ export interface SchemaIssue {
   message: string;
 }
 
+const CUSTOM_RESOURCE = 'AWS::CloudFormation::CustomResource';
+function pick(value: Record<string, unknown>, names: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([name]) => names.includes(name)));
+}
+
 const PSEUDO_PARAMETERS: Record<string, 'scalar' | 'list'> = {
   'AWS::AccountId': 'scalar',
   'AWS::NotificationARNs': 'list',
@@ -509,7 +514,9 @@ export function validateTemplate(template: unknown, spec: ResourceSpec = loadRes
         else if (dependency === logicalId) v.issue(`${path}.DependsOn`, 'a resource cannot depend on itself');
         else v.edges.set(logicalId, (v.edges.get(logicalId) ?? new Set()).add(dependency));
       }
-      const resourceSpec = typeof resource.Type === 'string' ? spec.resources.get(resource.Type) : undefined;
+      const type =
+        typeof resource.Type === 'string' && resource.Type.startsWith('Custom::') ? CUSTOM_RESOURCE : resource.Type;
+      const resourceSpec = typeof type === 'string' ? spec.resources.get(type) : undefined;
       if (!resourceSpec) {
         v.issue(`${path}.Type`, `unknown resource type ${JSON.stringify(resource.Type)}`);
         return;
@@ -519,7 +526,14 @@ export function validateTemplate(template: unknown, spec: ResourceSpec = loadRes
         v.issue(`${path}.Properties`, 'Properties is an object');
         return;
       }
-      v.checkObject(properties, resourceSpec.properties, `${path}.Properties`, resourceSpec.cloudFormationType);
+      // A custom resource takes any further properties: CloudFormation hands them to its function as they are, with
+      // their intrinsics resolved (checked here like any other).
+      const custom = resourceSpec.cloudFormationType === CUSTOM_RESOURCE;
+      const known = custom ? pick(properties, Object.keys(resourceSpec.properties)) : properties;
+      if (custom)
+        for (const [name, value] of Object.entries(properties))
+          if (!(name in known)) v.any(value, `${path}.Properties.${name}`);
+      v.checkObject(known, resourceSpec.properties, `${path}.Properties`, resourceSpec.cloudFormationType);
     });
   }
 

@@ -47,7 +47,7 @@ describe('rendered stacks of the example config', async () => {
         expect(Object.keys(s.parameters).sort()).toEqual(Object.keys(s.template.Parameters ?? {}).sort());
         for (const [name, source] of Object.entries(s.parameters)) {
           if (source.from === 'artifact') {
-            expect(['IngressCodeKey', 'EgressCodeKey']).toContain(name);
+            expect(['IngressCodeKey', 'EgressCodeKey', 'CloseDefaultSgCodeKey']).toContain(name);
             continue;
           }
           const upstream = result.stacks.find((candidate) => candidate.name === source.stack);

@@ -13,6 +13,8 @@ export function resolver(
   template: { Resources: Resources },
   parameters: Record<string, string>,
   endpoints: { sqs?: string } = {},
+  /** Attributes only a deployment knows (`Vpc.DefaultSecurityGroup`), by `LogicalId.Attribute`. */
+  attributes: Record<string, string> = {},
 ) {
   const resources = template.Resources;
   const pseudo: Record<string, string> = {
@@ -52,6 +54,7 @@ export function resolver(
   const getAtt = (id: string, attribute: string): string => {
     const resource = resources[id];
     if (!resource) throw new Error(`Fn::GetAtt ${id}.${attribute}: no such resource`);
+    if (attributes[`${id}.${attribute}`] !== undefined) return attributes[`${id}.${attribute}`]!;
     const props = resource.Properties ?? {};
     if (attribute === 'Arn') {
       switch (resource.Type) {

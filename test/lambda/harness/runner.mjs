@@ -11,10 +11,13 @@ process.stdout.write = (chunk) => {
 };
 const module = await import(pathToFileURL(join(dir, file)).href);
 const handler = module[exportName];
-process.on('message', async ({ id, event }) => {
+process.on('message', async ({ id, event, remainingMs }) => {
   lines.length = 0;
+  const started = Date.now();
+  // Lambda's own countdown, when the test gives the invocation a time limit.
+  const clock = remainingMs ? { getRemainingTimeInMillis: () => remainingMs - (Date.now() - started) } : {};
   try {
-    const response = await handler(event, { functionName: file, awsRequestId: id });
+    const response = await handler(event, { functionName: file, awsRequestId: id, ...clock });
     process.send({ id, response, logs: lines.splice(0) });
   } catch (error) {
     process.send({ id, error: String(error?.stack ?? error), logs: lines.splice(0) });
