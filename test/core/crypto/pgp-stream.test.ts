@@ -371,7 +371,7 @@ describe('openpgp.js messages', () => {
       expect(data.equals(plain)).toBe(true);
       expect(result).toMatchObject(
         aeadProtect
-          ? { integrity: 'aead', engine: 'openpgp', cipher: 'aes256' }
+          ? { integrity: 'aead', engine: 'native', cipher: 'aes256', aead: 'gcm' }
           : { integrity: 'mdc', engine: 'native' },
       );
       if (aeadProtect) {
