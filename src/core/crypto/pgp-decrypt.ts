@@ -360,7 +360,8 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
   if (ours.length === 0) throw wrongKeyError(recipients, context.keys, passwords);
 
   const openpgp = await loadOpenpgp();
-  const body = new ByteReader(packetBody(reader, header, 'encrypted data packet', CHUNK));
+  // The decryptors copy what they keep of each piece: the body's gather buffers are reused (see packetBody).
+  const body = new ByteReader(packetBody(reader, header, 'encrypted data packet', CHUNK, true));
   const version = header.tag === TAG.seipd ? await body.byte() : undefined;
   if (header.tag === TAG.seipd && version === undefined) throw truncatedError('at the start of the encrypted data');
   if (header.tag === TAG.aead || version === 2) {
