@@ -10,7 +10,7 @@
  * Memory: one chunk (≤ 4 MiB, the RFC 9580 maximum) of plaintext plus the read pieces.
  */
 import { Buffer } from 'node:buffer';
-import { createDecipheriv, hkdfSync } from 'node:crypto';
+import { type CipherOCB, createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { EaxDecipher, EaxKey } from './pgp-eax.js';
 import { integrityError, truncatedError, unsupportedError } from './pgp-errors.js';
 import { type ByteReader, TAG, WORK_CHUNK } from './pgp-packets.js';
@@ -76,14 +76,14 @@ interface ChunkDecipher {
 
 /** Key, nonces and associated data of one message. */
 class AeadSchedule {
-  private readonly key: Buffer;
+  readonly key: Buffer;
   private readonly iv: Buffer;
   private readonly prefix: Buffer;
   private readonly mode: (typeof AEAD_MODES)[AeadId];
   private readonly eax: EaxKey | undefined;
   /** SEIPD v2's per-chunk associated data is the same for every chunk: its OMAC¹ once. */
   private eaxHeader: Buffer | undefined;
-  private readonly algorithm: string;
+  readonly algorithm: string;
 
   constructor(
     private readonly header: AeadHeader,
@@ -117,7 +117,7 @@ class AeadSchedule {
   }
 
   /** Nonce of chunk `index`: the IV with the big-endian index XORed into its last 8 bytes. */
-  private nonce(index: number): Buffer {
+  nonce(index: number): Buffer {
     const nonce = Buffer.from(this.iv);
     const at = nonce.length - 8;
     const high = Math.floor(index / 2 ** 32);
@@ -127,7 +127,7 @@ class AeadSchedule {
   }
 
   /** Associated data: the header octets, the chunk index for tag 20, the total length for the final tag. */
-  private associatedData(index: number, total: number | undefined): Buffer {
+  associatedData(index: number, total: number | undefined): Buffer {
     const parts = [this.prefix];
     if (this.header.packetTag === TAG.aead) parts.push(uint64(index));
     if (total !== undefined) parts.push(uint64(total));
@@ -272,5 +272,83 @@ export async function* aeadChunks(
   } catch (error) {
     integrity.failure = error;
     throw error;
+  }
+}
+
+/** RFC 9580's recommendation and GnuPG's default: 4 MiB chunks (an encryptor holds none of it). */
+const WRITE_CHUNK_SIZE_OCTET = 16;
+
+/**
+ * SEIPD v2 encryption (RFC 9580 5.13) with OCB, the mode every RFC 9580 implementation must read: the packet body
+ * (version, cipher, mode, chunk size, salt, then each chunk's ciphertext and tag, then the final tag), streamed.
+ */
+export class Seipdv2Encryptor {
+  private readonly schedule: AeadSchedule;
+  private readonly chunkSize = 2 ** (WRITE_CHUNK_SIZE_OCTET + 6);
+  private cipher: CipherOCB | undefined;
+  private index = 0;
+  private inChunk = 0;
+  private total = 0;
+  readonly header: Buffer;
+
+  constructor(cipherId: number, sessionKey: Uint8Array) {
+    if (AES_KEY_LENGTH[cipherId] === undefined) throw new Error(`SEIPD v2 with cipher ${cipherId}`);
+    const salt = randomBytes(32);
+    const aeadId = 2;
+    this.schedule = new AeadSchedule(
+      { packetTag: TAG.seipd, version: 2, cipherId, aeadId, chunkSizeOctet: WRITE_CHUNK_SIZE_OCTET, saltOrIv: salt },
+      sessionKey,
+    );
+    this.header = Buffer.concat([Buffer.of(2, cipherId, aeadId, WRITE_CHUNK_SIZE_OCTET), salt]);
+  }
+
+  /** Encrypts `bytes`; ciphertext (and the tags of chunks completed) go to `out`. */
+  push(bytes: Buffer, out: Buffer[]): void {
+    let rest = bytes;
+    while (rest.length > 0) {
+      const cipher = (this.cipher ??= this.open(this.index));
+      const take = Math.min(rest.length, this.chunkSize - this.inChunk);
+      const encrypted = cipher.update(rest.subarray(0, take));
+      if (encrypted.length > 0) out.push(encrypted);
+      this.inChunk += take;
+      this.total += take;
+      rest = rest.subarray(take);
+      if (this.inChunk === this.chunkSize) this.closeChunk(out);
+    }
+  }
+
+  /** The last chunk (if any bytes are in it) and the final tag over the total length. */
+  finish(out: Buffer[]): void {
+    if (this.inChunk > 0 || this.index === 0) {
+      this.cipher ??= this.open(this.index);
+      this.closeChunk(out);
+    }
+    const final = this.open(this.index, this.total);
+    const rest = final.final();
+    if (rest.length > 0) out.push(rest);
+    out.push(final.getAuthTag());
+  }
+
+  private open(index: number, total?: number): CipherOCB {
+    const cipher = createCipheriv(
+      this.schedule.algorithm as 'aes-256-ocb',
+      this.schedule.key,
+      this.schedule.nonce(index),
+      {
+        authTagLength: TAG_LENGTH,
+      },
+    );
+    cipher.setAAD(this.schedule.associatedData(index, total));
+    return cipher;
+  }
+
+  private closeChunk(out: Buffer[]): void {
+    const cipher = this.cipher!;
+    const rest = cipher.final();
+    if (rest.length > 0) out.push(rest);
+    out.push(cipher.getAuthTag());
+    this.cipher = undefined;
+    this.inChunk = 0;
+    this.index++;
   }
 }

@@ -12,7 +12,13 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePgpKeyPair, type PgpKeyPair } from '../../../src/core/crypto/pgp-keygen.js';
-import { type DecryptionKeys, decryptStream, readDecryptionKeys } from '../../../src/core/crypto/pgp-stream.js';
+import {
+  type DecryptionKeys,
+  decryptStream,
+  encryptStream,
+  readDecryptionKeys,
+  readRecipientKey,
+} from '../../../src/core/crypto/pgp-stream.js';
 import { streamToNewFile } from '../../../src/io/files.js';
 import { consume, expectFailure, sourceOf } from './pgp-fixtures.js';
 
@@ -188,6 +194,48 @@ describe('native AEAD decryption', () => {
         decryptStream(sourceOf(message), keys, { maxDecompressedBytes: 100_000 }),
         'PGP_DECOMPRESSION_LIMIT',
       );
+    }
+  });
+});
+
+describe('egress to a v6 (RFC 9580) partner key', () => {
+  it('writes a v6 session key packet and SEIPD v2 (OCB) that openpgp.js and we decrypt; tampering refused', async () => {
+    const { privateKey, publicKey } = await openpgp.generateKey({
+      type: 'curve25519',
+      userIDs: [{ name: 'Partner' }],
+      config: { v6Keys: true },
+    });
+    const recipient = await readRecipientKey(publicKey);
+    expect(recipient.format).toBe('seipdv2');
+    const data = randomBytes(5 * 1024 * 1024 + 17); // more than one 4 MiB chunk
+    const { ciphertext, done } = encryptStream(sourceOf(data), recipient);
+    const message = (await consume(ciphertext)).data;
+    expect(await done).toMatchObject({ integrity: 'aead', plaintextBytes: data.length });
+
+    const parsed = await openpgp.readMessage({ binaryMessage: message });
+    const packets = parsed.packets.map((p) => [
+      (p.constructor as { tag?: number }).tag,
+      (p as { version?: number }).version,
+    ]);
+    expect(packets).toEqual([
+      [1, 6],
+      [18, 2],
+    ]);
+    const decrypted = await openpgp.decrypt({
+      message: parsed,
+      decryptionKeys: await openpgp.readPrivateKey({ armoredKey: privateKey }),
+      format: 'binary',
+    });
+    expect(Buffer.from(decrypted.data as Uint8Array).equals(data)).toBe(true);
+
+    const ours = await readDecryptionKeys([privateKey]);
+    const { plaintext, verified } = decryptStream(sourceOf(message), ours);
+    expect((await consume(plaintext)).data.equals(data)).toBe(true);
+    expect(await verified).toMatchObject({ engine: 'native', integrity: 'aead', aead: 'ocb', cipher: 'aes256' });
+    for (const offset of [message.length - 1, message.length - 30, message.length >> 1]) {
+      const tampered = Buffer.from(message);
+      tampered[offset]! ^= 0x10;
+      await expectFailure(decryptStream(sourceOf(tampered), ours), 'PGP_INTEGRITY_FAILED');
     }
   });
 });
