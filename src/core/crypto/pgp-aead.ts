@@ -306,7 +306,8 @@ export class Seipdv2Encryptor {
   push(bytes: Buffer, out: Buffer[]): void {
     let rest = bytes;
     while (rest.length > 0) {
-      const cipher = (this.cipher ??= this.open(this.index));
+      this.cipher ??= this.open(this.index);
+      const cipher = this.cipher;
       const take = Math.min(rest.length, this.chunkSize - this.inChunk);
       const encrypted = cipher.update(rest.subarray(0, take));
       if (encrypted.length > 0) out.push(encrypted);
