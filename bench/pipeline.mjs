@@ -347,12 +347,13 @@ async function main() {
     const rows = Object.entries(stats).map(([name, s]) => {
       const base = peerOf(name);
       const stream = s.streamMbPerS ?? s.mbPerS; // gpg starts in ~10 ms: its wall time is its streaming time
+      const self = base === s && !name.startsWith('gpg ');
       return [
         name,
         s.mbPerS,
-        (s.mbPerS / base.mbPerS).toFixed(2),
+        self ? '—' : (s.mbPerS / base.mbPerS).toFixed(2),
         stream,
-        (stream / base.mbPerS).toFixed(2),
+        self ? '—' : (stream / base.mbPerS).toFixed(2),
         s.peakRssMB,
         s.wallMs,
       ];
