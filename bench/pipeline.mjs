@@ -125,6 +125,23 @@ function run(command, argv, env) {
   return { wallMs, maxRssKB: rss ? Number(rss[1]) : (inner.maxRssKB ?? null), streamMs: inner.streamMs ?? null };
 }
 
+/** Whether the file's encrypted data packet (after new-format session key packets) is SEIPD version 2. */
+function isSeipdv2(path) {
+  const fd = openSync(path, 'r');
+  const head = Buffer.alloc(4096);
+  readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  for (let i = 0; i < head.length - 6; ) {
+    const tag = head[i] & 0x3f;
+    const first = head[i + 1];
+    if (tag === 18) return head[i + (first < 192 ? 2 : first < 224 ? 3 : first < 255 ? 2 : 6)] === 2;
+    if (first < 192) i += 2 + first;
+    else if (first < 224) i += 3 + ((first - 192) << 8) + head[i + 2] + 192;
+    else return false;
+  }
+  return false;
+}
+
 function hasTool(command, argv) {
   return spawnSync(command, argv, { stdio: 'ignore' }).status === 0;
 }
@@ -268,6 +285,17 @@ async function main() {
           aeadChecks.push(`ours-${mode}.out`);
         }
       }
+      // openpgp.js writes SEIPD v2 only to keys that advertise it (gpg 2.2's do not): a key of its own for this case.
+      const openpgp = await import('openpgp');
+      const v2Key = await openpgp.generateKey({
+        type: 'ecc',
+        userIDs: [{ email: 'seipdv2@example.invalid' }],
+        config: { aeadProtect: true },
+      });
+      const v2Public = file('seipdv2-public.asc');
+      const v2Private = file('seipdv2-private.asc');
+      writeFileSync(v2Public, v2Key.publicKey);
+      writeFileSync(v2Private, v2Key.privateKey);
       const seipdv2 = file('openpgp-seipdv2-ocb.pgp');
       run(process.execPath, [
         join(ROOT, 'bench/pipeline.mjs'),
@@ -275,12 +303,13 @@ async function main() {
         '--aead=ocb',
         `--in=${plain}`,
         `--out=${seipdv2}`,
-        `--key=${publicKey}`,
+        `--key=${v2Public}`,
       ]);
+      if (!isSeipdv2(seipdv2)) throw new Error('openpgp.js did not write SEIPD v2');
       const label = '(SEIPDv2 OCB, openpgp.js-made)';
       cases[`sftpctl decrypt ${label}`] = [
         'ours-v2.out',
-        () => ours('decrypt', seipdv2, file('ours-v2.out'), privateKey),
+        () => ours('decrypt', seipdv2, file('ours-v2.out'), v2Private),
       ];
       aeadChecks.push('ours-v2.out');
       if (withOpenpgp) {
@@ -292,7 +321,7 @@ async function main() {
               '--child=openpgp-decrypt',
               `--in=${seipdv2}`,
               `--out=${file('openpgp-v2.out')}`,
-              `--key=${privateKey}`,
+              `--key=${v2Private}`,
             ]),
         ];
       }
