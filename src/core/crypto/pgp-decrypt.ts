@@ -4,8 +4,9 @@
  * The common case — what GnuPG and openpgp.js write by default: PKESK(s) + SEIPD v1 (AES, MDC) holding an optionally
  * ZIP/ZLIB-compressed literal, optionally one-pass-signed — runs on a native path: packets parsed here, the session
  * key decrypted by openpgp.js, AES-CFB via AES-ECB + XOR on node:crypto (see pgp-cfb.ts), SHA-1 MDC on node:crypto,
- * inflate on node:zlib, BZip2 and Camellia too. Everything else (SEIPD v2 / AEAD, Twofish/Blowfish/CAST5/3DES) is replayed into openpgp.js with
- * unauthenticated streaming on; both paths have the same contract and error codes.
+ * inflate on node:zlib, BZip2 and Camellia too. AEAD — SEIPD v2 and the LibrePGP AEAD packet, OCB/GCM/EAX with AES —
+ * is native too (pgp-aead.ts). Everything else (Twofish/Blowfish/CAST5/3DES, AEAD with other ciphers) is replayed into
+ * openpgp.js with unauthenticated streaming on; both paths have the same contract and error codes.
  *
  * The contract: the plaintext stream can be consumed with constant memory; it ERRORS instead of ending when the
  * message fails its end-of-message integrity check (MDC / AEAD tag), is truncated, exceeds the decompression limit or
@@ -17,6 +18,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, unknownAlgorithmError } from '../checksum/algorithms.js';
 import { SftpctlError } from '../errors.js';
+import { aeadChunks, aeadName, nativeAead, readAeadHeader } from './pgp-aead.js';
 import { dearmor, startsWithBom } from './pgp-armor.js';
 import { type Block16Algorithm, block16FromId, CfbDecryptEngine, CiphertextBlocks, type Pending } from './pgp-cfb.js';
 import { innerMessage } from './pgp-content.js';
@@ -108,6 +110,8 @@ export interface DecryptResult {
    * accepted with `allowEmpty` (no message, so no check was made).
    */
   integrity: 'mdc' | 'aead' | 'none';
+  /** The AEAD mode ('ocb', 'gcm', 'eax') of an AEAD message; absent for SEIPD v1. */
+  aead?: string;
   compression: CompressionName | 'unknown';
   armored: boolean;
   /** The message carried signatures (not verified here). */
@@ -356,19 +360,38 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
   if (ours.length === 0) throw wrongKeyError(recipients, context.keys, passwords);
 
   const openpgp = await loadOpenpgp();
-  const body = new ByteReader(packetBody(reader, header, 'encrypted data packet', CHUNK));
+  // The decryptors copy what they keep of each piece: the body's gather buffers are reused (see packetBody).
+  const body = new ByteReader(packetBody(reader, header, 'encrypted data packet', CHUNK, true));
   const version = header.tag === TAG.seipd ? await body.byte() : undefined;
   if (header.tag === TAG.seipd && version === undefined) throw truncatedError('at the start of the encrypted data');
   if (header.tag === TAG.aead || version === 2) {
-    // SEIPD v2 (RFC 9580) or the LibrePGP AEAD packet: each chunk carries its own tag, openpgp.js streams it.
-    if (header.tag === TAG.aead) await body.byte(); // its version byte
+    // SEIPD v2 (RFC 9580) or the LibrePGP AEAD packet: each chunk carries its own tag.
+    const packetTag = header.tag === TAG.aead ? TAG.aead : TAG.seipd;
+    const aeadVersion = header.tag === TAG.aead ? await body.byte() : version;
     const cipher = await body.byte();
-    if (cipher === undefined) throw truncatedError('at the start of the encrypted data');
+    if (aeadVersion === undefined || cipher === undefined) throw truncatedError('at the start of the encrypted data');
+    if (aeadVersion !== (packetTag === TAG.aead ? 1 : 2)) {
+      throw unsupportedError(`an AEAD encrypted data packet of version ${aeadVersion}`);
+    }
     result.integrity = 'aead';
     result.cipher = cipherName(cipher);
-    result.compression = 'unknown';
+    const aead = await readAeadHeader(body, packetTag, aeadVersion, cipher);
     const sessionKey = await sessionKeyFor(openpgp, ours, context, cipher);
-    yield* viaOpenpgp(openpgp, recorder.replay(), context, sessionKey);
+    if (!nativeAead(aead)) {
+      result.compression = 'unknown';
+      yield* viaOpenpgp(openpgp, recorder.replay(), context, sessionKey);
+      return;
+    }
+    recorder.stop();
+    result.cipher = sessionKey.algorithm;
+    result.aead = aeadName(aead.aeadId);
+    const integrity: Integrity = { verified: false, failure: undefined, authenticatedChunks: true };
+    const plain = new ByteReader(aeadChunks(body, aead, sessionKey.data, integrity), (where) =>
+      malformedError(`the decrypted content ends ${where}`),
+    );
+    yield* content(plain, integrity, context, reader, recorder, () => {
+      throw unsupportedError('a compression format inside an AEAD message');
+    });
     return;
   }
   if (version !== 1) throw unsupportedError(`an encrypted data packet of version ${version}`);
@@ -384,12 +407,31 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
   }
 
   // 4. Native SEIPD v1.
-  const integrity: Integrity = { verified: false, failure: undefined };
+  const integrity: Integrity = { verified: false, failure: undefined, authenticatedChunks: false };
   const bodyLength = header.length.kind === 'definite' ? header.length.length : undefined;
   const plain = new ByteReader(
     seipdV1(body, cipher, sessionKey.data, integrity, context.options.parallel, bodyLength),
     (where) => malformedError(`the decrypted content ends ${where}`),
   );
+  yield* content(plain, integrity, context, reader, recorder, () => {
+    // BZip2 or another format the native path leaves to openpgp.js: start over from the recorded bytes.
+    result.compression = 'bzip2';
+    return viaOpenpgp(openpgp, recorder.replay(), context, sessionKey);
+  });
+}
+
+/**
+ * The message inside the decrypted data (literal, compressed, signatures), then the end of the encrypted packet;
+ * returns only after the integrity check (MDC or final AEAD tag) passed and nothing follows the message.
+ */
+async function* content(
+  plain: ByteReader,
+  integrity: Integrity,
+  context: Context,
+  reader: ByteReader,
+  recorder: Recorder,
+  otherwise: () => AsyncGenerator<Buffer>,
+): AsyncGenerator<Buffer> {
   let inner: AsyncGenerator<Buffer> | undefined;
   try {
     inner = await innerMessage(plain, context);
@@ -397,21 +439,19 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
     throw await explain(error, plain, integrity);
   }
   if (inner === undefined) {
-    // BZip2 or another format the native path leaves to openpgp.js: start over from the recorded bytes.
-    result.compression = 'bzip2';
-    yield* viaOpenpgp(openpgp, recorder.replay(), context, sessionKey);
+    yield* otherwise();
     return;
   }
   recorder.stop();
   try {
     yield* inner;
-    // Everything after the literal data must be part of the message's end (signatures), then the MDC.
+    // Everything after the literal data must be part of the message's end (signatures), then the MDC / final tag.
     const extra = await plain.drain();
     if (extra > 0) throw malformedError(`${extra} unexpected bytes after the literal data`);
   } catch (error) {
     throw await explain(error, plain, integrity);
   }
-  if (!integrity.verified) throw integrityError('the modification detection code was never checked');
+  if (!integrity.verified) throw integrityError('the integrity check was never made');
   // Nothing may follow the encrypted data packet (and armor must end properly).
   if (!(await reader.atEof())) throw malformedError('data after the end of the encrypted message');
 }
@@ -419,6 +459,8 @@ async function* decryptMessage(input: AsyncIterator<Uint8Array>, context: Contex
 interface Integrity {
   verified: boolean;
   failure: unknown;
+  /** AEAD: every byte the content parser saw was authenticated already, so its errors stand as they are. */
+  authenticatedChunks: boolean;
 }
 
 /**
@@ -427,7 +469,7 @@ interface Integrity {
  */
 async function explain(error: unknown, plain: ByteReader, integrity: Integrity): Promise<unknown> {
   if (integrity.failure !== undefined) return integrity.failure;
-  if (!(error instanceof SftpctlError) || error.code !== 'PGP_MALFORMED') return error;
+  if (!(error instanceof SftpctlError) || error.code !== 'PGP_MALFORMED' || integrity.authenticatedChunks) return error;
   try {
     await plain.drain();
   } catch {

@@ -11,8 +11,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ChecksumAlgorithm } from '../checksum/algorithms.js';
 import { createMultiHasher } from '../checksum/hash-stream.js';
+import { Seipdv2Encryptor } from './pgp-aead.js';
 import { ArmorEncoder } from './pgp-armor.js';
-import { AES_KEY_BYTES, type AesAlgorithm, BlockAccumulator, CfbEncryptEngine, type Pending } from './pgp-cfb.js';
+import {
+  AES_IDS,
+  AES_KEY_BYTES,
+  type AesAlgorithm,
+  BlockAccumulator,
+  CfbEncryptEngine,
+  type Pending,
+} from './pgp-cfb.js';
 import { abortedError, malformedError, openpgpReason, pgpError } from './pgp-errors.js';
 import { loadOpenpgp, type RecipientKey } from './pgp-keys.js';
 import { PartialPacketWriter, prefetch, TAG, toBuffer } from './pgp-packets.js';
@@ -47,6 +55,8 @@ export interface EncryptResult {
   recipientFingerprint: string;
   recipientKeyId: string;
   armored: boolean;
+  /** 'mdc': SEIPD v1 (v4 keys); 'aead': SEIPD v2 with OCB (v6 keys). */
+  integrity: 'mdc' | 'aead';
 }
 
 export interface EncryptedStream {
@@ -122,7 +132,9 @@ async function* encryptGenerator(
         algorithm: cipher,
         encryptionKeys: recipient.key,
         format: 'binary',
-        config: { aeadProtect: false },
+        // A v6 key gets a v6 session key packet (no cipher id inside: SEIPD v2 names it).
+        ...(recipient.format === 'seipdv2' ? { aeadAlgorithm: 'ocb' as const } : {}),
+        config: { aeadProtect: recipient.format === 'seipdv2' },
       });
     } catch (error) {
       throw pgpError(
@@ -174,6 +186,44 @@ async function* encryptGenerator(
     }
 
     const packets = compression === 'none' ? literal() : compressed(literal(), COMPRESSION_IDS[compression]);
+
+    if (recipient.format === 'seipdv2') {
+      // SEIPD v2 (RFC 9580): OCB chunks on node:crypto, framed in 1 MiB parts.
+      const seipd = new PartialPacketWriter(TAG.seipd, PART_BITS);
+      const aead = new Seipdv2Encryptor(AES_IDS[cipher], sessionKey);
+      const out: Buffer[] = [];
+      const encrypted: Buffer[] = [];
+      seipd.push(aead.header, out);
+      for await (const bytes of packets) {
+        aead.push(bytes, encrypted);
+        for (const piece of encrypted) seipd.push(piece, out);
+        encrypted.length = 0;
+        for (const part of out) yield* emit(part);
+        out.length = 0;
+      }
+      aead.finish(encrypted);
+      for (const piece of encrypted) seipd.push(piece, out);
+      seipd.finish(out);
+      for (const part of out) yield* emit(part);
+      if (armor) {
+        const tail = armor.finish();
+        ciphertextBytes += tail.length;
+        yield tail;
+      }
+      finished = true;
+      settle.resolve({
+        plaintextBytes,
+        ciphertextBytes,
+        digests: hasher ? hasher.digest().digests : {},
+        cipher,
+        compression,
+        recipientFingerprint: recipient.fingerprint,
+        recipientKeyId: recipient.encryptionKeyId,
+        armored: armor !== undefined,
+        integrity: 'aead',
+      });
+      return;
+    }
 
     // SEIPD v1: version 1, then CFB(prefix ‖ packets ‖ 0xD3 0x14 ‖ SHA-1 of all before it), in 1 MiB chunks.
     const seipd = new PartialPacketWriter(TAG.seipd, PART_BITS);
@@ -227,6 +277,7 @@ async function* encryptGenerator(
       recipientFingerprint: recipient.fingerprint,
       recipientKeyId: recipient.encryptionKeyId,
       armored: armor !== undefined,
+      integrity: 'mdc',
     });
   } catch (error) {
     finished = true;

@@ -1,5 +1,5 @@
 /**
- * The formats the native path leaves to openpgp.js — SEIPD v2 / AEAD, Twofish/Blowfish/CAST5/3DES — replayed from the
+ * The formats the native path leaves to openpgp.js — Twofish/Blowfish/CAST5/3DES, AEAD with a non-AES cipher — replayed from the
  * bytes read so far into openpgp.js's streaming decryption (unauthenticated streaming on, so SEIPD v1 streams; the
  * MDC / AEAD tag is still checked at the end and an error then fails the stream), behind the same error codes.
  */

@@ -166,13 +166,18 @@ export function pgpKeyProblems(info: PgpKeyInfo, expect: { role: 'public' | 'pri
       hint: 'Give the private key (`gpg --armor --export-secret-keys <fingerprint>`), or let sftpctl generate the key pair.',
     });
   }
-  if (info.version !== 4) {
+  // A partner's v6 (RFC 9580) key is fine: messages to it are SEIPD v2, which its owner's tool reads. The platform's
+  // own key stays v4, so that GnuPG 2.2 partners can encrypt to it.
+  if (info.version !== 4 && !(expect.role === 'public' && info.version === 6)) {
     problems.push({
       code: 'PGP_KEY_V6',
       message: `${which} is a version ${info.version} OpenPGP key; GnuPG 2.2 and many partner tools cannot use it.`,
       hint: GENERATE_HINT,
     });
-  } else if ([info.algorithm, info.encryptionAlgorithm].some((a) => a !== null && RFC9580_ALGORITHMS.has(a))) {
+  } else if (
+    info.version === 4 &&
+    [info.algorithm, info.encryptionAlgorithm].some((a) => a !== null && RFC9580_ALGORITHMS.has(a))
+  ) {
     problems.push({
       code: 'PGP_KEY_RFC9580_ALGORITHM',
       message: `${which} uses the new RFC 9580 ed25519/x25519 key format (openpgp.js type 'curve25519'), which GnuPG 2.2 rejects.`,

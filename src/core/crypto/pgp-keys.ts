@@ -25,6 +25,11 @@ export interface RecipientKey {
   readonly userIds: readonly string[];
   /** The symmetric cipher chosen from the key's preferences (AES only). */
   readonly cipher: AesAlgorithm;
+  /**
+   * The encrypted data format: 'seipdv1' (MDC) for v4 keys, what GnuPG 2.2 reads; 'seipdv2' (OCB) for v6 (RFC 9580)
+   * keys, which RFC 9580 requires for them.
+   */
+  readonly format: 'seipdv1' | 'seipdv2';
   /** The parsed openpgp.js key; treat as opaque. */
   readonly key: PublicKey;
 }
@@ -80,8 +85,9 @@ const RFC9580_ALGORITHMS = new Set(['x25519', 'x448', 'ed25519', 'ed448']);
 
 /**
  * Reads a partner's public key (armored or binary) for egress. Refuses private keys (the platform never holds a
- * partner's private key), v5/v6 keys and RFC 9580 x25519 subkeys (GnuPG 2.2 cannot read messages for them), and keys
- * without a valid encryption subkey at `now`.
+ * partner's private key), v5 keys and RFC 9580 x25519 subkeys inside v4 keys (GnuPG 2.2 cannot read messages for
+ * them), and keys without a valid encryption subkey at `now`. A v6 (RFC 9580) key is accepted: its owner runs an RFC
+ * 9580 implementation, and messages to it are SEIPD v2 (OCB), as RFC 9580 requires.
  */
 export async function readRecipientKey(data: Uint8Array | string, now: Date = new Date()): Promise<RecipientKey> {
   const openpgp = await loadOpenpgp();
@@ -102,7 +108,8 @@ export async function readRecipientKey(data: Uint8Array | string, now: Date = ne
       'Give the public key (`gpg --armor --export <fingerprint>`). If a partner sent their private key, treat it as compromised.',
     );
   }
-  if (keyVersion(key) !== 4) throw v6Error(key, 'partner key');
+  const version = keyVersion(key);
+  if (version !== 4 && version !== 6) throw v6Error(key, 'partner key');
   let encryptionKey: Awaited<ReturnType<Key['getEncryptionKey']>>;
   try {
     encryptionKey = await key.getEncryptionKey(undefined, now);
@@ -115,7 +122,7 @@ export async function readRecipientKey(data: Uint8Array | string, now: Date = ne
     );
   }
   const algorithm = encryptionKey.getAlgorithmInfo().algorithm as string;
-  if (RFC9580_ALGORITHMS.has(algorithm)) {
+  if (version === 4 && RFC9580_ALGORITHMS.has(algorithm)) {
     throw pgpError(
       'PGP_KEY_RFC9580_ALGORITHM',
       `OpenPGP key ${fingerprint} encrypts with the RFC 9580 ${algorithm} format (openpgp.js type 'curve25519'), which GnuPG 2.2 cannot read.`,
@@ -128,6 +135,7 @@ export async function readRecipientKey(data: Uint8Array | string, now: Date = ne
     encryptionKeyId: encryptionKey.getKeyID().toHex().toUpperCase(),
     userIds: key.getUserIDs(),
     cipher: await chooseCipher(key, now),
+    format: version === 6 ? 'seipdv2' : 'seipdv1',
     key: key as PublicKey,
   };
 }

@@ -91,6 +91,14 @@ clients:
 ${client}`;
 
 describe('key checks', () => {
+  it('accepts a v6 (RFC 9580) partner key: egress writes SEIPD v2 for it', async () => {
+    const result = await validateYaml(
+      config(`    download: {}\n    pgp: { partnerPublicKey: keys/v6.pub.asc }\n`),
+      files,
+    );
+    expect(rows(result).filter((row) => /v6\.pub\.asc/.test(JSON.stringify(row)))).toEqual([]);
+  });
+
   it('accepts a client whose SSH and PGP files are all sound, with no warnings', async () => {
     const result = await validateYaml(
       config(`    upload: { sshKeys: ["${files['keys/upload.pub']?.trim()}"] }
@@ -121,7 +129,6 @@ describe('key checks', () => {
       'SSH_KEY_DUPLICATE',
       /already listed/,
     ],
-    ['v6 PGP key', `    download: {}\n    pgp: { partnerPublicKey: keys/v6.pub.asc }\n`, 'PGP_KEY_V6', /v6\.pub\.asc/],
     [
       'expired PGP key',
       `    download: {}\n    pgp: { partnerPublicKey: keys/expired.pub.asc }\n`,
