@@ -1,4 +1,4 @@
-import { environmentBucketName, platformKeyAlias } from '../core/config/naming.js';
+import { environmentBucketName, identityTableName, platformKeyAlias } from '../core/config/naming.js';
 import type { Config } from '../core/config/schema.js';
 import { SftpctlError } from '../core/errors.js';
 import { partitionOf } from '../templates/cfn.js';
@@ -47,6 +47,15 @@ export const ENGINE_CALLS: Readonly<Record<string, readonly string[]>> = {
   DescribeUserCommand: ['transfer:DescribeUser'],
   ImportSshPublicKeyCommand: ['transfer:ImportSshPublicKey'],
   DeleteSshPublicKeyCommand: ['transfer:DeleteSshPublicKey'],
+  // Lambda identity mode: deploy reads the user roles' physical names and reconciles the user table (KMS-encrypted
+  // with the environment key: DynamoDB decrypts the table key with the caller's rights).
+  DescribeStackResourcesCommand: ['cloudformation:DescribeStackResources'],
+  ScanCommand: ['dynamodb:Scan', 'kms:Decrypt'],
+  GetItemCommand: ['dynamodb:GetItem', 'kms:Decrypt'],
+  BatchWriteItemCommand: ['dynamodb:BatchWriteItem', 'kms:Decrypt', 'kms:GenerateDataKey'],
+  UpdateItemCommand: ['dynamodb:UpdateItem', 'kms:Decrypt', 'kms:GenerateDataKey'],
+  // Sent only on the identity function's login path (a FTPS user's password hash), which shares the store module.
+  GetSecretValueCommand: [],
 };
 
 /** What each side of a deploy needs. */
@@ -137,14 +146,20 @@ function engineStatements(s: Scope): PolicyStatement[] {
       Resource: [`arn:${s.partition}:s3:::${assets}/functions/*`, `arn:${s.partition}:s3:::${assets}/templates/*`],
     },
     {
-      Sid: 'UseEnvironmentKeyThroughS3',
+      Sid: 'UseEnvironmentKeyThroughS3AndDynamoDB',
       Effect: 'Allow',
       Action: of('kms'),
       Resource: [`arn:${s.partition}:kms:${s.region}:${s.account}:key/*`],
       Condition: {
-        StringEquals: { 'kms:ViaService': `s3.${s.region}.amazonaws.com` },
+        StringEquals: { 'kms:ViaService': [`s3.${s.region}.amazonaws.com`, `dynamodb.${s.region}.amazonaws.com`] },
         'ForAnyValue:StringEquals': { 'kms:ResourceAliases': platformKeyAlias(s.project, s.env) },
       },
+    },
+    {
+      Sid: 'ReconcileUserTable',
+      Effect: 'Allow',
+      Action: of('dynamodb'),
+      Resource: [`arn:${s.partition}:dynamodb:${s.region}:${s.account}:table/${identityTableName(s.project, s.env)}`],
     },
     {
       Sid: 'ReconcileUserSshKeys',

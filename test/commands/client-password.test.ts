@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { itemToRecord } from '../../src/aws/identity-store.js';
 import { clientPassword } from '../../src/commands/client-password.js';
 import { deploy } from '../../src/commands/deploy.js';
@@ -6,22 +6,6 @@ import { verifyPassword } from '../../src/core/identity/password.js';
 import { deployHarness } from '../helpers/deploy-harness.js';
 import { startFakeDynamoDb } from '../helpers/fake-dynamodb.js';
 import { scriptedPrompter } from '../helpers/prompter.js';
-
-// FTPS in `transfer.protocols` is refused by config validation until the FTPS config work (certificate, passive
-// mode) lands in core/config, which this helper does not own: the command is run with the protocols it will then
-// see, set on the loaded config. Everything else (validation of the rest, AWS calls) is real.
-let ftps = false;
-vi.mock('../../src/io/config-file.js', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('../../src/io/config-file.js')>();
-  return {
-    ...actual,
-    loadConfig: async (...args: Parameters<typeof actual.loadConfig>) => {
-      const loaded = await actual.loadConfig(...args);
-      if (ftps) for (const env of Object.values(loaded.config.environments)) env.transfer.protocols = ['SFTP', 'FTPS'];
-      return loaded;
-    },
-  };
-});
 
 const TABLE = 'shop-dev-identity';
 const SECRET = '/shop/dev/identity/passwords/bank-upload';
@@ -44,13 +28,17 @@ afterEach(async () => {
   dynamo.items.clear();
 });
 
-let withFtps = true;
+const CERTIFICATE = 'arn:aws:acm:eu-west-2:111122223333:certificate/0b8e2f4c-5a2e-4d1b-9c3e-2f1a0d9e8c7b';
 async function world(options: { lambda?: boolean; ftps?: boolean } = {}) {
-  withFtps = options.ftps ?? true;
   harness = await deployHarness();
   if (options.lambda ?? true) {
+    const transfer =
+      (options.ftps ?? true) ? `\n    transfer: { protocols: [SFTP, FTPS], certificate: "${CERTIFICATE}" }` : '';
     await harness.editConfig((text) =>
-      text.replace('    account: "111122223333"', '    account: "111122223333"\n    identity: { mode: lambda }'),
+      text.replace(
+        '    account: "111122223333"',
+        `    account: "111122223333"\n    identity: { mode: lambda }${transfer}`,
+      ),
     );
     expect((await harness.run(deploy, {})).code).toBe(0);
   }
@@ -61,16 +49,7 @@ async function setPassword(
   options: object,
   prompter?: ReturnType<typeof scriptedPrompter>['prompter'],
 ) {
-  ftps = withFtps;
-  try {
-    return await h.run(
-      (o: object, context) => clientPassword('bank', o, context),
-      options,
-      prompter ? { prompter } : {},
-    );
-  } finally {
-    ftps = false;
-  }
+  return await h.run((o: object, context) => clientPassword('bank', o, context), options, prompter ? { prompter } : {});
 }
 const record = (name: string) => itemToRecord(dynamo.items.get(name)!)!;
 

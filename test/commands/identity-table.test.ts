@@ -69,8 +69,8 @@ describe('deploy in lambda identity mode', () => {
       allowedCidrs: ['203.0.113.0/29'],
       allowAnyIp: false,
     });
-    // No UploadUserRoleArn output in these templates: the ARN is the role resource's physical name in the account.
-    expect(bank.roleArn).toMatch(/^arn:aws:iam::\d{12}:role\/.+/);
+    // The client stack's UploadUserRoleArn output (the fake CloudFormation's stand-in value for it).
+    expect(bank.roleArn).toBe('fake-UploadUserRoleArn-shop-dev-client-bank');
     expect(JSON.stringify([...dynamo.items.values()])).not.toMatch(/scrypt|PRIVATE KEY/);
     expect(h.aws.calls().filter((call) => /SshPublicKey|DescribeUser/.test(call))).toEqual([]);
     expect(result.stdout).toContain(`${TABLE}: add bank-upload`);

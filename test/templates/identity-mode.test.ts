@@ -187,6 +187,7 @@ describe('lambda identity mode: the server stack', () => {
     const arns = resolve(logs.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn'], NAMES);
     expect(arns).toEqual([
       `arn:aws:logs:eu-west-2:${ACCOUNT}:log-group:/sftpctl/acme/prod/transfer*`,
+      `arn:aws:logs:eu-west-2:${ACCOUNT}:log-group:/sftpctl/acme/prod/close-default-sg*`,
       `arn:aws:logs:eu-west-2:${ACCOUNT}:log-group:/sftpctl/acme/prod/identity*`,
     ]);
   });

@@ -33,6 +33,7 @@ const PARAMETERS = {
   PlatformKeyArn: `arn:aws:kms:eu-west-2:${ACCOUNT}:key/0b8e2f4c-5a2e-4d1b-9c3e-2f1a0d9e8c7b`,
   CodeBucket: 'acme-dev-assets',
   IdentityCodeKey: 'functions/identity-0123456789abcdef.zip',
+  CloseDefaultSgCodeKey: 'functions/close-default-sg-0123456789abcdef.zip',
   AlarmTopicArn: `arn:aws:sns:eu-west-2:${ACCOUNT}:acme-dev-alarms`,
   AccessLogBucketName: 'acme-dev-access-logs',
 };
