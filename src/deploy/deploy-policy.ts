@@ -50,6 +50,8 @@ export const ENGINE_CALLS: Readonly<Record<string, readonly string[]>> = {
   // Lambda identity mode: deploy reads the user roles' physical names and reconciles the user table (KMS-encrypted
   // with the environment key: DynamoDB decrypts the table key with the caller's rights).
   DescribeStackResourcesCommand: ['cloudformation:DescribeStackResources'],
+  // An identity-mode change: the deployed server stack's template, to deploy it without its server first.
+  GetTemplateCommand: ['cloudformation:GetTemplate'],
   ScanCommand: ['dynamodb:Scan', 'kms:Decrypt'],
   GetItemCommand: ['dynamodb:GetItem', 'kms:Decrypt'],
   BatchWriteItemCommand: ['dynamodb:BatchWriteItem', 'kms:Decrypt', 'kms:GenerateDataKey'],

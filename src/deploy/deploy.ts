@@ -28,6 +28,7 @@ import {
 import { type EngineDeps, mapLimit } from './engine-deps.js';
 import { syncIdentityTable, usesIdentityTable } from './identity-table.js';
 import { resolveParameters, type StackOutputs } from './parameters.js';
+import { removeReplacedServerFirst } from './server-replacement.js';
 import { describeStack, executeChangeSet, planStack, type StackPlan, syncTerminationProtection } from './stack-ops.js';
 
 export type StackAction = 'created' | 'updated' | 'unchanged' | 'failed' | 'skipped' | 'cancelled';
@@ -192,6 +193,19 @@ export async function deployEnvironment(request: DeployRequest): Promise<DeployO
       const planned = await mapLimit(ready, request.concurrency, async (stack) => {
         const started = deps.now().getTime();
         try {
+          const removal = await removeReplacedServerFirst(stack, {
+            allowReplacement: request.allowReplacement ?? [],
+            tags: stack.tags,
+            deps,
+            progress,
+            confirm: ask,
+          });
+          if (removal === 'declined') {
+            cancelled = true;
+            progress.finish(stack.name);
+            results.set(stack.name, { ...identity(stack), action: 'cancelled' });
+            return undefined;
+          }
           const template = await templateSource(stack, assetsBucket(), synth.manifest.region, deps, uploads);
           const plan = await planStack(
             {

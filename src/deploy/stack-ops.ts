@@ -16,6 +16,8 @@ export interface DeployedStack {
   status: string;
   reason?: string;
   outputs: Record<string, string>;
+  /** The values the stack's parameters have now. */
+  parameters: Record<string, string>;
   terminationProtection: boolean;
 }
 
@@ -32,6 +34,9 @@ export async function describeStack(name: string, deps: EngineDeps): Promise<Dep
       ...(stack.StackStatusReason ? { reason: stack.StackStatusReason } : {}),
       outputs: Object.fromEntries(
         (stack.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']),
+      ),
+      parameters: Object.fromEntries(
+        (stack.Parameters ?? []).map((parameter) => [parameter.ParameterKey ?? '', parameter.ParameterValue ?? '']),
       ),
       terminationProtection: stack.EnableTerminationProtection === true,
     };
