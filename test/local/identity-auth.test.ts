@@ -26,7 +26,7 @@ beforeAll(async () => {
   const old = await publicKey(keys.bankOld);
   const text = `project: acme
 defaults: { region: eu-west-2, vpc: { cidr: 10.42.0.0/24 } }
-environments: { dev: {} }
+environments: { dev: { identity: { mode: lambda } } }
 clients:
   - name: bank
     allowedIps: [127.0.0.2/32]
@@ -37,6 +37,9 @@ clients:
     allowedIps: [127.0.0.5/32]
     upload:
       sshKeys: [keys/carrier.pub]
+    download:
+      sshKeys: [keys/carrier.pub]
+      enabled: false
 `;
   await writeFile(join(root, 'sftpctl.yaml'), text);
   const { config, errors } = await validateConfigText(text, 'sftpctl.yaml', { files: fileReaderAt(root) });
@@ -76,6 +79,12 @@ describe('local up: logins decided by the identity core', () => {
     expect((await login('bank-upload', keys.bankNew, '127.0.0.2')).code).toBe(0);
     expect((await login('bank-upload', keys.bankOld, '127.0.0.2')).code).not.toBe(0);
     await events.waitFor('auth-failed', { user: 'bank-upload', ip: '127.0.0.2', reason: 'key-not-accepted' });
+  });
+
+  it('a disabled user (enabled: false) is refused with its right key from its own address', async () => {
+    expect((await login('carrier-download', keys.carrier, '127.0.0.5')).code).not.toBe(0);
+    await events.waitFor('auth-failed', { user: 'carrier-download', ip: '127.0.0.5', reason: 'disabled' });
+    expect(events.of('auth-ok', { user: 'carrier-download' })).toEqual([]);
   });
 
   it('an unknown user and a foreign address outside every CIDR are refused', async () => {

@@ -32,6 +32,7 @@ export function checkConfigRules(parsed: ParsedConfig, config: Config, problems:
   checkEnvironments(parsed, config, problems);
   checkClients(config, problems);
   checkLambdaSecurityGroups(parsed, config, problems);
+  checkDisabledUsers(config, problems);
   checkSharedAllowLists(config, problems);
   checkTags(config, problems);
 }
@@ -221,6 +222,25 @@ function checkLambdaSecurityGroups(parsed: ParsedConfig, config: Config, problem
       );
     }
   }
+}
+
+/** A disabled user needs a user store that can say so: the identity function's table (or `local up`). */
+function checkDisabledUsers(config: Config, problems: ProblemList): void {
+  config.clients.forEach((client, index) => {
+    for (const role of ['upload', 'download'] as const) {
+      if (client[role]?.enabled !== false) continue;
+      const serviceManaged = clientEnvironments(config, client).filter(
+        (env) => config.environments[env]?.identity.mode !== 'lambda',
+      );
+      if (serviceManaged.length === 0) continue;
+      problems.error(
+        'USER_DISABLED_NEEDS_LAMBDA',
+        ['clients', index, role, 'enabled'],
+        `${client.name}'s ${role} user is disabled, but environment${serviceManaged.length > 1 ? 's' : ''} ${serviceManaged.map((env) => `"${env}"`).join(', ')} use${serviceManaged.length > 1 ? '' : 's'} service-managed users, which Transfer cannot disable`,
+        "Set identity.mode: lambda there (the identity function refuses disabled users), or remove the user's sshKeys to lock it out.",
+      );
+    }
+  });
 }
 
 function checkVpcCidr(text: string, azCount: number, path: (string | number)[], problems: ProblemList): void {

@@ -146,6 +146,11 @@ export const userSchema = z.strictObject({
   /** OpenSSH public keys: inline (`ssh-ed25519 AAAA… comment`) or paths to `.pub` files, relative to this file. */
   sshKeys: z.array(sshKeyEntry).default([]),
   rotation: sshRotationSchema.optional(),
+  /**
+   * false: the user is kept (keys, home, item) but every login is refused — `identity.mode: lambda` environments and
+   * `local up` only (Transfer's own users have no disabled state).
+   */
+  enabled: z.boolean().optional(),
 });
 
 export const pgpRetiringSchema = z.strictObject({

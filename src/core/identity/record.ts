@@ -53,7 +53,7 @@ export function identityRecordsFor(
         userName,
         client: client.name,
         role,
-        enabled: true,
+        enabled: client[role]?.enabled ?? true,
         ...(options.roleArnOf ? { roleArn: options.roleArnOf(client, role) } : {}),
         homeDirectoryMappings: [{ entry: '/', target }],
         sshKeys: options.keysOf(client, role),

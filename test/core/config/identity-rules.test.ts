@@ -99,6 +99,25 @@ describe('identity mode and protocols', () => {
   });
 });
 
+describe('disabled users', () => {
+  const withDisabled = (env: Record<string, unknown>) =>
+    config(env).replace(
+      '  - name: partner-0\n',
+      '  - name: partner-0\n    download: { sshKeys: [], enabled: false }\n',
+    );
+
+  it('need the lambda identity provider: refused where Transfer users would have to say it', async () => {
+    const result = await validateYaml(withDisabled({}));
+    expect(codes(result)).toEqual(['USER_DISABLED_NEEDS_LAMBDA clients[0].download.enabled']);
+    expect(result.errors[0]!.message).toMatch(/partner-0's download user is disabled, but environment "prod"/);
+    expect(result.errors[0]!.hint).toMatch(/identity.mode: lambda/);
+  });
+
+  it('are valid in lambda mode', async () => {
+    expect(codes(await validateYaml(withDisabled({ identity: { mode: 'lambda' } })))).toEqual([]);
+  });
+});
+
 describe('the security group rule quota', () => {
   it('service-managed: over the quota is an error, as before', async () => {
     const result = await validateYaml(config({}, 61));
