@@ -7,11 +7,17 @@
 //   node bench/pipeline.mjs --parallel=off  no worker thread at all
 //   node bench/pipeline.mjs --warmup=0      no unmeasured first round (see below)
 //   node bench/pipeline.mjs --aead=false    without the AEAD cases
+//   node bench/pipeline.mjs --malloc-tuned  also our cases with glibc's malloc told to keep freed memory (below)
 //
 // AEAD cases (issue 16), each against the tools here that read the same file: the LibrePGP AEAD packet (tag 20)
 // written by `rnp --aead=ocb` (read by rnp; sq 0.27's Nettle build has no OCB) and `rnp --aead=eax` (rnp and sq), and
 // SEIPD v2 OCB written by openpgp.js (set-up, untimed; gpg 2.2, sq 0.27 and rnp 0.16 cannot read SEIPD v2, so only
 // openpgp.js itself is a peer there, with --openpgp).
+//
+// --malloc-tuned: every chunk that leaves node:fs or node:crypto is a fresh 1 MiB ArrayBuffer; V8 frees them in
+// batches at garbage collection, glibc then returns the top of its heap to the kernel (trim) and the next megabytes
+// fault in again, page by page. The extra cases run our child with GLIBC_TUNABLES set (MALLOC_TUNED below) so that
+// freed memory stays in the heap and is reused: the same code, the fault cost made visible next to gpg.
 //
 // Goals (issue 3): throughput ≥ 1.0× gpg both ways; peak RSS ≤ 200 MB and flat from 100 MiB to 1 GiB.
 // Goals (issue 16): decrypt ≥ 1.3× gpg, encrypt ≥ 1.1× gpg; AEAD decrypt ≥ 1.0× the tool that wrote it.
@@ -38,6 +44,9 @@ import { bundleTypeScript, median, parseArgs, ROOT, table, writeResult } from '.
 const args = parseArgs();
 
 const CHUNK = 1 << 20;
+/** 1 MiB chunks from the heap instead of mmap; the heap trimmed only past 128 MiB of free top. */
+const MALLOC_TUNED = 'glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=134217728';
+const TUNED_LABEL = '(glibc malloc tuned)';
 
 if (args.child) {
   await child(args);
@@ -209,16 +218,20 @@ async function main() {
 
     const gpgArgs = ['--batch', '--yes', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', ''];
     const file = (name) => join(dir, name);
-    const ours = (op, input, output, key) =>
-      run(process.execPath, [
-        join(ROOT, 'bench/pipeline.mjs'),
-        `--child=${op}`,
-        `--module=${module}`,
-        `--in=${input}`,
-        `--out=${output}`,
-        `--key=${key}`,
-        `--parallel=${parallel}`,
-      ]);
+    const ours = (op, input, output, key, childEnv = {}) =>
+      run(
+        process.execPath,
+        [
+          join(ROOT, 'bench/pipeline.mjs'),
+          `--child=${op}`,
+          `--module=${module}`,
+          `--in=${input}`,
+          `--out=${output}`,
+          `--key=${key}`,
+          `--parallel=${parallel}`,
+        ],
+        childEnv,
+      );
     // name → [output file, measured command]; outputs are deleted before the case, never inside its timing.
     const cases = {
       'gpg encrypt': [
@@ -257,6 +270,18 @@ async function main() {
     // AEAD: the messages are written once (untimed), then each reader is measured on the same file.
     const aeadPeers = { rnp: hasTool('rnp', ['--version']), sq: hasTool('sq', ['--version']) };
     const aeadChecks = [];
+    if (args['malloc-tuned'] === 'true') {
+      const tuned = { GLIBC_TUNABLES: MALLOC_TUNED };
+      cases[`sftpctl encrypt ${TUNED_LABEL}`] = [
+        'tuned.pgp',
+        () => ours('encrypt', plain, file('tuned.pgp'), publicKey, tuned),
+      ];
+      cases[`sftpctl decrypt ${TUNED_LABEL}`] = [
+        'tuned.out',
+        () => ours('decrypt', file('gpg.pgp'), file('tuned.out'), privateKey, tuned),
+      ];
+      aeadChecks.push('tuned.out');
+    }
     if (args.aead !== 'false') {
       const rnpHome = join(dir, 'rnp');
       const rnp = (argv) => run('rnp', ['--homedir', rnpHome, ...argv]);
@@ -369,7 +394,7 @@ async function main() {
     const peerOf = (name) => {
       const [tool, op, ...rest] = name.split(' ');
       const label = rest.join(' ');
-      if (!label) return stats[`gpg ${op}`];
+      if (!label || label === TUNED_LABEL) return stats[`gpg ${op}`];
       if (tool !== 'sftpctl') return stats[name];
       return stats[`rnp ${op} ${label}`] ?? stats[`openpgp.js ${op} ${label}`] ?? stats[name];
     };
@@ -389,7 +414,9 @@ async function main() {
     });
     const aeadRatios = Object.fromEntries(
       Object.keys(stats)
-        .filter((name) => name.startsWith('sftpctl decrypt (') && peerOf(name) !== stats[name])
+        .filter(
+          (name) => name.startsWith('sftpctl decrypt (') && !name.endsWith(TUNED_LABEL) && peerOf(name) !== stats[name],
+        )
         .map((name) => [name, Number((stats[name].mbPerS / peerOf(name).mbPerS).toFixed(2))]),
     );
     console.log(
@@ -400,7 +427,8 @@ async function main() {
       '\nMB/s: whole process, start-up included (node + openpgp.js import + key unlock ≈ 0.15 s for us, ~10 ms for gpg).\n' +
         'streaming MB/s: from keys ready to verified end (what a warm Lambda or `sftpctl local` sees per file).\n' +
         '× peer: against gpg for SEIPD v1, against rnp (which wrote the file) for the AEAD packet, against the case itself\n' +
-        'where no peer here reads the format (SEIPD v2).',
+        'where no peer here reads the format (SEIPD v2); against gpg for the (glibc malloc tuned) cases\n' +
+        `(--malloc-tuned: our child with GLIBC_TUNABLES=${MALLOC_TUNED}).`,
     );
     const path = writeResult(`pipeline-${Math.round(size / 1024 ** 2)}MiB`, {
       sizeBytes: size,
@@ -412,6 +440,19 @@ async function main() {
       rnp: aeadPeers.rnp ? spawnSync('rnp', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] : null,
       sq: aeadPeers.sq ? spawnSync('sq', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] : null,
       aeadRatio: aeadRatios,
+      ...(stats[`sftpctl decrypt ${TUNED_LABEL}`]
+        ? {
+            mallocTuned: MALLOC_TUNED,
+            mallocTunedRatio: {
+              encrypt: Number(
+                (stats[`sftpctl encrypt ${TUNED_LABEL}`].mbPerS / stats['gpg encrypt'].mbPerS).toFixed(2),
+              ),
+              decrypt: Number(
+                (stats[`sftpctl decrypt ${TUNED_LABEL}`].mbPerS / stats['gpg decrypt'].mbPerS).toFixed(2),
+              ),
+            },
+          }
+        : {}),
       cases: stats,
       ratio: { encrypt: Number(ratio('encrypt').toFixed(2)), decrypt: Number(ratio('decrypt').toFixed(2)) },
       streamingRatio: {
