@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type BigIntStats, createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { type BigIntStats, constants, createWriteStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -149,7 +149,9 @@ export class FsObjectStore implements ObjectStore {
     const info = await this.head(bucket, key);
     if (!info) return undefined;
     if (this.aborted) throw abortedError();
-    const body = this.track(createReadStream(this.pathOf(bucket, key), { highWaterMark: 1 << 20 }));
+    const handle = await openForReading(this.pathOf(bucket, key));
+    if (!handle) return undefined;
+    const body = this.track(handle.createReadStream({ highWaterMark: 1 << 20 }));
     return { body, info };
   }
 
@@ -209,7 +211,17 @@ export class FsObjectStore implements ObjectStore {
     await mkdir(dirname(staging), { recursive: true });
     await mkdir(dirname(target), { recursive: true });
     try {
-      await copyFile(this.pathOf(from.bucket, from.key), staging);
+      const handle = await openForReading(this.pathOf(from.bucket, from.key));
+      if (!handle)
+        throw new SftpctlError(
+          'OBJECT_NOT_FOUND',
+          `${from.bucket}/${from.key} does not exist.`,
+          'It may have been deleted meanwhile.',
+        );
+      await pipeline(
+        this.track(handle.createReadStream({ highWaterMark: 1 << 20 })),
+        this.track(createWriteStream(staging, { flags: 'wx' })),
+      );
       await this.publish(staging, to.bucket, to.key, {
         etag: `${source.etag ?? 'copy'}-${randomBytes(3).toString('hex')}`,
         metadata: lowerKeys(options.metadata ?? source.metadata),
@@ -345,4 +357,25 @@ export function confined(name: string, what: 'bucket' | 'key'): string {
       'Use a plain relative name without "..", empty segments or special characters.',
     );
   return name;
+}
+
+/**
+ * Opens an object's file for the platform's own reads without touching its access time (O_NOATIME): a partner's
+ * client sets and reads back its files' times (rclone, `sftp -p`, paramiko's utime), and the pipeline reading a file
+ * must not change what the client sees. Undefined when the file is gone (deleted or renamed since it was listed).
+ */
+async function openForReading(path: string): Promise<FileHandle | undefined> {
+  const noAtime = constants.O_RDONLY | (constants.O_NOATIME ?? 0);
+  try {
+    return await open(path, noAtime);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // O_NOATIME is for the file's owner only (and Linux only): anyone else reads the ordinary way.
+    if (code !== 'EPERM' && code !== 'EINVAL') throw error;
+    return await open(path, constants.O_RDONLY).catch((retry: NodeJS.ErrnoException) => {
+      if (retry.code === 'ENOENT') return undefined;
+      throw retry;
+    });
+  }
 }

@@ -1,4 +1,4 @@
-import { appendFile, link, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, link, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../src/local/fs-object-store.js';
@@ -112,6 +112,34 @@ describe('FsObjectStore: new times are not a new object', () => {
       await utimes(path, 1_700_000_200, 1_700_000_200);
       expect((await s.head(B, 'up.csv.gpg'))?.etag).not.toBe(uploaded?.etag);
       expect(await s.getTags(B, 'up.csv.gpg')).toEqual({});
+    });
+  });
+});
+
+describe("FsObjectStore: the platform's reads leave a client's times alone", () => {
+  it('get and copy read without changing the access time a client set (relatime would bump an atime below mtime)', async () => {
+    await withTempDir(async (dir) => {
+      const s = await store(dir);
+      const path = s.pathOf(B, 'timed.bin');
+      await writeFile(path, 'x'.repeat(100_000));
+      // As paramiko's utime or `sftp -p` sets them: atime older than mtime, which relatime refreshes on any read.
+      await utimes(path, 1_000_000_000, 1_200_000_000);
+      const got = await s.get(B, 'timed.bin');
+      for await (const _ of got!.body as AsyncIterable<Buffer>);
+      await s.copy({ bucket: B, key: 'timed.bin' }, { bucket: B, key: 'copy.bin' });
+      const after = await stat(path);
+      expect([after.atimeMs, after.mtimeMs]).toEqual([1_000_000_000_000, 1_200_000_000_000]);
+    });
+  });
+
+  it('a file gone between listing and reading is absent, not an error', async () => {
+    await withTempDir(async (dir) => {
+      const s = await store(dir);
+      await writeFile(s.pathOf(B, 'gone.bin'), 'x');
+      const info = await s.head(B, 'gone.bin');
+      expect(info).toBeDefined();
+      await rm(s.pathOf(B, 'gone.bin'));
+      expect(await s.get(B, 'gone.bin')).toBeUndefined();
     });
   });
 });
