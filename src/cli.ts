@@ -228,7 +228,7 @@ keysGenerate
   .option('--comment <text>', 'comment at the end of the public key')
   .option(
     '--out <path>',
-    'private key path (the public key gets .pub), or a folder for sftpctl_<type> (default: ./sftpctl_<type>)',
+    'private key path (the public key gets .pub); ending in / a folder for sftpctl_<type> (default: ./sftpctl_<type>)',
   )
   .option('--passphrase', `protect the private key with a passphrase (asked, or $SFTPCTL_PASSPHRASE)`)
   .action(async function (this: Command) {
@@ -247,7 +247,7 @@ keysGenerate
   .option('--expires <duration>', 'lifetime like 2y or 90d, or never', '2y')
   .option(
     '--out <prefix>',
-    "writes <prefix>.pub.asc and <prefix>.key.asc; a folder gets them under the email's local part (the default)",
+    "writes <prefix>.pub.asc and <prefix>.key.asc; ending in / a folder for them, named after the email's local part (the default)",
   )
   .option('--passphrase', 'protect the private key with a passphrase (asked, or $SFTPCTL_PASSPHRASE)')
   .action(async function (this: Command) {

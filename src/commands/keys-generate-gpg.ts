@@ -31,7 +31,7 @@ export async function keysGenerateGpg(options: KeysGenerateGpgOptions, context: 
     );
   }
   const expiresInSeconds = options.expires === 'never' ? 0 : parseDuration(options.expires, '--expires');
-  const prefix = await keyOutputPath(context.cwd, options.out, options.email.split('@')[0]!.replace(/[^\w.-]+/g, '-'));
+  const prefix = keyOutputPath(context.cwd, options.out, options.email.split('@')[0]!.replace(/[^\w.-]+/g, '-'));
   const paths = { privatePath: `${prefix}.key.asc`, publicPath: `${prefix}.pub.asc` };
   const passphrase = options.passphrase
     ? await readPassphrase(context, 'for the new PGP key', { confirm: true })

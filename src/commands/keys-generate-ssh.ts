@@ -21,7 +21,7 @@ export async function keysGenerateSsh(options: KeysGenerateSshOptions, context: 
     );
   }
   const type: SshKeyAlgorithm = options.type;
-  const privatePath = await keyOutputPath(context.cwd, options.out, `sftpctl_${type}`);
+  const privatePath = keyOutputPath(context.cwd, options.out, `sftpctl_${type}`);
   const passphrase = options.passphrase
     ? await readPassphrase(context, 'for the new SSH key', { confirm: true })
     : undefined;

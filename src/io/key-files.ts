@@ -1,4 +1,4 @@
-import { lstat, stat, unlink } from 'node:fs/promises';
+import { lstat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { SftpctlError } from '../core/errors.js';
 import { makeDirectory } from './directories.js';
@@ -6,18 +6,13 @@ import { createFileExclusive, writeFileAtomic } from './files.js';
 import { keepOutOfGit } from './git-ignore.js';
 
 /**
- * Where `--out` puts a key: a path names the key itself, but a folder (an existing one, or any path ending in a
- * separator) gets the key inside it under the default name, as `ssh-keygen -f` users and `cp` users expect.
+ * Where `--out` puts a key: a path names the key itself (an existing folder there is refused, as ssh-keygen does),
+ * and a path ending in a separator is a folder that gets the key inside it under the default name.
  */
-export async function keyOutputPath(cwd: string, out: string | undefined, defaultName: string): Promise<string> {
+export function keyOutputPath(cwd: string, out: string | undefined, defaultName: string): string {
   if (out === undefined || out === '') return resolve(cwd, defaultName);
   const path = resolve(cwd, out);
-  if (out.endsWith('/') || out.endsWith(sep)) return join(path, defaultName);
-  const isFolder = await stat(path).then(
-    (info) => info.isDirectory(),
-    () => false,
-  );
-  return isFolder ? join(path, defaultName) : path;
+  return out.endsWith('/') || out.endsWith(sep) ? join(path, defaultName) : path;
 }
 
 /**

@@ -137,19 +137,19 @@ describe('keys generate gpg', () => {
   });
 });
 
-describe('keys generate --out naming a folder', () => {
+describe('keys generate --out ending in / names a folder', () => {
   const cases: [string, string[], (dir: string) => string[]][] = [
-    ['ssh into an existing folder', ['ssh', '--out', 'keys'], (d) => [join(d, 'keys/sftpctl_ed25519')]],
-    ['ssh into a new folder (trailing slash)', ['ssh', '--out', 'new/'], (d) => [join(d, 'new/sftpctl_ed25519')]],
+    ['ssh into an existing folder', ['ssh', '--out', 'keys/'], (d) => [join(d, 'keys/sftpctl_ed25519')]],
+    ['ssh into a new folder', ['ssh', '--out', 'new/'], (d) => [join(d, 'new/sftpctl_ed25519')]],
     [
-      'gpg into an existing folder (trailing slash)',
+      'gpg into an existing folder',
       ['gpg', '--name', 'A', '--email', 'ops@a.example', '--out', 'keys/'],
       (d) => [join(d, 'keys/ops.key.asc'), join(d, 'keys/ops.pub.asc')],
     ],
     [
-      'gpg into an existing folder',
-      ['gpg', '--name', 'A', '--email', 'ops@a.example', '--out', 'keys'],
-      (d) => [join(d, 'keys/ops.key.asc'), join(d, 'keys/ops.pub.asc')],
+      'gpg into a new folder',
+      ['gpg', '--name', 'A', '--email', 'ops@a.example', '--out', 'new/'],
+      (d) => [join(d, 'new/ops.key.asc'), join(d, 'new/ops.pub.asc')],
     ],
   ];
   it.each(cases)('%s: the key goes inside it under the default name, nothing beside it', async (_, args, expected) => {
