@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { importTypeScript, median, parseArgs, table, writeResult } from './lib.mjs';
+import { ISOLATED_SSH_OPTIONS } from './openssh-client.mjs';
 
 const args = parseArgs();
 const HANDSHAKES = Number(args.handshakes ?? 40);
@@ -40,16 +41,7 @@ function sshLogin(port, userKey, kex) {
         '/dev/null',
         '-i',
         userKey,
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'IdentityAgent=none',
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'BatchMode=yes',
+        ...ISOLATED_SSH_OPTIONS,
         '-o',
         'LogLevel=ERROR',
         '-o',

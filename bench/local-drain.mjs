@@ -16,6 +16,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs, ROOT, table, writeResult } from './lib.mjs';
+import { ISOLATED_SSH_OPTIONS } from './openssh-client.mjs';
 
 const args = parseArgs();
 const CLIENTS = Number(args.clients ?? 50);
@@ -29,16 +30,7 @@ const sftpArgs = (port, user, key, batch) => [
   '/dev/null',
   '-i',
   key,
-  '-o',
-  'IdentitiesOnly=yes',
-  '-o',
-  'IdentityAgent=none',
-  '-o',
-  'StrictHostKeyChecking=no',
-  '-o',
-  'UserKnownHostsFile=/dev/null',
-  '-o',
-  'BatchMode=yes',
+  ...ISOLATED_SSH_OPTIONS,
   '-o',
   'LogLevel=ERROR',
   '-P',

@@ -26,6 +26,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { importTypeScript, median, parseArgs, table, writeResult } from './lib.mjs';
+import { ISOLATED_SSH_OPTIONS } from './openssh-client.mjs';
 
 const args = parseArgs();
 const SIZE = parseSize(args.size ?? '1G');
@@ -83,16 +84,7 @@ function sftpClient(port, user, key, batch) {
     '/dev/null',
     '-i',
     key,
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'IdentityAgent=none',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'BatchMode=yes',
+    ...ISOLATED_SSH_OPTIONS,
     '-o',
     'LogLevel=ERROR',
     '-o',

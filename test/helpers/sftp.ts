@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ISOLATED_SSH_OPTIONS } from '../../bench/openssh-client.mjs';
 import { parseSshPublicKey, type SshPublicKey } from '../../src/core/crypto/ssh-public-key.js';
 
 const run = promisify(execFile);
@@ -57,16 +58,7 @@ export function sftpArgs(spec: Omit<SftpRun, 'commands' | 'cwd'>, batch: string)
     '/dev/null',
     '-i',
     spec.key,
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'IdentityAgent=none',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'BatchMode=yes',
+    ...ISOLATED_SSH_OPTIONS,
     '-o',
     'LogLevel=ERROR',
     '-o',

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ISOLATED_SSH_OPTIONS } from '../../bench/openssh-client.mjs';
 import { SftpctlError } from '../../src/core/errors.js';
 import { algorithmsFor, SERVER_ALGORITHMS } from '../../src/local/sftp/algorithms.js';
 import { hybridKex, type Kem } from '../../src/local/sftp/kex-hybrid.js';
@@ -237,16 +238,7 @@ describe('the server negotiates each hybrid', () => {
           '/dev/null',
           '-i',
           harness.userKey,
-          '-o',
-          'IdentitiesOnly=yes',
-          '-o',
-          'IdentityAgent=none',
-          '-o',
-          'StrictHostKeyChecking=no',
-          '-o',
-          'UserKnownHostsFile=/dev/null',
-          '-o',
-          'BatchMode=yes',
+          ...ISOLATED_SSH_OPTIONS,
           '-p',
           String(harness.server.port),
           '-s',

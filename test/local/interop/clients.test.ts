@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ISOLATED_SSH_OPTIONS } from '../../../bench/openssh-client.mjs';
 import { validateConfigText } from '../../../src/core/config/validate.js';
 import { fileReaderAt } from '../../../src/io/files.js';
 import { type LocalPlatform, startLocalPlatform } from '../../../src/local/platform.js';
@@ -168,20 +169,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const sshBase = [
-  '-F',
-  '/dev/null',
-  '-o',
-  'IdentitiesOnly=yes',
-  '-o',
-  'IdentityAgent=none',
-  '-o',
-  'StrictHostKeyChecking=no',
-  '-o',
-  'UserKnownHostsFile=/dev/null',
-  '-o',
-  'BatchMode=yes',
-];
+const sshBase = ['-F', '/dev/null', ...ISOLATED_SSH_OPTIONS];
 const sshOptions = [...sshBase, '-o', 'LogLevel=ERROR'];
 
 describe('client interop matrix against local up', () => {

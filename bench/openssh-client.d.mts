@@ -1,0 +1,1 @@
+export declare const ISOLATED_SSH_OPTIONS: readonly string[];
