@@ -1,5 +1,6 @@
 import { identityTableName, passwordSecretName, type UserRole } from '../core/config/naming.js';
 import { SftpctlError } from '../core/errors.js';
+import { userRoleOutput } from '../templates/client.js';
 import type { AwsClients } from './clients.js';
 import { DynamoIdentityStore } from './identity-store.js';
 
@@ -8,8 +9,8 @@ import { DynamoIdentityStore } from './identity-store.js';
  * A stack without them (rendered before they existed) is asked for the role's physical name instead.
  */
 export const ROLE_ARN_OUTPUTS: Record<UserRole, string> = {
-  upload: 'UploadUserRoleArn',
-  download: 'DownloadUserRoleArn',
+  upload: userRoleOutput('upload'),
+  download: userRoleOutput('download'),
 };
 const ROLE_LOGICAL_IDS: Record<UserRole, string> = { upload: 'UploadUserRole', download: 'DownloadUserRole' };
 

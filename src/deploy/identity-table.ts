@@ -1,5 +1,5 @@
 import type { AwsClients } from '../aws/clients.js';
-import { identityTableError, openIdentityTable, userRoleArns } from '../aws/identity-table.js';
+import { identityTableError, openIdentityTable, ROLE_ARN_OUTPUTS, userRoleArns } from '../aws/identity-table.js';
 import type { KeyFacts } from '../core/config/key-checks.js';
 import { identityTableName, type UserRole } from '../core/config/naming.js';
 import { clientsInEnvironment } from '../core/config/resolve.js';
@@ -78,7 +78,7 @@ export async function syncIdentityTable(input: IdentitySyncInput): Promise<UserT
   const missing = records.find((record) => !record.roleArn);
   if (missing)
     throw new Error(
-      `the ${missing.role} role of ${missing.client} has no ARN (no ${missing.role === 'upload' ? 'UploadUserRoleArn' : 'DownloadUserRoleArn'} output, no role resource): its user was not written`,
+      `the ${missing.role} role of ${missing.client} has no ARN (no ${ROLE_ARN_OUTPUTS[missing.role]} output, no role resource): its user was not written`,
     );
   const table = identityTableName(input.config.project, input.env);
   try {
