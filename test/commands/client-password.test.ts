@@ -1,31 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { itemToRecord } from '../../src/aws/identity-store.js';
 import { clientPassword } from '../../src/commands/client-password.js';
 import { deploy } from '../../src/commands/deploy.js';
 import { verifyPassword } from '../../src/core/identity/password.js';
 import { deployHarness } from '../helpers/deploy-harness.js';
-import { startFakeDynamoDb } from '../helpers/fake-dynamodb.js';
+import { useFakeDynamoDb } from '../helpers/fake-dynamodb.js';
 import { scriptedPrompter } from '../helpers/prompter.js';
 
 const TABLE = 'shop-dev-identity';
 const SECRET = '/shop/dev/identity/passwords/bank-upload';
-let dynamo: Awaited<ReturnType<typeof startFakeDynamoDb>>;
+const dynamo = useFakeDynamoDb({ table: TABLE });
 let harness: Awaited<ReturnType<typeof deployHarness>> | undefined;
-const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
 
-beforeAll(async () => {
-  dynamo = await startFakeDynamoDb({ table: TABLE });
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
-});
-afterAll(async () => {
-  if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
-  else process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
-  await dynamo.stop();
-});
 afterEach(async () => {
   await harness?.close();
   harness = undefined;
-  dynamo.items.clear();
 });
 
 const CERTIFICATE = 'arn:aws:acm:eu-west-2:111122223333:certificate/0b8e2f4c-5a2e-4d1b-9c3e-2f1a0d9e8c7b';

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { itemToRecord } from '../../src/aws/identity-store.js';
 import { deploy } from '../../src/commands/deploy.js';
 import { diff } from '../../src/commands/diff.js';
@@ -8,30 +8,18 @@ import { keysRotate } from '../../src/commands/keys-rotate.js';
 import { generateSshKeyPair } from '../../src/core/crypto/ssh-keygen.js';
 import { parseSshPublicKey } from '../../src/core/crypto/ssh-public-key.js';
 import { deployHarness } from '../helpers/deploy-harness.js';
-import { startFakeDynamoDb } from '../helpers/fake-dynamodb.js';
+import { useFakeDynamoDb } from '../helpers/fake-dynamodb.js';
 
 // Lambda identity mode through the deploy harness (fake CloudFormation) and a DynamoDB-compatible endpoint reached
 // by the CLI's own SDK client (AWS_ENDPOINT_URL_DYNAMODB, as an operator could point it at DynamoDB Local).
 
 const TABLE = 'shop-dev-identity';
-let dynamo: Awaited<ReturnType<typeof startFakeDynamoDb>>;
+const dynamo = useFakeDynamoDb({ table: TABLE, pageSize: 2 });
 let harness: Awaited<ReturnType<typeof deployHarness>> | undefined;
-const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
 
-beforeAll(async () => {
-  dynamo = await startFakeDynamoDb({ table: TABLE, pageSize: 2 });
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
-});
-afterAll(async () => {
-  if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
-  else process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
-  await dynamo.stop();
-});
 afterEach(async () => {
   await harness?.close();
   harness = undefined;
-  dynamo.items.clear();
-  dynamo.calls.length = 0;
 });
 
 const record = (userName: string) => {

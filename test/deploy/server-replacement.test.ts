@@ -1,8 +1,8 @@
 import { CloudFormationClient, DescribeStackEventsCommand, type StackEvent } from '@aws-sdk/client-cloudformation';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { deploy } from '../../src/commands/deploy.js';
 import { deployHarness } from '../helpers/deploy-harness.js';
-import { startFakeDynamoDb } from '../helpers/fake-dynamodb.js';
+import { useFakeDynamoDb } from '../helpers/fake-dynamodb.js';
 import { scriptedPrompter } from '../helpers/prompter.js';
 
 // An environment moved from service-managed users to the lambda identity provider, through `deploy` itself: the
@@ -10,23 +10,12 @@ import { scriptedPrompter } from '../helpers/prompter.js';
 // normal plan then creates the new one (phase 2) on the same Elastic IPs.
 
 const SERVER_STACK = 'shop-dev-server';
-let dynamo: Awaited<ReturnType<typeof startFakeDynamoDb>>;
+const dynamo = useFakeDynamoDb({ table: 'shop-dev-identity' });
 let harness: Awaited<ReturnType<typeof deployHarness>> | undefined;
-const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
 
-beforeAll(async () => {
-  dynamo = await startFakeDynamoDb({ table: 'shop-dev-identity' });
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
-});
-afterAll(async () => {
-  if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
-  else process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
-  await dynamo.stop();
-});
 afterEach(async () => {
   await harness?.close();
   harness = undefined;
-  dynamo.items.clear();
 });
 
 async function serverEvents(): Promise<StackEvent[]> {

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 type Item = Record<string, AttributeValue>;
 
@@ -120,4 +121,35 @@ export async function startFakeDynamoDb(options: { table: string; pageSize?: num
         server.close(() => resolve());
       }),
   };
+}
+
+export type FakeDynamoDb = Awaited<ReturnType<typeof startFakeDynamoDb>>;
+
+/**
+ * The fake table for a whole test file, reached by the CLI's own SDK client through AWS_ENDPOINT_URL_DYNAMODB (as an
+ * operator could point it at DynamoDB Local), emptied after each test. Call at the file's top level. The returned
+ * object forwards to the server started in beforeAll, so tests read `dynamo.items` as if they held it directly.
+ */
+export function useFakeDynamoDb(options: { table: string; pageSize?: number }): FakeDynamoDb {
+  let started: FakeDynamoDb | undefined;
+  const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  beforeAll(async () => {
+    started = await startFakeDynamoDb(options);
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = started.endpoint;
+  });
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    else process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
+    await started?.stop();
+  });
+  afterEach(() => {
+    started?.items.clear();
+    if (started) started.calls.length = 0;
+  });
+  return new Proxy({} as FakeDynamoDb, {
+    get: (_, property) => {
+      if (!started) throw new Error('the fake DynamoDB starts in beforeAll: use it inside a test');
+      return Reflect.get(started, property);
+    },
+  });
 }

@@ -187,6 +187,27 @@ async function* encryptGenerator(
 
     const packets = compression === 'none' ? literal() : compressed(literal(), COMPRESSION_IDS[compression]);
 
+    /** After the last encrypted part: the armor's tail, then the result, whichever integrity the message has. */
+    function* conclude(integrity: 'mdc' | 'aead'): Generator<Buffer> {
+      if (armor) {
+        const tail = armor.finish();
+        ciphertextBytes += tail.length;
+        yield tail;
+      }
+      finished = true;
+      settle.resolve({
+        plaintextBytes,
+        ciphertextBytes,
+        digests: hasher ? hasher.digest().digests : {},
+        cipher,
+        compression,
+        recipientFingerprint: recipient.fingerprint,
+        recipientKeyId: recipient.encryptionKeyId,
+        armored: armor !== undefined,
+        integrity,
+      });
+    }
+
     if (recipient.format === 'seipdv2') {
       // SEIPD v2 (RFC 9580): OCB chunks on node:crypto, framed in 1 MiB parts.
       const seipd = new PartialPacketWriter(TAG.seipd, PART_BITS);
@@ -205,23 +226,7 @@ async function* encryptGenerator(
       for (const piece of encrypted) seipd.push(piece, out);
       seipd.finish(out);
       for (const part of out) yield* emit(part);
-      if (armor) {
-        const tail = armor.finish();
-        ciphertextBytes += tail.length;
-        yield tail;
-      }
-      finished = true;
-      settle.resolve({
-        plaintextBytes,
-        ciphertextBytes,
-        digests: hasher ? hasher.digest().digests : {},
-        cipher,
-        compression,
-        recipientFingerprint: recipient.fingerprint,
-        recipientKeyId: recipient.encryptionKeyId,
-        armored: armor !== undefined,
-        integrity: 'aead',
-      });
+      yield* conclude('aead');
       return;
     }
 
@@ -262,23 +267,7 @@ async function* encryptGenerator(
     while (queue.length > 0) seipd.push(await queue.shift()!, out);
     seipd.finish(out);
     for (const part of out) yield* emit(part);
-    if (armor) {
-      const tail = armor.finish();
-      ciphertextBytes += tail.length;
-      yield tail;
-    }
-    finished = true;
-    settle.resolve({
-      plaintextBytes,
-      ciphertextBytes,
-      digests: hasher ? hasher.digest().digests : {},
-      cipher,
-      compression,
-      recipientFingerprint: recipient.fingerprint,
-      recipientKeyId: recipient.encryptionKeyId,
-      armored: armor !== undefined,
-      integrity: 'mdc',
-    });
+    yield* conclude('mdc');
   } catch (error) {
     finished = true;
     // Readable.from throws an AbortError into the generator when its consumer destroys it.
