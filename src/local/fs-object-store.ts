@@ -17,6 +17,8 @@ interface VersionId {
 }
 
 interface Meta {
+  /** The key the record was written for (absent in records of the earlier layout, whose path named the key). */
+  key?: string;
   version?: VersionId;
   etag: string;
   metadata: Record<string, string>;
@@ -25,6 +27,10 @@ interface Meta {
 
 /** Staging files of this store: `<random>.partial`. */
 const STAGING_SUFFIX = '.partial';
+const RECORDS_DIR = '.records';
+const RECORD_SUFFIX = '.json';
+/** The earlier layout: one record per key, root/.meta/<bucket>/<key>.json (racing puts could mismatch it). */
+const LEGACY_META_DIR = '.meta';
 
 /**
  * Buckets as folders under `root` (root/<bucket>/<key>), for `sftpctl local up` and tests. Objects are written to a
@@ -36,6 +42,10 @@ const STAGING_SUFFIX = '.partial';
  * to the version (inode, size, mtime, ctime) they were written for: a record whose file was replaced, rewritten or
  * deleted no longer applies, so tags never survive a new version. A put publishes metadata and content in one step
  * (the record names the staged file, which the rename puts in place whole).
+ *
+ * Records are named by the file (inode) and key they describe, root/.records/<bucket>/<inode>.<key hash>.json, never
+ * by the key alone: two puts of one key racing (duplicate events, two processes) each write their own record, and the
+ * file the last rename left in place finds its own, so metadata can never pair with another writer's content.
  */
 export class FsObjectStore implements ObjectStore {
   private readonly reading = new Set<NodeJS.ReadableStream & { destroy(error?: Error): void }>();
@@ -95,25 +105,75 @@ export class FsObjectStore implements ObjectStore {
     return join(this.root, confined(bucket, 'bucket'), ...confined(key, 'key').split('/'));
   }
 
-  private metaPath(bucket: string, key: string): string {
-    return join(this.root, '.meta', confined(bucket, 'bucket'), ...`${confined(key, 'key')}.json`.split('/'));
+  /** Where the record of `key`'s version held by file `ino` lives (one per file and key: hard links stay apart). */
+  private recordPath(bucket: string, key: string, ino: bigint | string): string {
+    const keyHash = createHash('sha256').update(confined(key, 'key')).digest('hex').slice(0, 24);
+    return join(this.recordsDir(bucket), `${ino}.${keyHash}${RECORD_SUFFIX}`);
+  }
+
+  private recordsDir(bucket: string): string {
+    return join(this.root, RECORDS_DIR, confined(bucket, 'bucket'));
   }
 
   /** The record of the version `info` describes; a fresh one (new etag, no metadata, no tags) when none applies. */
-  private async readMeta(bucket: string, key: string, info: BigIntStats): Promise<Meta> {
-    const meta = await readFile(this.metaPath(bucket, key), 'utf8')
-      .then((text) => JSON.parse(text) as Meta)
-      .catch(() => undefined);
-    if (meta?.version && sameVersion(meta.version, info)) return meta;
-    return { version: versionOf(info, true), etag: freshEtag(info), metadata: {}, tags: {} };
+  private async readMeta(bucket: string, key: string, info: BigIntStats): Promise<Meta & { version: VersionId }> {
+    const meta = await readRecord(this.recordPath(bucket, key, info.ino));
+    if (meta?.key === key && meta.version && sameVersion(meta.version, info)) return { ...meta, version: meta.version };
+    const legacy = await readRecord(join(this.root, LEGACY_META_DIR, confined(bucket, 'bucket'), `${key}.json`));
+    if (legacy?.version && sameVersion(legacy.version, info)) return { ...legacy, key, version: legacy.version };
+    return { key, version: versionOf(info, true), etag: freshEtag(info), metadata: {}, tags: {} };
   }
 
-  private async writeMeta(bucket: string, key: string, meta: Meta): Promise<void> {
-    const path = this.metaPath(bucket, key);
+  private async writeMeta(bucket: string, key: string, meta: Meta & { version: VersionId }): Promise<void> {
+    const path = this.recordPath(bucket, key, meta.version.ino);
     await mkdir(dirname(path), { recursive: true });
     const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(temp, JSON.stringify(meta));
+    await writeFile(temp, JSON.stringify({ ...meta, key }));
     await rename(temp, path);
+  }
+
+  /**
+   * Removes records no file holds any more (their version was replaced or deleted behind the store, e.g. by the SFTP
+   * server) and carries records of the earlier one-file-per-key layout (root/.meta) over; call only while no writer of
+   * this root runs.
+   */
+  async cleanRecords(): Promise<{ removed: number; migrated: number }> {
+    let removed = 0;
+    let migrated = 0;
+    for (const bucket of await readdir(join(this.root, RECORDS_DIR)).catch(() => [] as string[])) {
+      for (const name of await readdir(this.recordsDir(bucket)).catch(() => [] as string[])) {
+        const path = join(this.recordsDir(bucket), name);
+        const meta = name.endsWith(RECORD_SUFFIX) ? await readRecord(path) : undefined;
+        const info = meta?.key ? await this.fileInfo(bucket, meta.key) : undefined;
+        if (info && meta?.version && sameVersion(meta.version, info)) continue;
+        await rm(path, { force: true });
+        removed++;
+      }
+    }
+    const legacy = join(this.root, LEGACY_META_DIR);
+    for (const bucket of await readdir(legacy).catch(() => [] as string[])) {
+      for (const path of await filesUnder(join(legacy, bucket))) {
+        if (!path.endsWith('.json')) continue;
+        const key = relative(join(legacy, bucket), path).slice(0, -'.json'.length).split(sep).join('/');
+        const meta = await readRecord(path);
+        const info = await this.fileInfo(bucket, key);
+        if (!meta?.version || !info || !sameVersion(meta.version, info)) continue;
+        await this.writeMeta(bucket, key, { ...meta, key, version: meta.version });
+        migrated++;
+      }
+    }
+    await rm(legacy, { recursive: true, force: true });
+    return { removed, migrated };
+  }
+
+  /** The facts of the file behind a key, if it is a regular file; undefined for names this store refuses. */
+  private async fileInfo(bucket: string, key: string): Promise<BigIntStats | undefined> {
+    try {
+      const info = await stat(this.pathOf(bucket, key), { bigint: true });
+      return info.isFile() ? info : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -238,13 +298,16 @@ export class FsObjectStore implements ObjectStore {
    */
   private async publish(staging: string, bucket: string, key: string, meta: Meta): Promise<void> {
     const staged = await stat(staging, { bigint: true });
+    const replaced = await this.fileInfo(bucket, key);
     await this.writeMeta(bucket, key, { ...meta, version: versionOf(staged, false) });
     await rename(staging, this.pathOf(bucket, key));
+    if (replaced && replaced.ino !== staged.ino) await rm(this.recordPath(bucket, key, replaced.ino), { force: true });
   }
 
   async delete(bucket: string, key: string): Promise<void> {
+    const info = await this.fileInfo(bucket, key);
     await rm(this.pathOf(bucket, key), { force: true });
-    await rm(this.metaPath(bucket, key), { force: true });
+    if (info) await rm(this.recordPath(bucket, key, info.ino), { force: true });
   }
 
   /** The object's file facts; OBJECT_NOT_FOUND when it is not there. */
@@ -296,6 +359,17 @@ export class FsObjectStore implements ObjectStore {
       if (info) yield info;
     }
   }
+}
+
+async function readRecord(path: string): Promise<Meta | undefined> {
+  return readFile(path, 'utf8')
+    .then((text) => JSON.parse(text) as Meta)
+    .catch(() => undefined);
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
 }
 
 function abortedError(): SftpctlError {

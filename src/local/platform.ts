@@ -98,6 +98,8 @@ async function startLocked(
   const store = new FsObjectStore(bucketsDir);
   const cleaned = await store.cleanStaging();
   if (cleaned.files > 0) log({ event: 'staging-cleaned', files: cleaned.files, bytes: cleaned.bytes });
+  const swept = await store.cleanRecords();
+  if (swept.removed + swept.migrated > 0) log({ event: 'records-cleaned', ...swept });
   const settings = new Map(clients.map((client) => [client.name, pipelineSettingsFor(config, env, client)]));
   for (const entry of settings.values()) {
     for (const bucket of Object.values(entry.buckets)) await mkdir(join(bucketsDir, bucket), { recursive: true });

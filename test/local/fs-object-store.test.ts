@@ -1,4 +1,4 @@
-import { appendFile, link, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, link, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../src/local/fs-object-store.js';
@@ -92,6 +92,66 @@ describe('FsObjectStore: S3 object semantics (versions, etags, tags bound to a v
       await writeFile(join(s.stagingDir, 'abc.partial'), Buffer.alloc(1000));
       await writeFile(join(s.stagingDir, 'sftp.upload'), 'not ours');
       expect(await s.cleanStaging()).toEqual({ files: 1, bytes: 1000 });
+    });
+  });
+});
+
+describe('FsObjectStore: racing writers of one key', () => {
+  it('puts racing on one key leave content and metadata of the same put (no record pairs with another writer)', async () => {
+    await withTempDir(async (dir) => {
+      const s = await store(dir);
+      for (let round = 0; round < 25; round++) {
+        const writers = Array.from({ length: 4 }, (_, i) => `${round}-${i}`);
+        await Promise.all(writers.map((id) => s.put(B, 'k', `content ${id}`, { metadata: { writer: id } })));
+        const info = await s.head(B, 'k');
+        expect(info!.metadata.writer, `round ${round}`).toBeDefined();
+        expect(await readFile(s.pathOf(B, 'k'), 'utf8')).toBe(`content ${info!.metadata.writer}`);
+      }
+      // Only the record of the file in place is left once the writers are done.
+      await s.cleanRecords();
+      expect(await readdir(join(dir, '.records', B))).toHaveLength(2);
+    });
+  });
+
+  it('a copy racing a put of the same key, and tags racing a put, never attach to the other version', async () => {
+    await withTempDir(async (dir) => {
+      const s = await store(dir);
+      await s.put(B, 'src', 'copied', { metadata: { from: 'copy' } });
+      for (let round = 0; round < 20; round++) {
+        await Promise.all([
+          s.copy({ bucket: B, key: 'src' }, { bucket: B, key: 'k' }),
+          s.put(B, 'k', 'put', { metadata: { from: 'put' } }),
+        ]);
+        const info = await s.head(B, 'k');
+        expect(await readFile(s.pathOf(B, 'k'), 'utf8')).toBe(info!.metadata.from === 'copy' ? 'copied' : 'put');
+      }
+      const before = (await s.head(B, 'k'))!.etag!;
+      await Promise.all([s.putTags(B, 'k', { t: 'old' }, { ifEtag: before }), s.put(B, 'k', 'new')]);
+      const after = await s.head(B, 'k');
+      if (after!.etag !== before) expect(await s.getTags(B, 'k')).toEqual({});
+    });
+  });
+
+  it('cleanRecords drops records of versions replaced behind the store and carries the earlier .meta layout over', async () => {
+    await withTempDir(async (dir) => {
+      const s = await store(dir);
+      await writeFile(s.pathOf(B, 'up'), 'v1');
+      await s.putTags(B, 'up', { 'sftpctl-status': 'processed' });
+      await rm(s.pathOf(B, 'up'));
+      await writeFile(s.pathOf(B, 'up'), 'v2, written by the SFTP server');
+      // A record of the earlier layout (root/.meta/<bucket>/<key>.json) for a file still in place.
+      await writeFile(s.pathOf(B, 'old'), 'published before the upgrade');
+      const file = await stat(s.pathOf(B, 'old'), { bigint: true });
+      const legacy = join(dir, '.meta', B, 'old.json');
+      await mkdir(join(dir, '.meta', B), { recursive: true });
+      const version = { ino: `${file.ino}`, size: `${file.size}`, mtimeNs: `${file.mtimeNs}` };
+      await writeFile(legacy, JSON.stringify({ version, etag: 'e-old', metadata: { m: '1' }, tags: { t: 'x' } }));
+      expect((await s.head(B, 'old'))!.metadata).toEqual({ m: '1' });
+      expect(await s.cleanRecords()).toEqual({ removed: 1, migrated: 1 });
+      await expect(stat(join(dir, '.meta'))).rejects.toThrow();
+      expect(await s.head(B, 'old')).toMatchObject({ etag: 'e-old', metadata: { m: '1' } });
+      expect(await s.getTags(B, 'old')).toEqual({ t: 'x' });
+      expect(await s.getTags(B, 'up')).toEqual({});
     });
   });
 });
