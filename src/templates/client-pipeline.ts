@@ -1,4 +1,5 @@
 import { clientStackName, functionLogGroupName } from '../core/config/naming.js';
+import { MALLOC_TUNABLES, MALLOC_TUNABLES_VARIABLE } from '../core/crypto/malloc-tuning.js';
 import { addFirstOccurrenceAlarm } from './alarms.js';
 import { getAtt, type Intrinsic, ref, type TemplateBuilder } from './cfn.js';
 
@@ -166,7 +167,7 @@ export function addPipeline(builder: TemplateBuilder, options: PipelineOptions):
       Timeout: FUNCTION_TIMEOUT,
       Role: getAtt(role, 'Arn'),
       KmsKeyArn: keyArn,
-      Environment: { Variables: options.environment },
+      Environment: { Variables: { ...options.environment, [MALLOC_TUNABLES_VARIABLE]: MALLOC_TUNABLES } },
       LoggingConfig: { LogGroup: ref(logGroup), LogFormat: 'JSON' },
     },
   });

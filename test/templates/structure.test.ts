@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bucketName, secretNames } from '../../src/core/config/naming.js';
 import type { Config } from '../../src/core/config/schema.js';
+import { MALLOC_TUNABLES } from '../../src/core/crypto/malloc-tuning.js';
 import type { Resource, Template } from '../../src/templates/cfn.js';
 import type { SynthResult } from '../../src/templates/synthesize.js';
 import { configFrom, exampleConfig, synth } from './fixtures.js';
@@ -258,6 +259,10 @@ describe('rendered stacks of the example config', async () => {
         SFTPCTL_CHECKSUM_ALGORITHM: 'sha256',
         SFTPCTL_REQUIRE_ENCRYPTION: 'true',
       });
+      // Both streaming functions start with glibc told to keep freed memory (their 1 MiB chunks reused, not refaulted).
+      for (const prefix of ['Ingress', 'Egress'])
+        expect(props(bank, `${prefix}Function`).Environment.Variables.GLIBC_TUNABLES).toBe(MALLOC_TUNABLES);
+      expect(MALLOC_TUNABLES).toMatch(/^glibc\.malloc\.mmap_threshold=\d+:glibc\.malloc\.trim_threshold=\d+$/);
     });
 
     it("limits each function role to this client's buckets, key, secret, queue and log group", () => {
