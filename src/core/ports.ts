@@ -56,7 +56,10 @@ export interface ObjectInfo {
  * is a new version with a fresh etag and no tags; metadata and tags belong to the version they were written for.
  */
 export interface ObjectStore {
-  /** Streams an object; undefined when it does not exist. */
+  /**
+   * Streams an object; undefined when it does not exist. The caller owns the body: read it to its end, or
+   * {@link discardBody} it (an open file or connection otherwise lingers until garbage collection).
+   */
   get(bucket: string, key: string): Promise<{ body: NodeJS.ReadableStream; info: ObjectInfo } | undefined>;
   head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
   /**
@@ -92,4 +95,9 @@ export interface KeyStore {
   ingressPrivateKeys(client: string): Promise<string[]>;
   /** The partner's armored public key, for egress. */
   partnerPublicKey(client: string): Promise<string>;
+}
+
+/** Ends an object body the caller will not read (frees its file handle or connection now). */
+export function discardBody(body: NodeJS.ReadableStream): void {
+  (body as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
 }

@@ -141,8 +141,9 @@ export class FsObjectStore implements ObjectStore {
     let removed = 0;
     let migrated = 0;
     for (const bucket of await readdir(join(this.root, RECORDS_DIR)).catch(() => [] as string[])) {
-      for (const name of await readdir(this.recordsDir(bucket)).catch(() => [] as string[])) {
-        const path = join(this.recordsDir(bucket), name);
+      const dir = join(this.root, RECORDS_DIR, bucket);
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        const path = join(dir, name);
         const meta = name.endsWith(RECORD_SUFFIX) ? await readRecord(path) : undefined;
         const info = meta?.key ? await this.fileInfo(bucket, meta.key) : undefined;
         if (info && meta?.version && sameVersion(meta.version, info)) continue;

@@ -4,6 +4,7 @@ import { formatSidecar } from '../checksum/sidecar.js';
 import { encryptStream } from '../crypto/pgp-encrypt.js';
 import type { RecipientKey } from '../crypto/pgp-keys.js';
 import { SftpctlError } from '../errors.js';
+import { discardBody } from '../ports.js';
 import { asPipelineFault, classifyFault, keyStoreFault } from './faults.js';
 import { partnerKeyFor } from './key-cache.js';
 import { isReservedKey, isTemporaryName } from './names.js';
@@ -104,44 +105,49 @@ async function egressOnce(deps: PipelineDeps, settings: PipelineSettings, key: s
   }
   const object = await store.get(buckets.export, key);
   if (!object) return skip('no longer in the export bucket');
-  if (object.info.etag !== source.etag) throw changedError(key);
-  const { ciphertext, done } = encryptStream(object.body, recipient, {
-    fileName: basename(key),
-    digests: algorithm ? [algorithm] : [],
-  });
-  // Before publishing: the source must still be the version that was read, whole.
-  const unchanged = done.then(async (result) => {
-    const now = await store.head(buckets.export, key);
-    if (!now || now.etag !== source.etag || now.size !== result.plaintextBytes) throw changedError(key);
-    return result;
-  });
-  unchanged.catch(() => {});
-  await store.put(buckets.download, output, ciphertext, {
-    metadata: { [SOURCE_ETAG]: source.etag ?? '' },
-    verified: unchanged,
-  });
-  const result = await done;
-  const digest = algorithm ? (result.digests[algorithm] ?? null) : null;
-  if (sidecarKey && digest) {
-    await store.put(buckets.download, sidecarKey, formatSidecar(digest, basename(key)), {
-      metadata: { [SOURCE_ETAG]: source.etag ?? '' },
-      contentType: 'text/plain',
+  try {
+    if (object.info.etag !== source.etag) throw changedError(key);
+    const { ciphertext, done } = encryptStream(object.body, recipient, {
+      fileName: basename(key),
+      digests: algorithm ? [algorithm] : [],
     });
+    // Before publishing: the source must still be the version that was read, whole.
+    const unchanged = done.then(async (result) => {
+      const now = await store.head(buckets.export, key);
+      if (!now || now.etag !== source.etag || now.size !== result.plaintextBytes) throw changedError(key);
+      return result;
+    });
+    unchanged.catch(() => {});
+    await store.put(buckets.download, output, ciphertext, {
+      metadata: { [SOURCE_ETAG]: source.etag ?? '' },
+      verified: unchanged,
+    });
+    const result = await done;
+    const digest = algorithm ? (result.digests[algorithm] ?? null) : null;
+    if (sidecarKey && digest) {
+      await store.put(buckets.download, sidecarKey, formatSidecar(digest, basename(key)), {
+        metadata: { [SOURCE_ETAG]: source.etag ?? '' },
+        contentType: 'text/plain',
+      });
+    }
+    const tags = await store.getTags(buckets.export, key).catch(() => ({}));
+    await store
+      .putTags(buckets.export, key, { ...tags, [STATUS_TAG]: 'encrypted' }, { ifEtag: source.etag ?? '' })
+      .catch(() => {});
+    log({
+      event: 'egress-done',
+      client,
+      key,
+      output,
+      sidecar: sidecarKey,
+      bytes: result.plaintextBytes,
+      recipient: result.recipientFingerprint,
+    });
+    return { status: 'encrypted', key, output, sidecar: sidecarKey, bytes: result.plaintextBytes, digest };
+  } finally {
+    // Read to its end on success; on any failure the file or connection is released now, not at garbage collection.
+    discardBody(object.body);
   }
-  const tags = await store.getTags(buckets.export, key).catch(() => ({}));
-  await store
-    .putTags(buckets.export, key, { ...tags, [STATUS_TAG]: 'encrypted' }, { ifEtag: source.etag ?? '' })
-    .catch(() => {});
-  log({
-    event: 'egress-done',
-    client,
-    key,
-    output,
-    sidecar: sidecarKey,
-    bytes: result.plaintextBytes,
-    recipient: result.recipientFingerprint,
-  });
-  return { status: 'encrypted', key, output, sidecar: sidecarKey, bytes: result.plaintextBytes, digest };
 }
 
 function changedError(key: string): SftpctlError {

@@ -11,7 +11,7 @@ import {
 import { decryptStream } from '../crypto/pgp-decrypt.js';
 import type { DecryptionKeys } from '../crypto/pgp-keys.js';
 import { SftpctlError } from '../errors.js';
-import type { ObjectInfo } from '../ports.js';
+import { discardBody, type ObjectInfo } from '../ports.js';
 import { asPipelineFault, classifyFault, faultOf, keyStoreFault } from './faults.js';
 import { ingressKeysFor } from './key-cache.js';
 import { isReservedKey, isTemporaryName } from './names.js';
@@ -76,6 +76,8 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
   const output = encrypted ? key.slice(0, -(extension.length + 1)) : key;
   /** The decompression limit was lowered to the free space: exceeding it means "needs space", not "bomb". */
   let capped = false;
+  /** The upload's body once opened: released when the job ends, whichever way (read to its end on success). */
+  let opened: NodeJS.ReadableStream | undefined;
   try {
     const sidecars = policy === 'none' ? [] : await findSidecars(deps, settings, key, output, encrypted);
     const previous = await store.head(buckets.raw, output);
@@ -117,6 +119,7 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
     }
     const object = await store.get(buckets.upload, key);
     if (!object) return skipped(deps, settings, key, 'no longer in the upload bucket');
+    opened = object.body;
     if (object.info.etag !== source.etag)
       return skipped(deps, settings, key, 'replaced meanwhile (the new version is processed on its own)');
     const wanted = (of: FoundSidecar['of']) => sidecars.filter((sidecar) => sidecar.of === of);
@@ -198,6 +201,8 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
     if (await versionGone(deps, settings, source)) return skipped(deps, settings, key, GONE);
     const limitedBySpace = (error as { code?: string })?.code === 'PGP_DECOMPRESSION_LIMIT' && capped;
     throw await failed(deps, settings, source, limitedBySpace ? noSpaceError(key, undefined, 0, error) : error, output);
+  } finally {
+    if (opened) discardBody(opened);
   }
 }
 
@@ -355,12 +360,14 @@ async function readSidecar(
 ): Promise<SidecarEntry> {
   const object = await deps.store.get(settings.buckets.upload, key);
   if (!object) throw new SftpctlError('CHECKSUM_SIDECAR_MISSING', `Sidecar ${key} disappeared.`, 'Upload it again.');
-  if (object.info.size > MAX_SIDECAR_BYTES)
+  if (object.info.size > MAX_SIDECAR_BYTES) {
+    discardBody(object.body);
     throw new SftpctlError(
       'CHECKSUM_SIDECAR_TOO_LARGE',
       `Sidecar ${key} is ${object.info.size} bytes.`,
       'A sidecar holds a digest and a file name.',
     );
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of object.body) chunks.push(Buffer.from(chunk as Uint8Array));
   return parseSidecar(Buffer.concat(chunks), { expectedFileName: basename(target), algorithm, sidecarName: key });
