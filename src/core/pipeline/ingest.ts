@@ -172,14 +172,19 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
         }
       }
     });
-    checked.catch(() => {});
+    // Last before publishing: the upload must still be the version that was read. A job that read an older version
+    // (duplicate and reordered events, two functions at once) must not overwrite what a newer one published.
+    const current = checked.then(async () => {
+      if (await versionGone(deps, settings, source)) throw replacedError(key);
+    });
+    current.catch(() => {});
     await store.put(buckets.raw, output, body, {
       metadata: {
         [SOURCE_ETAG]: source.etag ?? '',
         'sftpctl-source-key': encodeURIComponent(key),
         ...Object.fromEntries(sidecars.map((sidecar) => [CHECKSUM_META[sidecar.of], checksumText(sidecar.entry)])),
       },
-      verified: checked,
+      verified: current,
     });
     for (const sidecar of wanted('plaintext'))
       await store.copy({ bucket: buckets.upload, key: sidecar.key }, { bucket: buckets.raw, key: sidecar.key });
@@ -383,6 +388,17 @@ const GONE = 'removed or replaced while it was processed (a new version is proce
  * True when the version being processed is no longer the upload's current one (the partner deleted, renamed or
  * overwrote it meanwhile): its failure is no verdict on any file, so nothing is quarantined.
  */
+function replacedError(key: string): SftpctlError {
+  return new SftpctlError(
+    'UPLOAD_REPLACED',
+    `${key} was replaced while it was processed; nothing was published.`,
+    GONE,
+    {
+      kind: 'internal',
+    },
+  );
+}
+
 async function versionGone(deps: PipelineDeps, settings: PipelineSettings, source: ObjectInfo): Promise<boolean> {
   const current = await deps.store.head(settings.buckets.upload, source.key).catch(() => 'unknown' as const);
   if (current === 'unknown') return false;

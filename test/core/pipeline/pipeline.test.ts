@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -241,6 +241,44 @@ describe('ingest: checksums, duplicates, order, names', () => {
       const third = await ingest(deps, SETTINGS, 'x.gpg');
       expect(third).toMatchObject({ status: 'skipped', reason: 'already processed' });
       expect(await rawKeys(root)).toEqual(['x']);
+    });
+  });
+
+  it("a job for an older version that finishes after the newer version's job publishes nothing over it", async () => {
+    await withTempDir(async (root) => {
+      const older = randomBytes(3 * 1024 * 1024);
+      const newer = Buffer.from('the partner uploaded this one second\n');
+      await upload(root, 'r.csv.gpg', encryptTo(ecc.fingerprint, older));
+      const deps = fsDeps(root, memoryKeys([ecc.privateKey]));
+      // The store of the older version's job: once it has opened its upload, the partner uploads again (a new file
+      // renamed into place) and the newer version's job runs to the end, as a second function would.
+      const racing = {
+        ...deps,
+        store: new Proxy(deps.store, {
+          get(target, name, receiver) {
+            if (name !== 'get') return Reflect.get(target, name, receiver);
+            return async (bucket: string, key: string) => {
+              const object = await target.get(bucket, key);
+              if (bucket === SETTINGS.buckets.upload && key === 'r.csv.gpg') {
+                const path = join(root, SETTINGS.buckets.upload, 'r.csv.gpg');
+                await writeFile(`${path}.new`, encryptTo(ecc.fingerprint, newer));
+                await rename(`${path}.new`, path);
+                expect(await ingest(deps, SETTINGS, 'r.csv.gpg')).toMatchObject({ status: 'processed' });
+              }
+              return object;
+            };
+          },
+        }),
+      };
+      expect(await ingest(racing, SETTINGS, 'r.csv.gpg')).toMatchObject({
+        status: 'skipped',
+        reason: expect.stringContaining('replaced while it was processed'),
+      });
+      expect(await rawFile(root, 'r.csv')).toEqual(newer);
+      expect(await ingest(deps, SETTINGS, 'r.csv.gpg')).toMatchObject({
+        status: 'skipped',
+        reason: 'already processed',
+      });
     });
   });
 
