@@ -16,7 +16,14 @@ import { asPipelineFault, classifyFault, faultOf, keyStoreFault } from './faults
 import { ingressKeysFor } from './key-cache.js';
 import { isReservedKey, isTemporaryName } from './names.js';
 import { clearQuarantine, markOriginal, quarantine } from './quarantine.js';
-import { type PipelineDeps, type PipelineSettings, SOURCE_ETAG, STAGING_RESERVE_BYTES, STATUS_TAG } from './types.js';
+import {
+  type PipelineDeps,
+  type PipelineSettings,
+  SOURCE_ETAG,
+  SOURCE_KEY,
+  STAGING_RESERVE_BYTES,
+  STATUS_TAG,
+} from './types.js';
 
 export type IngestOutcome =
   | {
@@ -88,6 +95,12 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
     ) {
       await finish(deps, settings, source, sidecars);
       return skipped(deps, settings, key, 'already processed');
+    }
+    const madeFrom = previous?.metadata[SOURCE_KEY];
+    if (tags[STATUS_TAG] === 'processed' && madeFrom !== undefined && madeFrom !== encodeURIComponent(key)) {
+      // Two uploads that name one output (x.gpg and x.pgp, x and x.gpg): the one processed last holds it. A late or
+      // repeated event for this version, processed before, must not put its older content back.
+      return skipped(deps, settings, key, `already processed; ${output} was since published from ${decoded(madeFrom)}`);
     }
     if (policy === 'required' && sidecars.length === 0) {
       await markOriginal(deps, settings, key, 'waiting-for-checksum', { etag: source.etag });
@@ -181,7 +194,7 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
     await store.put(buckets.raw, output, body, {
       metadata: {
         [SOURCE_ETAG]: source.etag ?? '',
-        'sftpctl-source-key': encodeURIComponent(key),
+        [SOURCE_KEY]: encodeURIComponent(key),
         ...Object.fromEntries(sidecars.map((sidecar) => [CHECKSUM_META[sidecar.of], checksumText(sidecar.entry)])),
       },
       verified: current,
@@ -403,6 +416,14 @@ async function versionGone(deps: PipelineDeps, settings: PipelineSettings, sourc
   const current = await deps.store.head(settings.buckets.upload, source.key).catch(() => 'unknown' as const);
   if (current === 'unknown') return false;
   return current === undefined || current.etag !== source.etag;
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function skipped(deps: PipelineDeps, settings: PipelineSettings, key: string, reason: string): IngestOutcome {

@@ -81,3 +81,5 @@ export const LEGACY_QUARANTINE_PREFIX = 'quarantine/';
 export const STATUS_TAG = 'sftpctl-status';
 /** Metadata on outputs naming the etag of the object they came from: the idempotency key. */
 export const SOURCE_ETAG = 'sftpctl-source-etag';
+/** Metadata of a published output: the upload it was made from (URI-encoded key). */
+export const SOURCE_KEY = 'sftpctl-source-key';

@@ -282,6 +282,34 @@ describe('ingest: checksums, duplicates, order, names', () => {
     });
   });
 
+  it.each([
+    ['x.csv.pgp', 'x.csv.gpg'],
+    ['y.csv', 'y.csv.gpg'],
+  ])(
+    'two uploads naming one output (%s, then %s): a late event for the first does not put it back',
+    async (first, second) => {
+      await withTempDir(async (root) => {
+        const output = first.replace(/\.(gpg|pgp)$/, '');
+        const [a, b, c] = [Buffer.from('first\n'), Buffer.from('second\n'), Buffer.from('first, again\n')];
+        const body = (key: string, data: Buffer) => (key.endsWith('.csv') ? data : encryptTo(ecc.fingerprint, data));
+        const deps = fsDeps(root, memoryKeys([ecc.privateKey]));
+        await upload(root, first, body(first, a));
+        expect(await ingest(deps, SETTINGS, first)).toMatchObject({ status: 'processed', output });
+        await upload(root, second, body(second, b));
+        expect(await ingest(deps, SETTINGS, second)).toMatchObject({ status: 'processed', output });
+        expect(await ingest(deps, SETTINGS, first)).toMatchObject({
+          status: 'skipped',
+          reason: `already processed; ${output} was since published from ${second}`,
+        });
+        expect(await rawFile(root, output)).toEqual(b);
+        // A new version of the first is new content: it is processed and holds the output.
+        await upload(root, first, body(first, c));
+        expect(await ingest(deps, SETTINGS, first)).toMatchObject({ status: 'processed', output });
+        expect(await rawFile(root, output)).toEqual(c);
+      });
+    },
+  );
+
   it('an event for a file that is gone is skipped', async () => {
     await withTempDir(async (root) => {
       expect(await ingest(fsDeps(root, memoryKeys([])), SETTINGS, 'never.gpg')).toMatchObject({ status: 'skipped' });
