@@ -397,10 +397,6 @@ function checksumText(entry: SidecarEntry): string {
 
 const GONE = 'removed or replaced while it was processed (a new version is processed on its own)';
 
-/**
- * True when the version being processed is no longer the upload's current one (the partner deleted, renamed or
- * overwrote it meanwhile): its failure is no verdict on any file, so nothing is quarantined.
- */
 function replacedError(key: string): SftpctlError {
   return new SftpctlError(
     'UPLOAD_REPLACED',
@@ -412,6 +408,10 @@ function replacedError(key: string): SftpctlError {
   );
 }
 
+/**
+ * True when the version being processed is no longer the upload's current one (the partner deleted, renamed or
+ * overwrote it meanwhile): its failure is no verdict on any file, so nothing is quarantined.
+ */
 async function versionGone(deps: PipelineDeps, settings: PipelineSettings, source: ObjectInfo): Promise<boolean> {
   const current = await deps.store.head(settings.buckets.upload, source.key).catch(() => 'unknown' as const);
   if (current === 'unknown') return false;

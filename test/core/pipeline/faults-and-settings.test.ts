@@ -46,6 +46,10 @@ describe('fault classes', () => {
     expect(classifyFault(new SftpctlError(code, code))).toBe('transient');
   });
 
+  it('UPLOAD_REPLACED (the version changed while it was processed) is no verdict on a file: transient', () => {
+    expect(classifyFault(new SftpctlError('UPLOAD_REPLACED', 'replaced'))).toBe('transient');
+  });
+
   it('past the invocation deadline a decrypt fails PGP_TIMEOUT, transient: no record, no tag, nothing published', async () => {
     await withTempDir(async (root) => {
       await upload(
