@@ -10,7 +10,7 @@
 //   node bench/kex.mjs                 (--handshakes=40 --ssh=15 --ops=200)
 //
 // Results: bench/results/kex.json. No duration is asserted anywhere.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { importTypeScript, median, parseArgs, table, writeResult } from './lib.mjs';
-import { ISOLATED_SSH_OPTIONS } from './openssh-client.mjs';
+import { generateUserAndHostKeys, ISOLATED_SSH_OPTIONS } from './openssh-client.mjs';
 
 const args = parseArgs();
 const HANDSHAKES = Number(args.handshakes ?? 40);
@@ -75,10 +75,7 @@ async function main() {
       'src/core/crypto/ssh-public-key.ts': ['parseSshPublicKey'],
       'src/local/sftp/kex-registry.ts': ['POST_QUANTUM_KEX'],
     });
-    const userKey = join(work, 'user');
-    const hostKeyPath = join(work, 'host');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', userKey]);
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKeyPath]);
+    const { userKey, hostKeyPath } = generateUserAndHostKeys(work);
     const parsed = parseSshPublicKey(readFileSync(`${userKey}.pub`, 'utf8'));
     if (!parsed.ok) throw new Error(parsed.message);
     const home = join(work, 'home');

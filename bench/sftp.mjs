@@ -26,7 +26,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { importTypeScript, median, parseArgs, table, writeResult } from './lib.mjs';
-import { ISOLATED_SSH_OPTIONS } from './openssh-client.mjs';
+import { generateUserAndHostKeys, ISOLATED_SSH_OPTIONS } from './openssh-client.mjs';
 
 const args = parseArgs();
 const SIZE = parseSize(args.size ?? '1G');
@@ -202,10 +202,7 @@ async function main() {
       'src/local/sftp-server.ts': ['startSftpServer'],
       'src/core/crypto/ssh-public-key.ts': ['parseSshPublicKey'],
     });
-    const userKey = join(work, 'user');
-    const hostKeyPath = join(work, 'host');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', userKey]);
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKeyPath]);
+    const { userKey, hostKeyPath } = generateUserAndHostKeys(work);
     const parsed = parseSshPublicKey(readFileSync(`${userKey}.pub`, 'utf8'));
     if (!parsed.ok) throw new Error(parsed.message);
 

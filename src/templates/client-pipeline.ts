@@ -2,6 +2,7 @@ import { clientStackName, functionLogGroupName } from '../core/config/naming.js'
 import { MALLOC_TUNABLES, MALLOC_TUNABLES_VARIABLE } from '../core/crypto/malloc-tuning.js';
 import { addFirstOccurrenceAlarm } from './alarms.js';
 import { getAtt, type Intrinsic, ref, type TemplateBuilder } from './cfn.js';
+import { functionRoleProperties } from './function-role.js';
 
 /** Function settings shared by ingress and egress. */
 /** The newest Node.js runtime Lambda offers (Node 24 LTS, supported to 2028); the bundles carry their own AWS SDK. */
@@ -106,53 +107,26 @@ export function addPipeline(builder: TemplateBuilder, options: PipelineOptions):
 
   const role = builder.add(`${prefix}FunctionRole`, {
     Type: 'AWS::IAM::Role',
-    Properties: {
-      Description: `sftpctl ${options.project} ${options.env} ${options.client}: ${fnKind} function`,
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { Service: 'lambda.amazonaws.com' },
-            Action: 'sts:AssumeRole',
-          },
-        ],
-      },
-      Policies: [
+    Properties: functionRoleProperties({
+      description: `sftpctl ${options.project} ${options.env} ${options.client}: ${fnKind} function`,
+      policyName: fnKind,
+      logGroup,
+      statements: [
         {
-          PolicyName: fnKind,
-          PolicyDocument: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'WriteOwnLogs',
-                Effect: 'Allow',
-                Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-                Resource: [getAtt(logGroup, 'Arn')],
-              },
-              {
-                Sid: 'ConsumeOwnQueue',
-                Effect: 'Allow',
-                Action: [
-                  'sqs:ChangeMessageVisibility',
-                  'sqs:DeleteMessage',
-                  'sqs:GetQueueAttributes',
-                  'sqs:ReceiveMessage',
-                ],
-                Resource: [getAtt(queue, 'Arn')],
-              },
-              ...options.statements,
-              {
-                Sid: 'UseClientKey',
-                Effect: 'Allow',
-                Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-                Resource: [keyArn],
-              },
-            ],
-          },
+          Sid: 'ConsumeOwnQueue',
+          Effect: 'Allow',
+          Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
+          Resource: [getAtt(queue, 'Arn')],
+        },
+        ...options.statements,
+        {
+          Sid: 'UseClientKey',
+          Effect: 'Allow',
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: [keyArn],
         },
       ],
-    },
+    }),
   });
 
   const fn = builder.add(`${prefix}Function`, {

@@ -4,6 +4,7 @@ import { SWEEPER_ENV } from '../lambda/sweeper.js';
 import { addFirstOccurrenceAlarm } from './alarms.js';
 import { getAtt, type Intrinsic, ref, type TemplateBuilder } from './cfn.js';
 import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, failureMetric } from './client-pipeline.js';
+import { functionRoleProperties } from './function-role.js';
 
 /** How often the sweeper runs, and how old an unmarked upload must be before it counts as lost. */
 export const SWEEP_SCHEDULE = 'rate(5 minutes)';
@@ -44,46 +45,30 @@ export function addSweeper(builder: TemplateBuilder, options: SweeperOptions): s
   });
   const role = builder.add('SweeperFunctionRole', {
     Type: 'AWS::IAM::Role',
-    Properties: {
-      Description: `sftpctl ${options.project} ${options.env} ${options.client}: upload sweeper`,
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-      },
-      Policies: [
+    Properties: functionRoleProperties({
+      description: `sftpctl ${options.project} ${options.env} ${options.client}: upload sweeper`,
+      policyName: 'sweeper',
+      logGroup,
+      statements: [
+        ...functionS3Statements('sweeper', (bucket) => {
+          if (bucket !== 'upload' && bucket !== 'raw') throw new Error(`sweeper: no ${bucket} bucket`);
+          return options.bucketArns[bucket];
+        }),
         {
-          PolicyName: 'sweeper',
-          PolicyDocument: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'WriteOwnLogs',
-                Effect: 'Allow',
-                Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-                Resource: [getAtt(logGroup, 'Arn')],
-              },
-              ...functionS3Statements('sweeper', (bucket) => {
-                if (bucket !== 'upload' && bucket !== 'raw') throw new Error(`sweeper: no ${bucket} bucket`);
-                return options.bucketArns[bucket];
-              }),
-              {
-                Sid: 'RequeueToIngress',
-                Effect: 'Allow',
-                Action: ['sqs:SendMessage'],
-                Resource: [getAtt(options.ingressQueue, 'Arn')],
-              },
-              // The queue is SSE-KMS with the client key; S3 reads (tags) of SSE-KMS objects need no key use.
-              {
-                Sid: 'UseClientKey',
-                Effect: 'Allow',
-                Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-                Resource: [keyArn],
-              },
-            ],
-          },
+          Sid: 'RequeueToIngress',
+          Effect: 'Allow',
+          Action: ['sqs:SendMessage'],
+          Resource: [getAtt(options.ingressQueue, 'Arn')],
+        },
+        // The queue is SSE-KMS with the client key; S3 reads (tags) of SSE-KMS objects need no key use.
+        {
+          Sid: 'UseClientKey',
+          Effect: 'Allow',
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: [keyArn],
         },
       ],
-    },
+    }),
   });
   const fn = builder.add('SweeperFunction', {
     Type: 'AWS::Lambda::Function',

@@ -1,5 +1,6 @@
 import { getAtt, type Intrinsic, ref, sub, type TemplateBuilder } from './cfn.js';
 import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME } from './client-pipeline.js';
+import { functionRoleProperties } from './function-role.js';
 import type { Suppression } from './security-rules.js';
 
 /** Log group of the function that closes the default security group (the environment key encrypts it). */
@@ -45,41 +46,25 @@ export function addClosedDefaultSecurityGroup(builder: TemplateBuilder, options:
   });
   const role = builder.add('CloseDefaultSgRole', {
     Type: 'AWS::IAM::Role',
-    Properties: {
-      Description: `sftpctl ${options.project} ${options.env}: closes the VPC's default security group`,
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-      },
-      Policies: [
+    Properties: functionRoleProperties({
+      description: `sftpctl ${options.project} ${options.env}: closes the VPC's default security group`,
+      policyName: 'close-default-sg',
+      logGroup,
+      statements: [
         {
-          PolicyName: 'close-default-sg',
-          PolicyDocument: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'WriteOwnLogs',
-                Effect: 'Allow',
-                Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-                Resource: [getAtt(logGroup, 'Arn')],
-              },
-              {
-                Sid: 'RevokeDefaultGroupRules',
-                Effect: 'Allow',
-                Action: ['ec2:RevokeSecurityGroupEgress', 'ec2:RevokeSecurityGroupIngress'],
-                Resource: [groupArn],
-              },
-              {
-                Sid: 'ReadGroupRules',
-                Effect: 'Allow',
-                Action: ['ec2:DescribeSecurityGroupRules', 'ec2:DescribeSecurityGroups'],
-                Resource: ['*'],
-              },
-            ],
-          },
+          Sid: 'RevokeDefaultGroupRules',
+          Effect: 'Allow',
+          Action: ['ec2:RevokeSecurityGroupEgress', 'ec2:RevokeSecurityGroupIngress'],
+          Resource: [groupArn],
+        },
+        {
+          Sid: 'ReadGroupRules',
+          Effect: 'Allow',
+          Action: ['ec2:DescribeSecurityGroupRules', 'ec2:DescribeSecurityGroups'],
+          Resource: ['*'],
         },
       ],
-    },
+    }),
   });
   const fn = builder.add('CloseDefaultSgFunction', {
     Type: 'AWS::Lambda::Function',

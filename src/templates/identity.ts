@@ -3,6 +3,7 @@ import { addFirstOccurrenceAlarm } from './alarms.js';
 import { getAtt, type Intrinsic, ref, sub, type TemplateBuilder } from './cfn.js';
 import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME } from './client-pipeline.js';
 import type { EnvContext } from './context.js';
+import { functionRoleProperties } from './function-role.js';
 
 /**
  * Environment variables the identity function reads (src/lambda/identity.ts reads the same names).
@@ -72,55 +73,39 @@ export function addIdentityProvider(
   const passwordSecrets = `arn:${partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${passwordSecretName(project, env.name, '')}*`;
   const role = builder.add('IdentityFunctionRole', {
     Type: 'AWS::IAM::Role',
-    Properties: {
-      Description: `sftpctl ${project} ${env.name}: identity function (Transfer custom identity provider)`,
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-      },
-      Policies: [
+    Properties: functionRoleProperties({
+      description: `sftpctl ${project} ${env.name}: identity function (Transfer custom identity provider)`,
+      policyName: 'identity',
+      logGroup,
+      statements: [
         {
-          PolicyName: 'identity',
-          PolicyDocument: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'WriteOwnLogs',
-                Effect: 'Allow',
-                Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-                Resource: [getAtt(logGroup, 'Arn')],
-              },
-              {
-                Sid: 'ReadUserTable',
-                Effect: 'Allow',
-                Action: ['dynamodb:GetItem'],
-                Resource: [getAtt(table, 'Arn')],
-              },
-              {
-                Sid: 'DecryptUserTableAndPasswordHashesThroughTheirServices',
-                Effect: 'Allow',
-                Action: ['kms:Decrypt'],
-                Resource: [options.keyArn],
-                Condition: {
-                  StringEquals: {
-                    'kms:ViaService': [
-                      sub(`dynamodb.\${AWS::Region}.\${AWS::URLSuffix}`),
-                      sub(`secretsmanager.\${AWS::Region}.\${AWS::URLSuffix}`),
-                    ],
-                  },
-                },
-              },
-              {
-                Sid: 'ReadPasswordHashes',
-                Effect: 'Allow',
-                Action: ['secretsmanager:GetSecretValue'],
-                Resource: [sub(passwordSecrets)],
-              },
-            ],
+          Sid: 'ReadUserTable',
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem'],
+          Resource: [getAtt(table, 'Arn')],
+        },
+        {
+          Sid: 'DecryptUserTableAndPasswordHashesThroughTheirServices',
+          Effect: 'Allow',
+          Action: ['kms:Decrypt'],
+          Resource: [options.keyArn],
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': [
+                sub(`dynamodb.\${AWS::Region}.\${AWS::URLSuffix}`),
+                sub(`secretsmanager.\${AWS::Region}.\${AWS::URLSuffix}`),
+              ],
+            },
           },
         },
+        {
+          Sid: 'ReadPasswordHashes',
+          Effect: 'Allow',
+          Action: ['secretsmanager:GetSecretValue'],
+          Resource: [sub(passwordSecrets)],
+        },
       ],
-    },
+    }),
   });
 
   const fn = builder.add('IdentityFunction', {

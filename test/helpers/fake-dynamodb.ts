@@ -1,7 +1,6 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startFakeEndpoint } from './fake-endpoint.js';
 
 type Item = Record<string, AttributeValue>;
 
@@ -17,109 +16,95 @@ export async function startFakeDynamoDb(options: { table: string; pageSize?: num
   /** Operations made to fail once with this error type (e.g. ResourceNotFoundException: no table). */
   const failures = new Map<string, string>();
   const pageSize = options.pageSize ?? 100;
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const reply = (status: number, body: object, type?: string) => {
-        response.writeHead(status, {
-          'content-type': 'application/x-amz-json-1.0',
-          ...(type ? { 'x-amzn-errortype': type } : {}),
+  const { endpoint, stop } = await startFakeEndpoint((request, payload, response) => {
+    const reply = (status: number, body: object, type?: string) => {
+      response.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.0',
+        ...(type ? { 'x-amzn-errortype': type } : {}),
+      });
+      response.end(JSON.stringify(type ? { __type: `com.amazonaws.dynamodb.v20120810#${type}`, ...body } : body));
+    };
+    const operation = String(request.headers['x-amz-target'] ?? '').replace(/^DynamoDB_20120810\./, '');
+    const input = JSON.parse(payload.toString('utf8') || '{}') as Record<string, unknown>;
+    const table = String(input.TableName ?? Object.keys(input.RequestItems ?? {})[0] ?? '');
+    const key = (input.Key as Item | undefined)?.userName?.S as string | undefined;
+    calls.push({ operation, table, ...(key ? { key } : {}) });
+    const failure = failures.get(operation);
+    if (failure) {
+      failures.delete(operation);
+      return reply(400, { message: `${operation} failed (${failure})` }, failure);
+    }
+    if (table !== options.table)
+      return reply(400, { message: 'Requested resource not found' }, 'ResourceNotFoundException');
+    switch (operation) {
+      case 'GetItem': {
+        const item = key ? items.get(key) : undefined;
+        return reply(200, item ? { Item: item } : {});
+      }
+      case 'Scan': {
+        const names = [...items.keys()].sort();
+        const after = (input.ExclusiveStartKey as Item | undefined)?.userName?.S as string | undefined;
+        const from = after ? names.findIndex((name) => name > after) : 0;
+        const page = from < 0 ? [] : names.slice(from, from + pageSize);
+        const more = from >= 0 && from + pageSize < names.length;
+        return reply(200, {
+          Items: page.map((name) => items.get(name)),
+          Count: page.length,
+          ScannedCount: page.length,
+          ...(more ? { LastEvaluatedKey: { userName: { S: page.at(-1) } } } : {}),
         });
-        response.end(JSON.stringify(type ? { __type: `com.amazonaws.dynamodb.v20120810#${type}`, ...body } : body));
-      };
-      const operation = String(request.headers['x-amz-target'] ?? '').replace(/^DynamoDB_20120810\./, '');
-      const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      const table = String(input.TableName ?? Object.keys(input.RequestItems ?? {})[0] ?? '');
-      const key = (input.Key as Item | undefined)?.userName?.S as string | undefined;
-      calls.push({ operation, table, ...(key ? { key } : {}) });
-      const failure = failures.get(operation);
-      if (failure) {
-        failures.delete(operation);
-        return reply(400, { message: `${operation} failed (${failure})` }, failure);
       }
-      if (table !== options.table)
-        return reply(400, { message: 'Requested resource not found' }, 'ResourceNotFoundException');
-      switch (operation) {
-        case 'GetItem': {
-          const item = key ? items.get(key) : undefined;
-          return reply(200, item ? { Item: item } : {});
+      case 'BatchWriteItem': {
+        type Write = { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } };
+        const requests = (input.RequestItems as Record<string, Write[]>)[options.table]!;
+        if (requests.length > 25)
+          return reply(400, { message: 'Too many items requested for the BatchWriteItem call' }, 'ValidationException');
+        for (const entry of requests) {
+          if (entry.PutRequest) items.set(entry.PutRequest.Item.userName!.S as string, entry.PutRequest.Item);
+          else if (entry.DeleteRequest) items.delete(entry.DeleteRequest.Key.userName!.S as string);
         }
-        case 'Scan': {
-          const names = [...items.keys()].sort();
-          const after = (input.ExclusiveStartKey as Item | undefined)?.userName?.S as string | undefined;
-          const from = after ? names.findIndex((name) => name > after) : 0;
-          const page = from < 0 ? [] : names.slice(from, from + pageSize);
-          const more = from >= 0 && from + pageSize < names.length;
-          return reply(200, {
-            Items: page.map((name) => items.get(name)),
-            Count: page.length,
-            ScannedCount: page.length,
-            ...(more ? { LastEvaluatedKey: { userName: { S: page.at(-1) } } } : {}),
-          });
-        }
-        case 'BatchWriteItem': {
-          type Write = { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } };
-          const requests = (input.RequestItems as Record<string, Write[]>)[options.table]!;
-          if (requests.length > 25)
-            return reply(
-              400,
-              { message: 'Too many items requested for the BatchWriteItem call' },
-              'ValidationException',
-            );
-          for (const entry of requests) {
-            if (entry.PutRequest) items.set(entry.PutRequest.Item.userName!.S as string, entry.PutRequest.Item);
-            else if (entry.DeleteRequest) items.delete(entry.DeleteRequest.Key.userName!.S as string);
+        return reply(200, { UnprocessedItems: {} });
+      }
+      case 'UpdateItem': {
+        const current = key ? items.get(key) : undefined;
+        if (input.ConditionExpression === 'attribute_exists(userName)' && !current)
+          return reply(400, { message: 'The conditional request failed' }, 'ConditionalCheckFailedException');
+        if (input.ConditionExpression && input.ConditionExpression !== 'attribute_exists(userName)')
+          return reply(
+            400,
+            { message: `condition ${input.ConditionExpression} is not modelled` },
+            'ValidationException',
+          );
+        const next: Item = { ...(current ?? { userName: { S: key! } }) };
+        const values = (input.ExpressionAttributeValues ?? {}) as Item;
+        const expression = String(input.UpdateExpression ?? '');
+        const set = /^SET (.+)$/.exec(expression);
+        const remove = /^REMOVE (.+)$/.exec(expression);
+        if (set) {
+          for (const part of set[1]!.split(',')) {
+            const [name, value] = part.split('=').map((text) => text.trim()) as [string, string];
+            if (!(value in values)) return reply(400, { message: `no value ${value}` }, 'ValidationException');
+            next[name] = values[value]!;
           }
-          return reply(200, { UnprocessedItems: {} });
-        }
-        case 'UpdateItem': {
-          const current = key ? items.get(key) : undefined;
-          if (input.ConditionExpression === 'attribute_exists(userName)' && !current)
-            return reply(400, { message: 'The conditional request failed' }, 'ConditionalCheckFailedException');
-          if (input.ConditionExpression && input.ConditionExpression !== 'attribute_exists(userName)')
-            return reply(
-              400,
-              { message: `condition ${input.ConditionExpression} is not modelled` },
-              'ValidationException',
-            );
-          const next: Item = { ...(current ?? { userName: { S: key! } }) };
-          const values = (input.ExpressionAttributeValues ?? {}) as Item;
-          const expression = String(input.UpdateExpression ?? '');
-          const set = /^SET (.+)$/.exec(expression);
-          const remove = /^REMOVE (.+)$/.exec(expression);
-          if (set) {
-            for (const part of set[1]!.split(',')) {
-              const [name, value] = part.split('=').map((text) => text.trim()) as [string, string];
-              if (!(value in values)) return reply(400, { message: `no value ${value}` }, 'ValidationException');
-              next[name] = values[value]!;
-            }
-          } else if (remove) {
-            for (const name of remove[1]!.split(',')) delete next[name.trim()];
-          } else return reply(400, { message: `update ${expression} is not modelled` }, 'ValidationException');
-          items.set(key!, next);
-          return reply(200, input.ReturnValues === 'ALL_NEW' ? { Attributes: next } : {});
-        }
-        default:
-          return reply(400, { message: `${operation} is not modelled` }, 'UnknownOperationException');
+        } else if (remove) {
+          for (const name of remove[1]!.split(',')) delete next[name.trim()];
+        } else return reply(400, { message: `update ${expression} is not modelled` }, 'ValidationException');
+        items.set(key!, next);
+        return reply(200, input.ReturnValues === 'ALL_NEW' ? { Attributes: next } : {});
       }
-    });
+      default:
+        return reply(400, { message: `${operation} is not modelled` }, 'UnknownOperationException');
+    }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     items,
     calls,
     /** The next call of `operation` fails with DynamoDB error `type`. */
     failNext(operation: string, type: string) {
       failures.set(operation, type);
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop,
   };
 }
 

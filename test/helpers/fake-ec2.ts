@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startFakeEndpoint } from './fake-endpoint.js';
 import { evaluate, type PolicyDocument } from './iam-policy.js';
 
 /**
@@ -39,97 +38,91 @@ export async function startFakeEc2(
   const hanging = new Set<string>();
   const arnOf = (group: string) => `arn:aws:ec2:${options.region}:${options.account}:security-group/${group}`;
 
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-      const action = form.get('Action') ?? '';
-      const principal = String(request.headers['x-amz-security-token'] ?? '');
-      const reply = (status: number, xml: string) => {
-        response.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8' });
-        response.end(`<?xml version="1.0" encoding="UTF-8"?>\n${xml}`);
-      };
-      const fail = (status: number, code: string, message: string) =>
-        reply(
-          status,
-          `<Response><Errors><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error></Errors><RequestID>${randomUUID()}</RequestID></Response>`,
+  const { endpoint, stop } = await startFakeEndpoint((request, payload, response) => {
+    const form = new URLSearchParams(payload.toString('utf8'));
+    const action = form.get('Action') ?? '';
+    const principal = String(request.headers['x-amz-security-token'] ?? '');
+    const reply = (status: number, xml: string) => {
+      response.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8' });
+      response.end(`<?xml version="1.0" encoding="UTF-8"?>\n${xml}`);
+    };
+    const fail = (status: number, code: string, message: string) =>
+      reply(
+        status,
+        `<Response><Errors><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error></Errors><RequestID>${randomUUID()}</RequestID></Response>`,
+      );
+    const authorize = (resource: string) => {
+      const allowed = evaluate(policiesOf(principal) ?? [], { action: `ec2:${action}`, resource }).allowed;
+      calls.push({ principal, action: `ec2:${action}`, resource, allowed });
+      if (!allowed)
+        fail(
+          403,
+          'UnauthorizedOperation',
+          `You are not authorized to perform this operation. User: ${principal} is not authorized to perform: ec2:${action} on resource: ${resource}`,
         );
-      const authorize = (resource: string) => {
-        const allowed = evaluate(policiesOf(principal) ?? [], { action: `ec2:${action}`, resource }).allowed;
-        calls.push({ principal, action: `ec2:${action}`, resource, allowed });
-        if (!allowed)
-          fail(
-            403,
-            'UnauthorizedOperation',
-            `You are not authorized to perform this operation. User: ${principal} is not authorized to perform: ec2:${action} on resource: ${resource}`,
-          );
-        return allowed;
-      };
-      if (hanging.has(action)) return; // never answered
+      return allowed;
+    };
+    if (hanging.has(action)) return; // never answered
 
-      if (action === 'DescribeSecurityGroups') {
-        if (!authorize('*')) return;
-        const ids = [...form.entries()].filter(([key]) => key.startsWith('GroupId.')).map(([, v]) => v);
-        const missing = ids.find((id) => !groups.has(id));
-        if (missing) return fail(400, 'InvalidGroup.NotFound', `The security group '${missing}' does not exist`);
-        return reply(
-          200,
-          `<DescribeSecurityGroupsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>${randomUUID()}</requestId><securityGroupInfo>${ids
-            .map(
-              (id) =>
-                `<item><ownerId>${options.account}</ownerId><groupId>${id}</groupId><groupName>${names.get(id) ?? id}</groupName><groupDescription>fake</groupDescription><vpcId>vpc-0fake</vpcId></item>`,
-            )
-            .join('')}</securityGroupInfo></DescribeSecurityGroupsResponse>`,
+    if (action === 'DescribeSecurityGroups') {
+      if (!authorize('*')) return;
+      const ids = [...form.entries()].filter(([key]) => key.startsWith('GroupId.')).map(([, v]) => v);
+      const missing = ids.find((id) => !groups.has(id));
+      if (missing) return fail(400, 'InvalidGroup.NotFound', `The security group '${missing}' does not exist`);
+      return reply(
+        200,
+        `<DescribeSecurityGroupsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>${randomUUID()}</requestId><securityGroupInfo>${ids
+          .map(
+            (id) =>
+              `<item><ownerId>${options.account}</ownerId><groupId>${id}</groupId><groupName>${names.get(id) ?? id}</groupName><groupDescription>fake</groupDescription><vpcId>vpc-0fake</vpcId></item>`,
+          )
+          .join('')}</securityGroupInfo></DescribeSecurityGroupsResponse>`,
+      );
+    }
+    if (action === 'DescribeSecurityGroupRules') {
+      if (!authorize('*')) return;
+      const filtered = form.get('Filter.1.Name') === 'group-id' ? form.get('Filter.1.Value.1') : undefined;
+      const all = [...groups.entries()]
+        .filter(([group]) => filtered === undefined || filtered === group)
+        .flatMap(([group, rules]) => rules.map((rule) => ({ group, rule })));
+      const start = Number(form.get('NextToken') ?? 0);
+      const size = Math.min(Number(form.get('MaxResults') ?? 1000), options.pageSize ?? 1000);
+      const page = all.slice(start, start + size);
+      const next = start + size < all.length ? `<nextToken>${start + size}</nextToken>` : '';
+      return reply(
+        200,
+        `<DescribeSecurityGroupRulesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>${randomUUID()}</requestId><securityGroupRuleSet>${page
+          .map(({ group, rule }) => ruleXml(group, rule, options.account))
+          .join('')}</securityGroupRuleSet>${next}</DescribeSecurityGroupRulesResponse>`,
+      );
+    }
+    if (action === 'RevokeSecurityGroupIngress' || action === 'RevokeSecurityGroupEgress') {
+      const group = form.get('GroupId') ?? '';
+      if (!authorize(arnOf(group))) return;
+      const rules = groups.get(group);
+      if (!rules) return fail(400, 'InvalidGroup.NotFound', `The security group '${group}' does not exist`);
+      const ids = [...form.entries()].filter(([key]) => key.startsWith('SecurityGroupRuleId.')).map(([, v]) => v);
+      const egress = action === 'RevokeSecurityGroupEgress';
+      const unknown = ids.filter((id) => !rules.some((rule) => rule.id === id && rule.egress === egress));
+      if (unknown.length > 0)
+        return fail(
+          400,
+          'InvalidSecurityGroupRuleId.NotFound',
+          `The security group rule ID '${unknown[0]}' does not exist`,
         );
-      }
-      if (action === 'DescribeSecurityGroupRules') {
-        if (!authorize('*')) return;
-        const filtered = form.get('Filter.1.Name') === 'group-id' ? form.get('Filter.1.Value.1') : undefined;
-        const all = [...groups.entries()]
-          .filter(([group]) => filtered === undefined || filtered === group)
-          .flatMap(([group, rules]) => rules.map((rule) => ({ group, rule })));
-        const start = Number(form.get('NextToken') ?? 0);
-        const size = Math.min(Number(form.get('MaxResults') ?? 1000), options.pageSize ?? 1000);
-        const page = all.slice(start, start + size);
-        const next = start + size < all.length ? `<nextToken>${start + size}</nextToken>` : '';
-        return reply(
-          200,
-          `<DescribeSecurityGroupRulesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>${randomUUID()}</requestId><securityGroupRuleSet>${page
-            .map(({ group, rule }) => ruleXml(group, rule, options.account))
-            .join('')}</securityGroupRuleSet>${next}</DescribeSecurityGroupRulesResponse>`,
-        );
-      }
-      if (action === 'RevokeSecurityGroupIngress' || action === 'RevokeSecurityGroupEgress') {
-        const group = form.get('GroupId') ?? '';
-        if (!authorize(arnOf(group))) return;
-        const rules = groups.get(group);
-        if (!rules) return fail(400, 'InvalidGroup.NotFound', `The security group '${group}' does not exist`);
-        const ids = [...form.entries()].filter(([key]) => key.startsWith('SecurityGroupRuleId.')).map(([, v]) => v);
-        const egress = action === 'RevokeSecurityGroupEgress';
-        const unknown = ids.filter((id) => !rules.some((rule) => rule.id === id && rule.egress === egress));
-        if (unknown.length > 0)
-          return fail(
-            400,
-            'InvalidSecurityGroupRuleId.NotFound',
-            `The security group rule ID '${unknown[0]}' does not exist`,
-          );
-        groups.set(
-          group,
-          rules.filter((rule) => !ids.includes(rule.id)),
-        );
-        return reply(
-          200,
-          `<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>${randomUUID()}</requestId><return>true</return></${action}Response>`,
-        );
-      }
-      fail(400, 'InvalidAction', `${action} is not modelled by the fake EC2`);
-    });
+      groups.set(
+        group,
+        rules.filter((rule) => !ids.includes(rule.id)),
+      );
+      return reply(
+        200,
+        `<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>${randomUUID()}</requestId><return>true</return></${action}Response>`,
+      );
+    }
+    fail(400, 'InvalidAction', `${action} is not modelled by the fake EC2`);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     groups,
     names,
     calls,
@@ -144,11 +137,7 @@ export async function startFakeEc2(
         ...extra,
       ]);
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop,
   };
 }
 

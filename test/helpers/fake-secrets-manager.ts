@@ -1,5 +1,4 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startFakeEndpoint } from './fake-endpoint.js';
 import { evaluate, type PolicyDocument } from './iam-policy.js';
 
 /**
@@ -12,70 +11,64 @@ export async function startFakeSecretsManager(policiesOf: (principal: string) =>
   /** ARN → value; an ARN mapped to undefined is a secret that exists without a value. */
   const secrets = new Map<string, string | undefined>();
   const calls: { principal: string; secretId: string; outcome: string }[] = [];
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const reply = (status: number, body: object, type?: string) => {
-        response.writeHead(status, {
-          'content-type': 'application/x-amz-json-1.1',
-          ...(type ? { 'x-amzn-errortype': type } : {}),
-        });
-        response.end(JSON.stringify(type ? { __type: type, ...body } : body));
-      };
-      const operation = String(request.headers['x-amz-target'] ?? '');
-      const principal = String(request.headers['x-amz-security-token'] ?? '');
-      const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { SecretId?: string };
-      const secretId = input.SecretId ?? '';
-      const record = (outcome: string) => calls.push({ principal, secretId, outcome });
-      if (operation !== 'secretsmanager.GetSecretValue') {
-        record(`unsupported ${operation}`);
-        return reply(400, { message: `${operation} is not modelled` }, 'InvalidRequestException');
-      }
-      const decision = evaluate(policiesOf(principal) ?? [], {
-        action: 'secretsmanager:GetSecretValue',
-        resource: secretId,
+  const { endpoint, stop } = await startFakeEndpoint((request, payload, response) => {
+    const reply = (status: number, body: object, type?: string) => {
+      response.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        ...(type ? { 'x-amzn-errortype': type } : {}),
       });
-      if (!decision.allowed) {
-        record('denied');
-        return reply(
-          400,
-          {
-            message: `User: ${principal} is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secretId} because ${decision.reason}`,
-          },
-          'AccessDeniedException',
-        );
-      }
-      if (!secrets.has(secretId)) {
-        record('missing');
-        return reply(400, { message: "Secrets Manager can't find the specified secret." }, 'ResourceNotFoundException');
-      }
-      const value = secrets.get(secretId);
-      if (value === undefined) {
-        record('no value');
-        return reply(
-          400,
-          { message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT" },
-          'ResourceNotFoundException',
-        );
-      }
-      record('ok');
-      reply(200, {
-        ARN: secretId,
-        Name: secretId.split(':').at(-1),
-        SecretString: value,
-        VersionId: '00000000-0000-4000-8000-000000000000',
-        VersionStages: ['AWSCURRENT'],
-        CreatedDate: 1_700_000_000,
-      });
+      response.end(JSON.stringify(type ? { __type: type, ...body } : body));
+    };
+    const operation = String(request.headers['x-amz-target'] ?? '');
+    const principal = String(request.headers['x-amz-security-token'] ?? '');
+    const input = JSON.parse(payload.toString('utf8') || '{}') as { SecretId?: string };
+    const secretId = input.SecretId ?? '';
+    const record = (outcome: string) => calls.push({ principal, secretId, outcome });
+    if (operation !== 'secretsmanager.GetSecretValue') {
+      record(`unsupported ${operation}`);
+      return reply(400, { message: `${operation} is not modelled` }, 'InvalidRequestException');
+    }
+    const decision = evaluate(policiesOf(principal) ?? [], {
+      action: 'secretsmanager:GetSecretValue',
+      resource: secretId,
+    });
+    if (!decision.allowed) {
+      record('denied');
+      return reply(
+        400,
+        {
+          message: `User: ${principal} is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secretId} because ${decision.reason}`,
+        },
+        'AccessDeniedException',
+      );
+    }
+    if (!secrets.has(secretId)) {
+      record('missing');
+      return reply(400, { message: "Secrets Manager can't find the specified secret." }, 'ResourceNotFoundException');
+    }
+    const value = secrets.get(secretId);
+    if (value === undefined) {
+      record('no value');
+      return reply(
+        400,
+        { message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT" },
+        'ResourceNotFoundException',
+      );
+    }
+    record('ok');
+    reply(200, {
+      ARN: secretId,
+      Name: secretId.split(':').at(-1),
+      SecretString: value,
+      VersionId: '00000000-0000-4000-8000-000000000000',
+      VersionStages: ['AWSCURRENT'],
+      CreatedDate: 1_700_000_000,
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     secrets,
     calls,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop,
   };
 }

@@ -1,13 +1,12 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { synthesize } from '../../src/templates/synthesize.js';
 import { type FakeRule, randomHex, startFakeEc2 } from '../helpers/fake-ec2.js';
+import { startFakeEndpoint } from '../helpers/fake-endpoint.js';
 import type { PolicyDocument } from '../helpers/iam-policy.js';
 import { exampleConfig } from '../templates/fixtures.js';
 import { ACCOUNT, REGION, resolver } from './harness/resolve.js';
@@ -36,7 +35,7 @@ interface Answer {
 let work: string;
 let ec2: Awaited<ReturnType<typeof startFakeEc2>>;
 let container: ChildProcess;
-let responses: Server;
+let responses: Awaited<ReturnType<typeof startFakeEndpoint>> | undefined;
 let responseUrl: string;
 /** What arrived on the ResponseURL: headers and body of every PUT. */
 const received: { method: string; contentType: string | undefined; body: Answer }[] = [];
@@ -58,22 +57,17 @@ beforeAll(async () => {
     pageSize: 2,
   });
 
-  responses = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const status = statuses.shift() ?? 200;
-      if (status === 200)
-        received.push({
-          method: request.method ?? '',
-          contentType: request.headers['content-type'],
-          body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Answer,
-        });
-      response.writeHead(status).end();
-    });
+  responses = await startFakeEndpoint((request, payload, response) => {
+    const status = statuses.shift() ?? 200;
+    if (status === 200)
+      received.push({
+        method: request.method ?? '',
+        contentType: request.headers['content-type'],
+        body: JSON.parse(payload.toString('utf8')) as Answer,
+      });
+    response.writeHead(status).end();
   });
-  await new Promise<void>((resolve) => responses.listen(0, '127.0.0.1', resolve));
-  responseUrl = `http://127.0.0.1:${(responses.address() as AddressInfo).port}/cfn-response?X-Amz-Signature=abc`;
+  responseUrl = `${responses.endpoint}/cfn-response?X-Amz-Signature=abc`;
 
   container = fork(join(ROOT, 'test/lambda/harness/runner.mjs'), [work, 'close-default-sg.mjs', 'handler'], {
     env: {
@@ -98,8 +92,7 @@ beforeAll(async () => {
 afterAll(async () => {
   container?.kill();
   await ec2?.stop();
-  responses?.closeAllConnections();
-  await new Promise<void>((resolve) => (responses ? responses.close(() => resolve()) : resolve()));
+  await responses?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
 
