@@ -198,7 +198,18 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async putTags(bucket: string, key: string, tags: Record<string, string>): Promise<void> {
+  /**
+   * With `ifEtag`, the tags go to the version that has that ETag now (HeadObject), pinned by its VersionId: a version
+   * uploaded before PutObjectTagging lands keeps its own tags (the buckets are versioned). When the current version
+   * has another ETag, nothing is tagged: the tags were about a version since replaced, and on the new one a status
+   * such as "quarantined" would make the pipeline skip a partner's corrected re-upload.
+   */
+  async putTags(
+    bucket: string,
+    key: string,
+    tags: Record<string, string>,
+    options: { ifEtag?: string } = {},
+  ): Promise<void> {
     const TagSet = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
     if (TagSet.length > 10) {
       throw new SftpctlError(
@@ -206,8 +217,16 @@ export class S3ObjectStore implements ObjectStore {
         `Cannot tag s3://${bucket}/${key} with ${TagSet.length} tags: S3 allows at most 10 per object.`,
       );
     }
+    let versionId: string | undefined;
+    if (options.ifEtag !== undefined) {
+      const current = await this.headRaw(bucket, key);
+      if (current?.ETag !== options.ifEtag) return;
+      versionId = current.VersionId;
+    }
     try {
-      await this.client.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: key, Tagging: { TagSet } }));
+      await this.client.send(
+        new PutObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: versionId, Tagging: { TagSet } }),
+      );
     } catch (error) {
       throw s3Error(error, 'PutObjectTagging', bucket, key);
     }

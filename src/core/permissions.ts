@@ -133,7 +133,9 @@ export interface S3Grant {
  * - copy: HeadObject of the source, then CopyObject (or UploadPartCopy above 5 GiB) with `TaggingDirective: REPLACE`
  *   and no tags: a copy is a new object and starts untagged. (S3's default, COPY, would carry a waiting sidecar's
  *   status tag into raw and need s3:GetObjectTagging on the source and s3:PutObjectTagging on the destination.)
- * - delete: DeleteObject. getTags/putTags: Get/PutObjectTagging. list: ListObjectsV2 (s3:ListBucket).
+ * - delete: DeleteObject. getTags: GetObjectTagging. list: ListObjectsV2 (s3:ListBucket).
+ * - putTags: PutObjectTagging; for one version (`ifEtag`), HeadObject first (as head) and PutObjectTagging with its
+ *   VersionId, which S3 authorises as s3:PutObjectVersionTagging.
  */
 export const S3_OPERATION_ACTIONS: Readonly<Record<ObjectStoreOperation, { target: S3Grant; source?: S3Grant }>> = {
   get: { target: { bucket: ['s3:ListBucket'], object: ['s3:GetObject'] } },
@@ -145,7 +147,12 @@ export const S3_OPERATION_ACTIONS: Readonly<Record<ObjectStoreOperation, { targe
   },
   delete: { target: { bucket: [], object: ['s3:DeleteObject'] } },
   getTags: { target: { bucket: [], object: ['s3:GetObjectTagging'] } },
-  putTags: { target: { bucket: [], object: ['s3:PutObjectTagging'] } },
+  putTags: {
+    target: {
+      bucket: ['s3:ListBucket'],
+      object: ['s3:GetObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'],
+    },
+  },
   list: { target: { bucket: ['s3:ListBucket'], object: [] } },
 };
 

@@ -81,9 +81,10 @@ export interface ObjectStore {
   delete(bucket: string, key: string): Promise<void>;
   getTags(bucket: string, key: string): Promise<Record<string, string>>;
   /**
-   * Replaces the tags of the object's current version. With `ifEtag`, a store that can tell versions apart leaves the
-   * tags off when the current version has another etag (they were meant for a version that was replaced meanwhile);
-   * S3 ETags are content hashes, so there the latest version with the same content is tagged.
+   * Replaces the tags of the object's current version. With `ifEtag`, only the version that has that etag is tagged:
+   * when the current version has another one, the tags are left off (they were meant for a version that was replaced
+   * meanwhile). S3 ETags are content hashes, so there the current version with the same content is tagged, pinned by
+   * its version id against one uploaded in between.
    */
   putTags(bucket: string, key: string, tags: Record<string, string>, options?: { ifEtag?: string }): Promise<void>;
   list(bucket: string, prefix?: string): AsyncIterable<ObjectInfo>;

@@ -31,43 +31,46 @@ export function guardedStore(
       `${operation} on s3://${bucket}${key === undefined ? '' : `/${key}`}`,
     );
   };
+  // Every method hands on all its arguments as given (options included: a dropped `ifEtag` would tag the wrong
+  // version), only after the check.
   return {
-    async get(bucket, key) {
-      single('get', bucket, key);
-      return store.get(bucket, key);
+    async get(...args) {
+      single('get', args[0], args[1]);
+      return store.get(...args);
     },
-    async head(bucket, key) {
-      single('head', bucket, key);
-      return store.head(bucket, key);
+    async head(...args) {
+      single('head', args[0], args[1]);
+      return store.head(...args);
     },
-    async put(bucket, key, body, options) {
-      single('put', bucket, key);
-      return store.put(bucket, key, body, options);
+    async put(...args) {
+      single('put', args[0], args[1]);
+      return store.put(...args);
     },
-    async copy(from, to, options) {
+    async copy(...args) {
+      const [from, to] = args;
       const source = purposeOf(from.bucket);
       const target = purposeOf(to.bucket);
       check(
         source && target && { operation: 'copy', from: source, to: target },
         `copy from s3://${from.bucket}/${from.key} to s3://${to.bucket}/${to.key}`,
       );
-      return store.copy(from, to, options);
+      return store.copy(...args);
     },
-    async delete(bucket, key) {
-      single('delete', bucket, key);
-      return store.delete(bucket, key);
+    async delete(...args) {
+      single('delete', args[0], args[1]);
+      return store.delete(...args);
     },
-    async getTags(bucket, key) {
-      single('getTags', bucket, key);
-      return store.getTags(bucket, key);
+    async getTags(...args) {
+      single('getTags', args[0], args[1]);
+      return store.getTags(...args);
     },
-    async putTags(bucket, key, tags) {
-      single('putTags', bucket, key);
-      return store.putTags(bucket, key, tags);
+    async putTags(...args) {
+      single('putTags', args[0], args[1]);
+      return store.putTags(...args);
     },
-    async *list(bucket, prefix) {
-      single('list', bucket);
-      yield* store.list(bucket, prefix);
+    async *list(...args) {
+      single('list', args[0]);
+      yield* store.list(...args);
     },
   };
 }

@@ -13,6 +13,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   S3Client,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -349,6 +350,19 @@ describe('S3ObjectStore against s3rver', () => {
     expect(await store.getTags(BUCKET, 'tags/t.txt')).toEqual({ c: '3' });
     await expect(store.getTags(BUCKET, 'tags/none.txt')).rejects.toMatchObject({ code: 'S3_OBJECT_NOT_FOUND' });
   });
+
+  it('putTags with ifEtag tags only the version that has that ETag: a replaced or deleted one is left alone', async () => {
+    const store = new S3ObjectStore(client);
+    const first = await store.put(BUCKET, 'tags/v.txt', 'first');
+    const second = await store.put(BUCKET, 'tags/v.txt', 'second, uploaded while the first was processed');
+    expect(first.etag).not.toBe(second.etag);
+    await store.putTags(BUCKET, 'tags/v.txt', { 'sftpctl-status': 'quarantined' }, { ifEtag: first.etag ?? '' });
+    expect(await store.getTags(BUCKET, 'tags/v.txt')).toEqual({});
+    await store.putTags(BUCKET, 'tags/v.txt', { 'sftpctl-status': 'processed' }, { ifEtag: second.etag ?? '' });
+    expect(await store.getTags(BUCKET, 'tags/v.txt')).toEqual({ 'sftpctl-status': 'processed' });
+    await store.putTags(BUCKET, 'tags/gone.txt', { 'sftpctl-status': 'processed' }, { ifEtag: second.etag ?? '' });
+    expect(await store.head(BUCKET, 'tags/gone.txt')).toBeUndefined();
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -565,6 +579,27 @@ describe('S3ObjectStore call sequences (aws-sdk-client-mock)', () => {
       code: 'S3_WRITE_FAILED',
     });
     expect(open.size).toBe(0);
+  });
+
+  it('putTags with ifEtag pins the version HeadObject found (a versioned bucket); another ETag tags nothing', async () => {
+    s3.on(HeadObjectCommand).resolves({ ETag: '"v1"', VersionId: 'version-7', ContentLength: 1 });
+    s3.on(PutObjectTaggingCommand).resolves({});
+    const store = new S3ObjectStore(mocked);
+    await store.putTags('up', 'a.csv', { 'sftpctl-status': 'processed' }, { ifEtag: '"v1"' });
+    expect(names()).toEqual(['HeadObject', 'PutObjectTagging']);
+    expect(s3.commandCalls(PutObjectTaggingCommand)[0]?.args[0].input).toEqual({
+      Bucket: 'up',
+      Key: 'a.csv',
+      VersionId: 'version-7',
+      Tagging: { TagSet: [{ Key: 'sftpctl-status', Value: 'processed' }] },
+    });
+    s3.resetHistory();
+    await store.putTags('up', 'a.csv', { 'sftpctl-status': 'quarantined' }, { ifEtag: '"v0"' });
+    expect(names()).toEqual(['HeadObject']);
+    s3.resetHistory();
+    await store.putTags('up', 'a.csv', { note: 'any version' });
+    expect(names()).toEqual(['PutObjectTagging']);
+    expect(s3.commandCalls(PutObjectTaggingCommand)[0]?.args[0].input.VersionId).toBeUndefined();
   });
 
   it('refuses metadata S3 cannot carry and more than 10 tags, before any call', async () => {

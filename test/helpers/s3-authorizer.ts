@@ -67,9 +67,13 @@ async function requiredActions(
   }
   const object = arnOf(bucket, key);
   if (has(ctx, 'tagging')) {
-    const action = { GET: 's3:GetObjectTagging', PUT: 's3:PutObjectTagging', DELETE: 's3:DeleteObjectTagging' }[
-      ctx.method
-    ];
+    // On one version (?versionId=), S3 authorises the tagging calls as their *VersionTagging actions.
+    const version = has(ctx, 'versionId') ? 'Version' : '';
+    const action = {
+      GET: `s3:GetObject${version}Tagging`,
+      PUT: `s3:PutObject${version}Tagging`,
+      DELETE: `s3:DeleteObject${version}Tagging`,
+    }[ctx.method];
     return { operation: `${ctx.method} tagging`, needs: [{ action: action ?? 's3:Unmodelled', resource: object }] };
   }
   if (ctx.method === 'GET' && has(ctx, 'uploadId'))

@@ -374,10 +374,12 @@ describe('rendered stacks of the example config', async () => {
           'logs:CreateLogStream',
           'logs:PutLogEvents',
           's3:AbortMultipartUpload',
+          's3:GetObject', // putTags of one version heads it first
           's3:GetObjectTagging',
           's3:ListBucket',
           's3:PutObject',
           's3:PutObjectTagging',
+          's3:PutObjectVersionTagging',
           'sqs:SendMessage',
         ]);
         // It reads the same pipeline settings as ingress (checksum deadline, temporary names): one sweep core.

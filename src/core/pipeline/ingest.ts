@@ -41,6 +41,8 @@ export type IngestOutcome =
 /** A checksum sidecar found for a data file: of the transferred (encrypted) file, or of the plaintext. */
 interface FoundSidecar {
   key: string;
+  /** The version read: only that one is marked processed (a corrected sidecar uploaded meanwhile is checked itself). */
+  etag: string | undefined;
   of: 'ciphertext' | 'plaintext';
   entry: SidecarEntry;
 }
@@ -243,7 +245,7 @@ async function finish(
   await markOriginal(deps, settings, source.key, 'processed', { etag: source.etag });
   await clearQuarantine(deps, settings, source.key);
   for (const sidecar of sidecars) {
-    await markOriginal(deps, settings, sidecar.key, 'processed');
+    await markOriginal(deps, settings, sidecar.key, 'processed', { etag: sidecar.etag });
     await clearQuarantine(deps, settings, sidecar.key);
   }
 }
@@ -355,11 +357,8 @@ async function findSidecars(
   const look = async (target: string, of: FoundSidecar['of']) => {
     for (const candidate of sidecarCandidatesFor(target)) {
       if (await deps.store.head(settings.buckets.upload, candidate.path)) {
-        found.push({
-          key: candidate.path,
-          of,
-          entry: await readSidecar(deps, settings, candidate.path, target, candidate.algorithm),
-        });
+        const read = await readSidecar(deps, settings, candidate.path, target, candidate.algorithm);
+        found.push({ key: candidate.path, etag: read.etag, of, entry: read.entry });
         return;
       }
     }
@@ -375,7 +374,7 @@ async function readSidecar(
   key: string,
   target: string,
   algorithm: ChecksumAlgorithm,
-): Promise<SidecarEntry> {
+): Promise<{ entry: SidecarEntry; etag: string | undefined }> {
   const object = await deps.store.get(settings.buckets.upload, key);
   if (!object) throw new SftpctlError('CHECKSUM_SIDECAR_MISSING', `Sidecar ${key} disappeared.`, 'Upload it again.');
   if (object.info.size > MAX_SIDECAR_BYTES) {
@@ -388,7 +387,12 @@ async function readSidecar(
   }
   const chunks: Buffer[] = [];
   for await (const chunk of object.body) chunks.push(Buffer.from(chunk as Uint8Array));
-  return parseSidecar(Buffer.concat(chunks), { expectedFileName: basename(target), algorithm, sidecarName: key });
+  const entry = parseSidecar(Buffer.concat(chunks), {
+    expectedFileName: basename(target),
+    algorithm,
+    sidecarName: key,
+  });
+  return { entry, etag: object.info.etag };
 }
 
 function checksumText(entry: SidecarEntry): string {

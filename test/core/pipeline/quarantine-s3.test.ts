@@ -75,4 +75,36 @@ describe('quarantine and sweeper over the S3 ObjectStore (the Lambda path, s3rve
     expect(await ingest(deps, SETTINGS, 'in/plain.csv')).toMatchObject({ status: 'processed' });
     expect(await listQuarantine(deps, settings)).toEqual([]);
   });
+
+  it('a corrected re-upload that lands while the refused version is being quarantined is processed, not skipped', async () => {
+    const events: PipelineEvent[] = [];
+    const store = new S3ObjectStore(s3);
+    const key = 'in/race.csv';
+    // The partner's fix lands just after the refused version's job made sure it was still current, while it writes
+    // the quarantine record (the window before its status tag).
+    const racing = new Proxy(store, {
+      get(target, name, receiver) {
+        if (name !== 'put') return Reflect.get(target, name, receiver);
+        return async (...args: Parameters<S3ObjectStore['put']>) => {
+          if (args[0] === SETTINGS.buckets.raw && args[1].startsWith(QUARANTINE_PREFIX))
+            await s3.send(
+              new PutObjectCommand({ Bucket: SETTINGS.buckets.upload, Key: key, Body: 'id;amount\n1;10\n' }),
+            );
+          return target.put(...args);
+        };
+      },
+    });
+    const deps = {
+      store: racing,
+      keys: memoryKeys([]),
+      log: (event: PipelineEvent) => events.push(event),
+      clock: { now: () => new Date() },
+    };
+    await s3.send(new PutObjectCommand({ Bucket: SETTINGS.buckets.upload, Key: key, Body: '' }));
+    await expect(ingest(deps, SETTINGS, key)).rejects.toMatchObject({ code: 'EMPTY_FILE', quarantined: true });
+    // The fix's own event: its content is published and the stale record goes.
+    expect(await ingest({ ...deps, store }, SETTINGS, key)).toMatchObject({ status: 'processed', output: key });
+    expect(await store.getTags(SETTINGS.buckets.upload, key)).toMatchObject({ 'sftpctl-status': 'processed' });
+    expect(await listQuarantine(deps, SETTINGS)).toEqual([]);
+  });
 });
