@@ -171,16 +171,13 @@ const on = (bucket: ClientBucket, ...operations: Exclude<ObjectStoreOperation, '
 
 /**
  * Every ObjectStore operation each function makes (core/pipeline/ingest.ts and egress.ts). Ingress reads and tags
- * partner originals (never deletes them), publishes decrypted files and quarantine records to raw, copies a verified
- * checksum sidecar from upload to raw, and takes a raw copy back when a late sidecar disagrees. Egress reads and tags
+ * partner originals (never deletes them), publishes decrypted files, the checksum sidecars they were verified against
+ * (the bytes it read, not a copy of whatever is there by then) and quarantine records to raw, and takes a raw copy back
+ * when a late sidecar disagrees. Egress reads and tags
  * exports and publishes the encrypted file and its sidecar to download. The sweeper lists uploads and reads their tags.
  */
 export const FUNCTION_OBJECT_STORE_USES: Readonly<Record<PipelineFunction, readonly ObjectStoreUse[]>> = {
-  ingress: [
-    ...on('upload', 'head', 'get', 'getTags', 'putTags'),
-    ...on('raw', 'head', 'get', 'put', 'delete'),
-    { operation: 'copy', from: 'upload', to: 'raw' },
-  ],
+  ingress: [...on('upload', 'head', 'get', 'getTags', 'putTags'), ...on('raw', 'head', 'get', 'put', 'delete')],
   egress: [...on('export', 'head', 'get', 'getTags', 'putTags'), ...on('download', 'head', 'put')],
   // Lists the upload bucket and reads the tags of old objects (an object no function marked lost its event); what
   // waited for a checksum sidecar past the deadline it quarantines: a reason record in raw, a status tag on upload.

@@ -3,12 +3,16 @@ import { functionS3Statements } from '../core/permissions.js';
 import { SWEEPER_ENV } from '../lambda/sweeper.js';
 import { addFirstOccurrenceAlarm } from './alarms.js';
 import { getAtt, type Intrinsic, ref, type TemplateBuilder } from './cfn.js';
-import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, failureMetric } from './client-pipeline.js';
+import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, FUNCTION_TIMEOUT, failureMetric } from './client-pipeline.js';
 import { functionRoleProperties } from './function-role.js';
 
-/** How often the sweeper runs, and how old an unmarked upload must be before it counts as lost. */
+/**
+ * How often the sweeper runs, and how old an unmarked upload must be before it counts as lost: older than the longest
+ * job can run (the ingress function's timeout) plus a margin, so a file still being processed is never sent again
+ * and decrypted twice at once.
+ */
 export const SWEEP_SCHEDULE = 'rate(5 minutes)';
-export const SWEEP_AFTER_MINUTES = 10;
+export const SWEEP_AFTER_MINUTES = FUNCTION_TIMEOUT / 60 + 5;
 const SWEEPER_TIMEOUT = 300;
 const SWEEPER_MEMORY = 256;
 

@@ -48,7 +48,11 @@ describe('the Lambda store refuses operations its role was not derived from', ()
               received[name] = args;
             },
     });
-    const store = guardedStore(recording, 'ingress', BUCKETS, FUNCTION_OBJECT_STORE_USES.ingress);
+    const uses = [
+      ...FUNCTION_OBJECT_STORE_USES.ingress,
+      { operation: 'copy' as const, from: 'upload' as const, to: 'raw' as const },
+    ];
+    const store = guardedStore(recording, 'ingress', BUCKETS, uses);
     const options = { marker: 'options' };
     const from = { bucket: 'bank-upload', key: 'a.csv.sha256' };
     const to = { bucket: 'bank-raw', key: 'a.csv.sha256' };

@@ -388,7 +388,8 @@ describe('rendered stacks of the example config', async () => {
           SFTPCTL_UPLOAD_BUCKET: expect.any(String),
           SFTPCTL_RAW_BUCKET: expect.any(String),
           SFTPCTL_CHECKSUM_POLICY: expect.any(String),
-          SFTPCTL_SWEEP_AFTER_MINUTES: '10',
+          // Older than the longest ingress job (15 min) can run: never a second job beside a running one.
+          SFTPCTL_SWEEP_AFTER_MINUTES: '20',
         });
         expect(props(stack, 'SweeperFindsAlarm')).toMatchObject({ AlarmActions: [{ Ref: 'AlarmTopicArn' }] });
       }

@@ -29,8 +29,12 @@ const MAX_REDO = 3;
  */
 export async function egress(deps: PipelineDeps, settings: PipelineSettings, key: string): Promise<EgressOutcome> {
   for (let attempt = 1; ; attempt++) {
+    /** The version this attempt read: a `refused` tag goes to it only, never to an export written since. */
+    let read: string | undefined;
     try {
-      return await egressOnce(deps, settings, key);
+      return await egressOnce(deps, settings, key, (etag) => {
+        read = etag;
+      });
     } catch (error) {
       if ((error as SftpctlError).code === 'EXPORT_CHANGED' && attempt < MAX_REDO) {
         deps.log({ event: 'export-changed', client: settings.client, key, attempt });
@@ -47,7 +51,7 @@ export async function egress(deps: PipelineDeps, settings: PipelineSettings, key
         throw asPipelineFault(error, 'transient', false);
       }
       const code = (error as { code?: string })?.code ?? 'INTERNAL';
-      const etag = (error as { etag?: string }).etag;
+      const etag = (error as { etag?: string }).etag ?? read;
       const tags = await deps.store.getTags(settings.buckets.export, key).catch(() => undefined);
       if (tags)
         await deps.store
@@ -63,7 +67,12 @@ export async function egress(deps: PipelineDeps, settings: PipelineSettings, key
   }
 }
 
-async function egressOnce(deps: PipelineDeps, settings: PipelineSettings, key: string): Promise<EgressOutcome> {
+async function egressOnce(
+  deps: PipelineDeps,
+  settings: PipelineSettings,
+  key: string,
+  onRead: (etag: string | undefined) => void,
+): Promise<EgressOutcome> {
   const { store, log } = deps;
   const { buckets, client } = settings;
   const skip = (reason: string): EgressOutcome => {
@@ -74,6 +83,7 @@ async function egressOnce(deps: PipelineDeps, settings: PipelineSettings, key: s
   if (isTemporaryName(key, settings.temporaryNames)) return skip('temporary name: encrypted once renamed');
   const source = await store.head(buckets.export, key);
   if (!source) return skip('no longer in the export bucket');
+  onRead(source.etag);
   if (source.size === 0 && !settings.allowEmpty)
     throw Object.assign(
       new SftpctlError(

@@ -64,8 +64,10 @@ const TRANSIENT_CODES = new Set([
   'S3_READ_FAILED',
   'S3_WRITE_FAILED',
   'PERMISSION_MODEL_GAP',
-  // Replaced while it was processed: no verdict on any file; a retry finds the current version.
+  // Replaced while it was processed, or a checksum sidecar arrived meanwhile: no verdict on any file; a retry finds
+  // the current version and sidecars.
   'UPLOAD_REPLACED',
+  'SIDECAR_ARRIVED',
 ]);
 
 /** Classifies a failure; looks through `cause` chains (a PGP error caused by a read that hit EIO is transient). */

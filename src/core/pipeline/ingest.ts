@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { type ChecksumAlgorithm, sidecarCandidatesFor, splitSidecarName } from '../checksum/algorithms.js';
 import { createDigestTap } from '../checksum/hash-stream.js';
 import {
@@ -43,6 +44,8 @@ interface FoundSidecar {
   key: string;
   /** The version read: only that one is marked processed (a corrected sidecar uploaded meanwhile is checked itself). */
   etag: string | undefined;
+  /** Its bytes as read and verified: what goes to raw beside the output (never a version uploaded since). */
+  bytes: Buffer;
   of: 'ciphertext' | 'plaintext';
   entry: SidecarEntry;
 }
@@ -87,8 +90,11 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
   let capped = false;
   /** The upload's body once opened: released when the job ends, whichever way (read to its end on success). */
   let opened: NodeJS.ReadableStream | undefined;
+  /** The sidecars read (once read): what this job's verdict rests on. */
+  let sidecarsRead: FoundSidecar[] | undefined;
   try {
     const sidecars = policy === 'none' ? [] : await findSidecars(deps, settings, key, output, encrypted);
+    sidecarsRead = sidecars;
     const previous = await store.head(buckets.raw, output);
     if (
       previous &&
@@ -189,20 +195,25 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
     });
     // Last before publishing: the upload must still be the version that was read. A job that read an older version
     // (duplicate and reordered events, two functions at once) must not overwrite what a newer one published.
-    const current = checked.then(async () => {
+    // Likewise the sidecars: one that arrived meanwhile may prove this content wrong (its own job decides). Checked
+    // once the store has read the whole body, i.e. when it asks for the verdict: a small file is digested long before.
+    const drained = finished(body);
+    drained.catch(() => {});
+    const current = Promise.all([checked, drained]).then(async () => {
       if (await versionGone(deps, settings, source)) throw replacedError(key);
+      if (await sidecarsChanged(deps, settings, sidecars, key, output, encrypted)) throw sidecarArrivedError(key);
     });
     current.catch(() => {});
     await store.put(buckets.raw, output, body, {
       metadata: {
         [SOURCE_ETAG]: source.etag ?? '',
         [SOURCE_KEY]: encodeURIComponent(key),
-        ...Object.fromEntries(sidecars.map((sidecar) => [CHECKSUM_META[sidecar.of], checksumText(sidecar.entry)])),
+        ...checksumMetadata(sidecars),
       },
       verified: current,
     });
     for (const sidecar of wanted('plaintext'))
-      await store.copy({ bucket: buckets.upload, key: sidecar.key }, { bucket: buckets.raw, key: sidecar.key });
+      await store.put(buckets.raw, sidecar.key, sidecar.bytes, { contentType: 'text/plain' });
     await finish(deps, settings, source, sidecars);
     const size = await bytes;
     const checksum = sidecars[0]?.entry.algorithm ?? null;
@@ -219,8 +230,11 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
     return { status: 'processed', key, output, bytes: size, decrypted: encrypted, checksum };
   } catch (error) {
     if (await versionGone(deps, settings, source)) return skipped(deps, settings, key, GONE);
+    if (sidecarsRead && (await sidecarsChanged(deps, settings, sidecarsRead, key, output, encrypted)))
+      return skipped(deps, settings, key, SIDECAR_ARRIVED);
     const limitedBySpace = (error as { code?: string })?.code === 'PGP_DECOMPRESSION_LIMIT' && capped;
-    throw await failed(deps, settings, source, limitedBySpace ? noSpaceError(key, undefined, 0, error) : error, output);
+    const refused = limitedBySpace ? noSpaceError(key, undefined, 0, error) : error;
+    throw await failed(deps, settings, source, refused, { output, checksums: checksumMetadata(sidecarsRead ?? []) });
   } finally {
     if (opened) discardBody(opened);
   }
@@ -243,10 +257,10 @@ async function finish(
   sidecars: FoundSidecar[],
 ): Promise<void> {
   await markOriginal(deps, settings, source.key, 'processed', { etag: source.etag });
-  await clearQuarantine(deps, settings, source.key);
+  await clearQuarantine(deps, settings, source.key, source.etag);
   for (const sidecar of sidecars) {
     await markOriginal(deps, settings, sidecar.key, 'processed', { etag: sidecar.etag });
-    await clearQuarantine(deps, settings, sidecar.key);
+    await clearQuarantine(deps, settings, sidecar.key, sidecar.etag);
   }
 }
 
@@ -260,7 +274,7 @@ async function failed(
   settings: PipelineSettings,
   source: ObjectInfo,
   error: unknown,
-  output: string | undefined,
+  published: { output: string; checksums: Record<string, string> } | undefined,
 ): Promise<Error> {
   if (classifyFault(error) === 'transient') {
     deps.log({
@@ -273,9 +287,15 @@ async function failed(
     return asPipelineFault(error, 'transient', false);
   }
   try {
-    if (output) {
-      const published = await deps.store.head(settings.buckets.raw, output);
-      if (published && published.metadata[SOURCE_ETAG] === source.etag) {
+    if (published) {
+      // Withdrawn only when it was published from this very content and verified against no other sidecar than this
+      // job's: an output a corrected sidecar verified (another job, same upload) stays.
+      const { output, checksums } = published;
+      const info = await deps.store.head(settings.buckets.raw, output);
+      const otherChecksum = Object.values(CHECKSUM_META).some(
+        (name) => info?.metadata[name] !== undefined && info.metadata[name] !== checksums[name],
+      );
+      if (info && info.metadata[SOURCE_ETAG] === source.etag && !otherChecksum) {
         await deps.store.delete(settings.buckets.raw, output);
         deps.log({ event: 'skipped', client: settings.client, key: output, reason: 'published copy withdrawn' });
       }
@@ -354,18 +374,63 @@ async function findSidecars(
   encrypted: boolean,
 ): Promise<FoundSidecar[]> {
   const found: FoundSidecar[] = [];
+  for (const present of await presentSidecars(deps, settings, key, output, encrypted)) {
+    const read = await readSidecar(deps, settings, present.key, present.target, present.algorithm);
+    found.push({ key: present.key, etag: read.etag, bytes: read.bytes, of: present.of, entry: read.entry });
+  }
+  return found;
+}
+
+interface PresentSidecar {
+  key: string;
+  etag: string | undefined;
+  of: FoundSidecar['of'];
+  target: string;
+  algorithm: ChecksumAlgorithm;
+}
+
+/** Which sidecar of each kind is there now (heads only): the one {@link findSidecars} would read. */
+async function presentSidecars(
+  deps: PipelineDeps,
+  settings: PipelineSettings,
+  key: string,
+  output: string,
+  encrypted: boolean,
+): Promise<PresentSidecar[]> {
+  const present: PresentSidecar[] = [];
   const look = async (target: string, of: FoundSidecar['of']) => {
     for (const candidate of sidecarCandidatesFor(target)) {
-      if (await deps.store.head(settings.buckets.upload, candidate.path)) {
-        const read = await readSidecar(deps, settings, candidate.path, target, candidate.algorithm);
-        found.push({ key: candidate.path, etag: read.etag, of, entry: read.entry });
+      const info = await deps.store.head(settings.buckets.upload, candidate.path);
+      if (info) {
+        present.push({ key: candidate.path, etag: info.etag, of, target, algorithm: candidate.algorithm });
         return;
       }
     }
   };
   if (encrypted) await look(key, 'ciphertext');
   await look(output, 'plaintext');
-  return found;
+  return present;
+}
+
+/**
+ * True when a checksum sidecar arrived, or was replaced, after this job read the sidecars: its own job processes the
+ * file with it, so this job's verdict (published, or refused) no longer counts. A sidecar removed meanwhile changes
+ * nothing: the file was checked against what the partner sent.
+ */
+async function sidecarsChanged(
+  deps: PipelineDeps,
+  settings: PipelineSettings,
+  read: FoundSidecar[],
+  key: string,
+  output: string,
+  encrypted: boolean,
+): Promise<boolean> {
+  if ((settings.checksumPolicy ?? 'verify-if-present') === 'none') return false;
+  const now = await presentSidecars(deps, settings, key, output, encrypted).catch(() => []);
+  return now.some((present) => {
+    const before = read.find((sidecar) => sidecar.of === present.of);
+    return before === undefined || before.key !== present.key || before.etag !== present.etag;
+  });
 }
 
 async function readSidecar(
@@ -374,7 +439,7 @@ async function readSidecar(
   key: string,
   target: string,
   algorithm: ChecksumAlgorithm,
-): Promise<{ entry: SidecarEntry; etag: string | undefined }> {
+): Promise<{ entry: SidecarEntry; etag: string | undefined; bytes: Buffer }> {
   const object = await deps.store.get(settings.buckets.upload, key);
   if (!object) throw new SftpctlError('CHECKSUM_SIDECAR_MISSING', `Sidecar ${key} disappeared.`, 'Upload it again.');
   if (object.info.size > MAX_SIDECAR_BYTES) {
@@ -387,12 +452,13 @@ async function readSidecar(
   }
   const chunks: Buffer[] = [];
   for await (const chunk of object.body) chunks.push(Buffer.from(chunk as Uint8Array));
-  const entry = parseSidecar(Buffer.concat(chunks), {
+  const bytes = Buffer.concat(chunks);
+  const entry = parseSidecar(bytes, {
     expectedFileName: basename(target),
     algorithm,
     sidecarName: key,
   });
-  return { entry, etag: object.info.etag };
+  return { entry, etag: object.info.etag, bytes };
 }
 
 function checksumText(entry: SidecarEntry): string {
@@ -400,6 +466,21 @@ function checksumText(entry: SidecarEntry): string {
 }
 
 const GONE = 'removed or replaced while it was processed (a new version is processed on its own)';
+const SIDECAR_ARRIVED =
+  'a checksum sidecar arrived or changed while it was processed (its own job processes it with it)';
+
+function sidecarArrivedError(key: string): SftpctlError {
+  return new SftpctlError(
+    'SIDECAR_ARRIVED',
+    `A checksum sidecar of ${key} arrived or changed while it was processed; nothing was published.`,
+    'Nothing to do: the sidecar’s own job processes the file with it.',
+  );
+}
+
+/** The output's checksum metadata: the sidecars its content was verified against. */
+function checksumMetadata(sidecars: FoundSidecar[]): Record<string, string> {
+  return Object.fromEntries(sidecars.map((sidecar) => [CHECKSUM_META[sidecar.of], checksumText(sidecar.entry)]));
+}
 
 function replacedError(key: string): SftpctlError {
   return new SftpctlError(

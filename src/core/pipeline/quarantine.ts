@@ -55,10 +55,23 @@ export async function quarantine(
   return record;
 }
 
-/** Removes the quarantine record of `key` (an earlier version failed, this one succeeded). */
-export async function clearQuarantine(deps: PipelineDeps, settings: PipelineSettings, key: string): Promise<void> {
+/**
+ * Removes the quarantine record of `key` (an earlier version failed, the one with `etag` succeeded). A record about
+ * the upload's current version, when that is another one (refused after this job checked it was current), stays.
+ */
+export async function clearQuarantine(
+  deps: PipelineDeps,
+  settings: PipelineSettings,
+  key: string,
+  etag: string | undefined,
+): Promise<void> {
   for (const recordKey of [quarantineRecordKey(key), `${LEGACY_QUARANTINE_PREFIX}${key}.json`]) {
     if (!(await deps.store.head(settings.buckets.raw, recordKey))) continue;
+    const record = await readRecord(deps, settings, recordKey).catch(() => undefined);
+    if (record?.etag && record.etag !== etag) {
+      const upload = await deps.store.head(settings.buckets.upload, key);
+      if (upload?.etag === record.etag) continue;
+    }
     await deps.store.delete(settings.buckets.raw, recordKey);
     deps.log({ event: 'quarantine-cleared', client: settings.client, key, record: recordKey });
   }

@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { egress } from '../../../src/core/pipeline/egress.js';
+import { ingest } from '../../../src/core/pipeline/ingest.js';
+import { listQuarantine } from '../../../src/core/pipeline/quarantine.js';
+import { discardBody, type ObjectStore } from '../../../src/core/ports.js';
+import type { FsObjectStore } from '../../../src/local/fs-object-store.js';
+import { withTempDir } from '../../helpers/cli.js';
+import { fsDeps, gnupgHome, memoryKeys, SETTINGS } from '../../helpers/pipeline.js';
+
+// A job's verdict rests on what it read: the upload's version and its checksum sidecars. Each case holds one job at
+// its publish (still "decrypting"), lets a partner's new upload and its own job run to the end meanwhile, then lets
+// the held job finish: what the newer inputs decided must stand.
+
+const { upload, raw } = SETTINGS.buckets;
+const DATA = 'id;amount\n1;10\n2;20\n';
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const sidecarOf = (text: string) => `${sha256(text)}  orders.csv\n`;
+
+function gate() {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
+}
+
+/** The store, but the publish of `output` to raw waits until `release` (it signals `reached` first). */
+function heldAtPublish(store: ObjectStore, output: string, release: Promise<void>, reached: () => void): ObjectStore {
+  return new Proxy(store, {
+    get(target, name, receiver) {
+      if (name !== 'put') return Reflect.get(target, name, receiver);
+      return async (...args: Parameters<ObjectStore['put']>) => {
+        if (args[0] === raw && args[1] === output) {
+          reached();
+          await release;
+        }
+        return target.put(...args);
+      };
+    },
+  });
+}
+
+async function text(store: FsObjectStore, bucket: string, key: string): Promise<string | undefined> {
+  const object = await store.get(bucket, key);
+  if (!object) return undefined;
+  let out = '';
+  for await (const chunk of object.body) out += chunk;
+  return out;
+}
+
+describe('a job whose inputs changed while it ran gives no verdict', () => {
+  it('a sidecar that arrives (and refuses the file) while the file is decrypted: the file is not published', async () => {
+    await withTempDir(async (root) => {
+      const deps = fsDeps(root, memoryKeys([]));
+      await deps.store.put(upload, 'orders.csv', DATA);
+      const release = gate();
+      const reached = gate();
+      const held = ingest(
+        { ...deps, store: heldAtPublish(deps.store, 'orders.csv', release.opened, reached.open) },
+        SETTINGS,
+        'orders.csv',
+      );
+      await reached.opened;
+      await deps.store.put(upload, 'orders.csv.sha256', sidecarOf('other content'));
+      await expect(ingest(deps, SETTINGS, 'orders.csv.sha256')).rejects.toMatchObject({
+        code: 'CHECKSUM_MISMATCH',
+        quarantined: true,
+      });
+      release.open();
+      expect(await held).toMatchObject({ status: 'skipped', reason: expect.stringContaining('sidecar arrived') });
+      expect(await deps.store.head(raw, 'orders.csv')).toBeUndefined();
+      expect(await listQuarantine(deps, SETTINGS)).toMatchObject([
+        { key: 'orders.csv', reason: { code: 'CHECKSUM_MISMATCH' }, current: true },
+      ]);
+    });
+  });
+
+  it('a wrong sidecar corrected while the file is checked against it: the corrected verdict stands', async () => {
+    await withTempDir(async (root) => {
+      const deps = fsDeps(root, memoryKeys([]));
+      await deps.store.put(upload, 'orders.csv', DATA);
+      await deps.store.put(upload, 'orders.csv.sha256', sidecarOf('wrong'));
+      const release = gate();
+      const reached = gate();
+      const held = ingest(
+        { ...deps, store: heldAtPublish(deps.store, 'orders.csv', release.opened, reached.open) },
+        SETTINGS,
+        'orders.csv.sha256',
+      );
+      await reached.opened;
+      await deps.store.put(upload, 'orders.csv.sha256', sidecarOf(DATA));
+      expect(await ingest(deps, SETTINGS, 'orders.csv.sha256')).toMatchObject({
+        status: 'sidecar-stored',
+        verified: true,
+      });
+      release.open();
+      expect(await held).toMatchObject({ status: 'skipped' });
+      // Not withdrawn, not quarantined: the output the corrected sidecar verified stays.
+      expect(await text(deps.store, raw, 'orders.csv')).toBe(DATA);
+      expect(await deps.store.getTags(upload, 'orders.csv')).toMatchObject({ 'sftpctl-status': 'processed' });
+      expect(await listQuarantine(deps, SETTINGS)).toEqual([]);
+    });
+  });
+
+  it('a job that succeeds after a newer version was refused keeps the newer version’s quarantine record', async () => {
+    await withTempDir(async (root) => {
+      const deps = fsDeps(root, memoryKeys([]));
+      await deps.store.put(upload, 'orders.csv', DATA);
+      const release = gate();
+      const reached = gate();
+      // Held just before publishing: it already checked its version was current.
+      const held = ingest(
+        { ...deps, store: heldAtPublish(deps.store, 'orders.csv', release.opened, reached.open) },
+        SETTINGS,
+        'orders.csv',
+      );
+      await reached.opened;
+      await deps.store.put(upload, 'orders.csv', '');
+      await expect(ingest(deps, SETTINGS, 'orders.csv')).rejects.toMatchObject({ code: 'EMPTY_FILE' });
+      release.open();
+      await held;
+      const records = await listQuarantine(deps, SETTINGS);
+      expect(records).toMatchObject([{ key: 'orders.csv', reason: { code: 'EMPTY_FILE' }, current: true }]);
+    });
+  });
+
+  it('the sidecar that goes to raw is the one the file was verified against, not one uploaded since', async () => {
+    await withTempDir(async (root) => {
+      const deps = fsDeps(root, memoryKeys([]));
+      await deps.store.put(upload, 'orders.csv', DATA);
+      await deps.store.put(upload, 'orders.csv.sha256', sidecarOf(DATA));
+      const release = gate();
+      const reached = gate();
+      // Held after the output is published, as the sidecar goes to raw beside it.
+      const held = ingest(
+        { ...deps, store: heldAtPublish(deps.store, 'orders.csv.sha256', release.opened, reached.open) },
+        SETTINGS,
+        'orders.csv',
+      );
+      await reached.opened;
+      await deps.store.put(upload, 'orders.csv.sha256', sidecarOf('other content'));
+      release.open();
+      expect(await held).toMatchObject({ status: 'processed', checksum: 'sha256' });
+      expect(await text(deps.store, raw, 'orders.csv.sha256')).toBe(sidecarOf(DATA));
+    });
+  });
+
+  it('an export refused while a new version of it is written: the new version is not marked refused', async () => {
+    await withTempDir(async (root) => {
+      const gnupg = gnupgHome();
+      const partner = gnupg.generate('partner@example.invalid', 'future-default');
+      gnupg.close();
+      const deps = fsDeps(root, memoryKeys([], partner.publicKey));
+      const { export: exports } = SETTINGS.buckets;
+      await deps.store.put(exports, 'report.csv', DATA);
+      // Reading the export fails for good (no code: not a fault anyone can retry away), and the organisation writes
+      // the next version just as the refusal is being recorded.
+      const racing = new Proxy(deps.store, {
+        get(target, name, receiver) {
+          if (name === 'get')
+            return async (...args: Parameters<ObjectStore['get']>) => {
+              const object = await target.get(...args);
+              if (!object) return object;
+              discardBody(object.body);
+              const body = new Readable({
+                read() {
+                  this.destroy(new Error('unreadable export'));
+                },
+              });
+              return { ...object, body };
+            };
+          if (name === 'getTags')
+            return async (...args: Parameters<ObjectStore['getTags']>) => {
+              if (args[0] === exports) await target.put(exports, 'report.csv', `${DATA}3;30\n`);
+              return target.getTags(...args);
+            };
+          return Reflect.get(target, name, receiver);
+        },
+      });
+      await expect(egress({ ...deps, store: racing }, SETTINGS, 'report.csv')).rejects.toMatchObject({
+        fault: 'permanent',
+      });
+      expect(await deps.store.getTags(exports, 'report.csv')).toEqual({});
+    });
+  });
+});
