@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { SftpctlError } from '../core/errors.js';
-import type { ObjectInfo, ObjectStore } from '../core/ports.js';
+import { type ObjectInfo, type ObjectStore, publishConflictError } from '../core/ports.js';
 
 const MiB = 1024 * 1024;
 /** CopyObject refuses sources above 5 GiB; larger objects are copied part by part (UploadPartCopy). */
@@ -87,7 +87,12 @@ export class S3ObjectStore implements ObjectStore {
     bucket: string,
     key: string,
     body: NodeJS.ReadableStream | AsyncIterable<Uint8Array> | Uint8Array | string,
-    options: { metadata?: Record<string, string>; contentType?: string; verified?: Promise<unknown> } = {},
+    options: {
+      metadata?: Record<string, string>;
+      contentType?: string;
+      verified?: Promise<unknown>;
+      ifCurrent?: string | null;
+    } = {},
   ): Promise<ObjectInfo> {
     const metadata = checkedMetadata(options.metadata, bucket, key);
     const verified = options.verified;
@@ -121,7 +126,16 @@ export class S3ObjectStore implements ObjectStore {
     // source ended cleanly and `verified` resolved.
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: bucket, Key: key, Body: uploadBody, Metadata: metadata, ContentType: options.contentType },
+      params: {
+        Bucket: bucket,
+        Key: key,
+        Body: uploadBody,
+        Metadata: metadata,
+        ContentType: options.contentType,
+        // S3 conditional writes: PutObject and CompleteMultipartUpload publish only over the expected object.
+        ...(options.ifCurrent === null ? { IfNoneMatch: '*' } : {}),
+        ...(typeof options.ifCurrent === 'string' ? { IfMatch: options.ifCurrent } : {}),
+      },
       partSize: this.partSize,
       queueSize: this.queueSize,
       leavePartsOnError: false,
@@ -481,6 +495,11 @@ function s3Error(error: unknown, operation: string, bucket: string, key: string 
       { cause },
     );
   }
+  // A put's conditional write (If-Match / If-None-Match) found another object: 412, or 409 when two raced each other.
+  // (A copy's 412 is about its source, CopySourceIfMatch: a failed write.)
+  const conditional = name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || status === 412;
+  if (operation === 'PutObject' && conditional)
+    return Object.assign(publishConflictError(bucket, key ?? ''), { cause });
   if (name === 'NoSuchBucket') {
     return new SftpctlError(
       'S3_BUCKET_NOT_FOUND',

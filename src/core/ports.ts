@@ -2,6 +2,7 @@
  * The seams between pure logic (core/, templates/) and the outside world (aws/, local/, ui/).
  * Core code receives these; it never reaches for the terminal, the network or the AWS SDK itself.
  */
+import { SftpctlError } from './errors.js';
 
 /** Asks a person for input. The CLI backs it with @inquirer/prompts; tests back it with scripted answers. */
 export interface Prompter {
@@ -65,13 +66,20 @@ export interface ObjectStore {
   /**
    * Streams `body` into staging (a multipart upload, a temp file) and publishes it under `key` only when `body` ended
    * without error and `verified` (if given) resolved; otherwise the staging is discarded and the error is rethrown.
-   * Constant memory at any size.
+   * Constant memory at any size. With `ifCurrent`, only over the object that has that etag now (null: only where there
+   * is none): another job published meanwhile fails with PUBLISH_CONFLICT ({@link publishConflictError}), nothing
+   * written.
    */
   put(
     bucket: string,
     key: string,
     body: NodeJS.ReadableStream | AsyncIterable<Uint8Array> | Uint8Array | string,
-    options?: { metadata?: Record<string, string>; contentType?: string; verified?: Promise<unknown> },
+    options?: {
+      metadata?: Record<string, string>;
+      contentType?: string;
+      verified?: Promise<unknown>;
+      ifCurrent?: string | null;
+    },
   ): Promise<ObjectInfo>;
   copy(
     from: { bucket: string; key: string },
@@ -101,4 +109,13 @@ export interface KeyStore {
 /** Ends an object body the caller will not read (frees its file handle or connection now). */
 export function discardBody(body: NodeJS.ReadableStream): void {
   (body as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+}
+
+/** A conditional put (`ifCurrent`) found another object than expected: someone published meanwhile. */
+export function publishConflictError(bucket: string, key: string): SftpctlError {
+  return new SftpctlError(
+    'PUBLISH_CONFLICT',
+    `${bucket}/${key} was published by another job meanwhile; nothing was written over it.`,
+    'Nothing to do: the job runs again and decides afresh.',
+  );
 }

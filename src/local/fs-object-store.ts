@@ -5,7 +5,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SftpctlError } from '../core/errors.js';
-import type { ObjectInfo, ObjectStore } from '../core/ports.js';
+import { type ObjectInfo, type ObjectStore, publishConflictError } from '../core/ports.js';
 
 /** Which file a metadata record describes: the inode and its content facts. A rename keeps them; any write changes them. */
 interface VersionId {
@@ -220,7 +220,7 @@ export class FsObjectStore implements ObjectStore {
     bucket: string,
     key: string,
     body: NodeJS.ReadableStream | AsyncIterable<Uint8Array> | Uint8Array | string,
-    options: { metadata?: Record<string, string>; verified?: Promise<unknown> } = {},
+    options: { metadata?: Record<string, string>; verified?: Promise<unknown>; ifCurrent?: string | null } = {},
   ): Promise<ObjectInfo> {
     const target = this.pathOf(bucket, key);
     const staging = join(this.stagingDir, `${randomBytes(8).toString('hex')}${STAGING_SUFFIX}`);
@@ -243,6 +243,10 @@ export class FsObjectStore implements ObjectStore {
       );
       if (this.aborted) throw abortedError();
       await options.verified;
+      // Checked just before the rename; not atomic with it, but local jobs of one upload run one at a time, so what
+      // it catches is another upload's or a sidecar's job publishing the same output.
+      if (options.ifCurrent !== undefined && ((await this.head(bucket, key))?.etag ?? null) !== options.ifCurrent)
+        throw publishConflictError(bucket, key);
       await mkdir(dirname(target), { recursive: true });
       await this.publish(staging, bucket, key, {
         etag: `${hash.digest('hex')}-${randomBytes(3).toString('hex')}`,

@@ -581,6 +581,25 @@ describe('S3ObjectStore call sequences (aws-sdk-client-mock)', () => {
     expect(open.size).toBe(0);
   });
 
+  it('a put with ifCurrent is an S3 conditional write (PutObject and CompleteMultipartUpload); a 412 is PUBLISH_CONFLICT', async () => {
+    const store = new S3ObjectStore(mocked, { partSize: 5 * MiB, queueSize: 1 });
+    await store.put('raw', 'small.csv', 'x', { ifCurrent: null });
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({ IfNoneMatch: '*' });
+    await store.put('raw', 'big.csv', Readable.from([Buffer.alloc(11 * MiB)]), { ifCurrent: '"e1"' });
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input).toMatchObject({ IfMatch: '"e1"' });
+    s3.on(PutObjectCommand).rejects(
+      Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+        name: 'PreconditionFailed',
+        $metadata: { httpStatusCode: 412 },
+      }),
+    );
+    await expect(store.put('raw', 'small.csv', 'y', { ifCurrent: '"e0"' })).rejects.toMatchObject({
+      code: 'PUBLISH_CONFLICT',
+    });
+    await store.put('raw', 'plain.csv', 'z').catch(() => {});
+    expect(s3.commandCalls(PutObjectCommand).at(-1)?.args[0].input).not.toHaveProperty('IfMatch');
+  });
+
   it('putTags with ifEtag pins the version HeadObject found (a versioned bucket); another ETag tags nothing', async () => {
     s3.on(HeadObjectCommand).resolves({ ETag: '"v1"', VersionId: 'version-7', ContentLength: 1 });
     s3.on(PutObjectTaggingCommand).resolves({});

@@ -82,6 +82,22 @@ describe('FsObjectStore: S3 object semantics (versions, etags, tags bound to a v
     });
   });
 
+  it('a put with ifCurrent publishes only over the object it names (null: only where there is none)', async () => {
+    await withTempDir(async (dir) => {
+      const s = await store(dir);
+      const first = await s.put(B, 'out', 'first', { ifCurrent: null });
+      await expect(s.put(B, 'out', 'second', { ifCurrent: null })).rejects.toMatchObject({ code: 'PUBLISH_CONFLICT' });
+      await expect(s.put(B, 'out', 'second', { ifCurrent: 'another etag' })).rejects.toMatchObject({
+        code: 'PUBLISH_CONFLICT',
+      });
+      expect(await readFile(s.pathOf(B, 'out'), 'utf8')).toBe('first');
+      expect((await s.head(B, 'out'))?.etag).toBe(first.etag);
+      await s.put(B, 'out', 'second', { ifCurrent: first.etag ?? '' });
+      expect(await readFile(s.pathOf(B, 'out'), 'utf8')).toBe('second');
+      expect(await readdir(join(dir, '.staging')).catch(() => [])).toEqual([]);
+    });
+  });
+
   it('a failed put publishes nothing and leaves no staging file; cleanStaging removes leftovers of a crash', async () => {
     await withTempDir(async (dir) => {
       const s = await store(dir);

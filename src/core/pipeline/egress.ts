@@ -40,6 +40,11 @@ export async function egress(deps: PipelineDeps, settings: PipelineSettings, key
         deps.log({ event: 'export-changed', client: settings.client, key, attempt });
         continue;
       }
+      // Another job published the same output after this one looked: run again, the checks decide afresh.
+      if ((error as SftpctlError).code === 'PUBLISH_CONFLICT' && attempt < MAX_REDO) {
+        deps.log({ event: 'publish-conflict', client: settings.client, key, attempt });
+        continue;
+      }
       if (classifyFault(error) === 'transient' || (error as SftpctlError).code === 'EXPORT_CHANGED') {
         deps.log({
           event: 'transient-failure',
@@ -131,6 +136,7 @@ async function egressOnce(
     await store.put(buckets.download, output, ciphertext, {
       metadata: { [SOURCE_ETAG]: source.etag ?? '' },
       verified: unchanged,
+      ifCurrent: previous?.etag ?? null,
     });
     const result = await done;
     const digest = algorithm ? (result.digests[algorithm] ?? null) : null;

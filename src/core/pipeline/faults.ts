@@ -68,6 +68,8 @@ const TRANSIENT_CODES = new Set([
   // the current version and sidecars.
   'UPLOAD_REPLACED',
   'SIDECAR_ARRIVED',
+  // Another job published the same output meanwhile: the job runs again and decides afresh.
+  'PUBLISH_CONFLICT',
 ]);
 
 /** Classifies a failure; looks through `cause` chains (a PGP error caused by a read that hit EIO is transient). */

@@ -63,6 +63,27 @@ const CHECKSUM_META = { plaintext: 'sftpctl-checksum', ciphertext: 'sftpctl-ciph
  * `quarantined`, so runners do not retry it. A stale record is removed when a later version succeeds.
  */
 export async function ingest(deps: PipelineDeps, settings: PipelineSettings, key: string): Promise<IngestOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ingestOnce(deps, settings, key);
+    } catch (error) {
+      // Another job published the same output after this one looked (publishes are conditional): run again, and the
+      // checks decide afresh (already processed, replaced meanwhile, or publish over it).
+      const code = (error as { code?: string }).code;
+      if (code !== 'PUBLISH_CONFLICT') throw error;
+      if (attempt >= MAX_REDO) {
+        const message = (error as Error).message;
+        deps.log({ event: 'transient-failure', client: settings.client, key, code, message });
+        throw asPipelineFault(error, 'transient', false);
+      }
+      deps.log({ event: 'publish-conflict', client: settings.client, key, attempt });
+    }
+  }
+}
+
+const MAX_REDO = 3;
+
+async function ingestOnce(deps: PipelineDeps, settings: PipelineSettings, key: string): Promise<IngestOutcome> {
   const { store } = deps;
   const { buckets } = settings;
   if (isReservedKey(key) || key.endsWith('/')) return skipped(deps, settings, key, 'not a partner file');
@@ -211,6 +232,7 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
         ...checksumMetadata(sidecars),
       },
       verified: current,
+      ifCurrent: previous?.etag ?? null,
     });
     for (const sidecar of wanted('plaintext'))
       await store.put(buckets.raw, sidecar.key, sidecar.bytes, { contentType: 'text/plain' });
@@ -229,6 +251,7 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
     });
     return { status: 'processed', key, output, bytes: size, decrypted: encrypted, checksum };
   } catch (error) {
+    if ((error as { code?: string }).code === 'PUBLISH_CONFLICT') throw error;
     if (await versionGone(deps, settings, source)) return skipped(deps, settings, key, GONE);
     if (sidecarsRead && (await sidecarsChanged(deps, settings, sidecarsRead, key, output, encrypted)))
       return skipped(deps, settings, key, SIDECAR_ARRIVED);

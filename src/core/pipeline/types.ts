@@ -43,6 +43,7 @@ export interface PipelineEvent {
     | 'transient-failure'
     | 'quarantine-cleared'
     | 'export-changed'
+    | 'publish-conflict'
     | 'waiting-for-space';
   client: string;
   key: string;

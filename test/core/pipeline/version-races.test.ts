@@ -147,6 +147,27 @@ describe('a job whose inputs changed while it ran gives no verdict', () => {
     });
   });
 
+  it('two deliveries of one upload at once: the output is published once, the second job finds it processed', async () => {
+    await withTempDir(async (root) => {
+      const deps = fsDeps(root, memoryKeys([]));
+      await deps.store.put(upload, 'orders.csv', DATA);
+      const release = gate();
+      const reached = gate();
+      const held = ingest(
+        { ...deps, store: heldAtPublish(deps.store, 'orders.csv', release.opened, reached.open) },
+        SETTINGS,
+        'orders.csv',
+      );
+      await reached.opened;
+      expect(await ingest(deps, SETTINGS, 'orders.csv')).toMatchObject({ status: 'processed' });
+      const published = await deps.store.head(raw, 'orders.csv');
+      release.open();
+      expect(await held).toMatchObject({ status: 'skipped', reason: 'already processed' });
+      expect(deps.events).toContainEqual(expect.objectContaining({ event: 'publish-conflict', attempt: 1 }));
+      expect((await deps.store.head(raw, 'orders.csv'))?.etag).toBe(published?.etag);
+    });
+  });
+
   it('an export refused while a new version of it is written: the new version is not marked refused', async () => {
     await withTempDir(async (root) => {
       const gnupg = gnupgHome();
