@@ -33,6 +33,9 @@ export async function listDeadLetters(dataDir: string, client: string): Promise<
   return letters;
 }
 
+/** Status tags of a version that went through: nothing to send back. */
+const DONE_STATUSES = new Set(['processed', 'encrypted']);
+
 /**
  * Sends dead letters back for processing, as an SQS redrive would: the object's status tag is cleared (an upload is
  * then picked up by the sweep) and an export is marked as a new version (its mtime set to now) so the export watcher
@@ -49,6 +52,11 @@ export async function redriveDeadLetters(
     const tags = await store.getTags(bucket, letter.key).catch(() => undefined);
     if (!tags) {
       results.push({ key: letter.key, kind: letter.kind, redriven: false, reason: 'no longer there' });
+    } else if (DONE_STATUSES.has(tags[STATUS_TAG] ?? '')) {
+      // Tags belong to a version: the current one went through since (a new version, or a retry that succeeded).
+      // Sending it back would process (and deliver) it a second time.
+      const reason = `its current version was ${tags[STATUS_TAG]} since`;
+      results.push({ key: letter.key, kind: letter.kind, redriven: false, reason });
     } else {
       const next = { ...tags };
       delete next[STATUS_TAG];
