@@ -26,6 +26,17 @@ function gate() {
   return { opened, open };
 }
 
+/** Runs `job` with the store held at its publish of `output`: `reached` once it got there, `release` lets it go on. */
+function holdAtPublish<T>(deps: { store: ObjectStore }, output: string, job: (store: ObjectStore) => Promise<T>) {
+  const release = gate();
+  const reached = gate();
+  return {
+    job: job(heldAtPublish(deps.store, output, release.opened, reached.open)),
+    reached: reached.opened,
+    release: release.open,
+  };
+}
+
 /** The store, but the publish of `output` to raw waits until `release` (it signals `reached` first). */
 function heldAtPublish(store: ObjectStore, output: string, release: Promise<void>, reached: () => void): ObjectStore {
   return new Proxy(store, {
@@ -55,21 +66,15 @@ describe('a job whose inputs changed while it ran gives no verdict', () => {
     await withTempDir(async (root) => {
       const deps = fsDeps(root, memoryKeys([]));
       await deps.store.put(upload, 'orders.csv', DATA);
-      const release = gate();
-      const reached = gate();
-      const held = ingest(
-        { ...deps, store: heldAtPublish(deps.store, 'orders.csv', release.opened, reached.open) },
-        SETTINGS,
-        'orders.csv',
-      );
-      await reached.opened;
+      const held = holdAtPublish(deps, 'orders.csv', (store) => ingest({ ...deps, store }, SETTINGS, 'orders.csv'));
+      await held.reached;
       await deps.store.put(upload, 'orders.csv.sha256', sidecarOf('other content'));
       await expect(ingest(deps, SETTINGS, 'orders.csv.sha256')).rejects.toMatchObject({
         code: 'CHECKSUM_MISMATCH',
         quarantined: true,
       });
-      release.open();
-      expect(await held).toMatchObject({ status: 'skipped', reason: expect.stringContaining('sidecar arrived') });
+      held.release();
+      expect(await held.job).toMatchObject({ status: 'skipped', reason: expect.stringContaining('sidecar arrived') });
       expect(await deps.store.head(raw, 'orders.csv')).toBeUndefined();
       expect(await listQuarantine(deps, SETTINGS)).toMatchObject([
         { key: 'orders.csv', reason: { code: 'CHECKSUM_MISMATCH' }, current: true },
@@ -82,21 +87,17 @@ describe('a job whose inputs changed while it ran gives no verdict', () => {
       const deps = fsDeps(root, memoryKeys([]));
       await deps.store.put(upload, 'orders.csv', DATA);
       await deps.store.put(upload, 'orders.csv.sha256', sidecarOf('wrong'));
-      const release = gate();
-      const reached = gate();
-      const held = ingest(
-        { ...deps, store: heldAtPublish(deps.store, 'orders.csv', release.opened, reached.open) },
-        SETTINGS,
-        'orders.csv.sha256',
+      const held = holdAtPublish(deps, 'orders.csv', (store) =>
+        ingest({ ...deps, store }, SETTINGS, 'orders.csv.sha256'),
       );
-      await reached.opened;
+      await held.reached;
       await deps.store.put(upload, 'orders.csv.sha256', sidecarOf(DATA));
       expect(await ingest(deps, SETTINGS, 'orders.csv.sha256')).toMatchObject({
         status: 'sidecar-stored',
         verified: true,
       });
-      release.open();
-      expect(await held).toMatchObject({ status: 'skipped' });
+      held.release();
+      expect(await held.job).toMatchObject({ status: 'skipped' });
       // Not withdrawn, not quarantined: the output the corrected sidecar verified stays.
       expect(await text(deps.store, raw, 'orders.csv')).toBe(DATA);
       expect(await deps.store.getTags(upload, 'orders.csv')).toMatchObject({ 'sftpctl-status': 'processed' });
@@ -108,19 +109,13 @@ describe('a job whose inputs changed while it ran gives no verdict', () => {
     await withTempDir(async (root) => {
       const deps = fsDeps(root, memoryKeys([]));
       await deps.store.put(upload, 'orders.csv', DATA);
-      const release = gate();
-      const reached = gate();
       // Held just before publishing: it already checked its version was current.
-      const held = ingest(
-        { ...deps, store: heldAtPublish(deps.store, 'orders.csv', release.opened, reached.open) },
-        SETTINGS,
-        'orders.csv',
-      );
-      await reached.opened;
+      const held = holdAtPublish(deps, 'orders.csv', (store) => ingest({ ...deps, store }, SETTINGS, 'orders.csv'));
+      await held.reached;
       await deps.store.put(upload, 'orders.csv', '');
       await expect(ingest(deps, SETTINGS, 'orders.csv')).rejects.toMatchObject({ code: 'EMPTY_FILE' });
-      release.open();
-      await held;
+      held.release();
+      await held.job;
       const records = await listQuarantine(deps, SETTINGS);
       expect(records).toMatchObject([{ key: 'orders.csv', reason: { code: 'EMPTY_FILE' }, current: true }]);
     });
@@ -131,18 +126,14 @@ describe('a job whose inputs changed while it ran gives no verdict', () => {
       const deps = fsDeps(root, memoryKeys([]));
       await deps.store.put(upload, 'orders.csv', DATA);
       await deps.store.put(upload, 'orders.csv.sha256', sidecarOf(DATA));
-      const release = gate();
-      const reached = gate();
       // Held after the output is published, as the sidecar goes to raw beside it.
-      const held = ingest(
-        { ...deps, store: heldAtPublish(deps.store, 'orders.csv.sha256', release.opened, reached.open) },
-        SETTINGS,
-        'orders.csv',
+      const held = holdAtPublish(deps, 'orders.csv.sha256', (store) =>
+        ingest({ ...deps, store }, SETTINGS, 'orders.csv'),
       );
-      await reached.opened;
+      await held.reached;
       await deps.store.put(upload, 'orders.csv.sha256', sidecarOf('other content'));
-      release.open();
-      expect(await held).toMatchObject({ status: 'processed', checksum: 'sha256' });
+      held.release();
+      expect(await held.job).toMatchObject({ status: 'processed', checksum: 'sha256' });
       expect(await text(deps.store, raw, 'orders.csv.sha256')).toBe(sidecarOf(DATA));
     });
   });
@@ -151,18 +142,12 @@ describe('a job whose inputs changed while it ran gives no verdict', () => {
     await withTempDir(async (root) => {
       const deps = fsDeps(root, memoryKeys([]));
       await deps.store.put(upload, 'orders.csv', DATA);
-      const release = gate();
-      const reached = gate();
-      const held = ingest(
-        { ...deps, store: heldAtPublish(deps.store, 'orders.csv', release.opened, reached.open) },
-        SETTINGS,
-        'orders.csv',
-      );
-      await reached.opened;
+      const held = holdAtPublish(deps, 'orders.csv', (store) => ingest({ ...deps, store }, SETTINGS, 'orders.csv'));
+      await held.reached;
       expect(await ingest(deps, SETTINGS, 'orders.csv')).toMatchObject({ status: 'processed' });
       const published = await deps.store.head(raw, 'orders.csv');
-      release.open();
-      expect(await held).toMatchObject({ status: 'skipped', reason: 'already processed' });
+      held.release();
+      expect(await held.job).toMatchObject({ status: 'skipped', reason: 'already processed' });
       expect(deps.events).toContainEqual(expect.objectContaining({ event: 'publish-conflict', attempt: 1 }));
       expect((await deps.store.head(raw, 'orders.csv'))?.etag).toBe(published?.etag);
     });
