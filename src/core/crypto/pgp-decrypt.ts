@@ -464,12 +464,16 @@ interface Integrity {
 }
 
 /**
- * An error inside the decrypted content may be the consequence of tampering. Unless it is decisive on its own, read
- * the ciphertext to its end: a failing MDC is then the real reason.
+ * An error inside the decrypted content may be the consequence of tampering: a broken structure, or an algorithm id
+ * that is really a damaged byte. Unless it is decisive on its own, read the ciphertext to its end: a failing MDC is
+ * then the real reason, and only content that passed its MDC is malformed or unsupported as such.
  */
+const CONTENT_VERDICTS = new Set(['PGP_MALFORMED', 'PGP_UNSUPPORTED']);
+
 async function explain(error: unknown, plain: ByteReader, integrity: Integrity): Promise<unknown> {
   if (integrity.failure !== undefined) return integrity.failure;
-  if (!(error instanceof SftpctlError) || error.code !== 'PGP_MALFORMED' || integrity.authenticatedChunks) return error;
+  if (!(error instanceof SftpctlError) || !CONTENT_VERDICTS.has(error.code) || integrity.authenticatedChunks)
+    return error;
   try {
     await plain.drain();
   } catch {

@@ -95,6 +95,14 @@ export class ByteReader {
     return this.chunk[this.pos++]!;
   }
 
+  /**
+   * The error for input that ends `where` it may not: truncation for the file itself, damage for content read from
+   * inside it (a length that claims more than its container holds).
+   */
+  endedEarly(where: string): SftpctlError {
+    return this.eofError(where);
+  }
+
   /** Exactly n bytes; the end of the input before them is an error (`eofError(where)`). */
   async exact(n: number, where: string): Promise<Buffer> {
     if (n === 0) return EMPTY;
@@ -199,7 +207,7 @@ export async function readPacketHeader(
 
 async function readNewLength(reader: ByteReader, where: string): Promise<{ length: BodyLength; size: number }> {
   const first = await reader.byte();
-  if (first === undefined) throw truncatedError(where);
+  if (first === undefined) throw reader.endedEarly(where);
   if (first < 192) return { length: { kind: 'definite', length: first }, size: 1 };
   if (first < 224) {
     const second = (await reader.exact(1, where))[0]!;
@@ -215,7 +223,8 @@ const GATHER_BELOW = 64 * 1024;
 
 /**
  * The body of a packet, piece by piece (zero-copy views of the reader's chunks, each at most `maxPiece` bytes),
- * following partial-length continuations. The end of the input inside the body is PGP_TRUNCATED.
+ * following partial-length continuations. The end of the input inside the body is the reader's `endedEarly` error
+ * (PGP_TRUNCATED for the file, PGP_MALFORMED for decrypted content).
  *
  * With a finite `maxPiece`, small partial-length parts (GnuPG and RNP write 8 KiB ones) are copied together into
  * pieces of `maxPiece` bytes: one copy costs less than handing 128 small pieces through every layer above. With
@@ -246,7 +255,7 @@ export async function* packetBody(
     let left = length.length;
     while (left > 0) {
       let piece = await reader.some(Math.min(left, maxPiece));
-      if (piece === undefined) throw truncatedError(`inside the ${what}`);
+      if (piece === undefined) throw reader.endedEarly(`inside the ${what}`);
       left -= piece.length;
       if (!gather || (filled === 0 && piece.length >= GATHER_BELOW)) {
         yield piece;

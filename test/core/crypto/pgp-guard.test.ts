@@ -49,6 +49,37 @@ function offsets(length: number): number[] {
   return [...fixed, ...spread].filter((at) => at < length);
 }
 
+/** Where the body of the message's encrypted data packet (after the session key packet) starts. */
+function encryptedDataStart(message: Buffer): number {
+  let at = 0;
+  for (;;) {
+    const first = message[at]!;
+    const tag = first & 0x40 ? first & 0x3f : (first >> 2) & 0x0f;
+    let bodyAt: number;
+    let length: number;
+    if (first & 0x40) {
+      const l0 = message[at + 1]!;
+      if (l0 < 192) [bodyAt, length] = [at + 2, l0];
+      else if (l0 < 224) [bodyAt, length] = [at + 3, ((l0 - 192) << 8) + message[at + 2]! + 192];
+      else if (l0 === 255) [bodyAt, length] = [at + 6, message.readUInt32BE(at + 2)];
+      else [bodyAt, length] = [at + 2, 0]; // partial: the body starts here
+    } else {
+      const size = [1, 2, 4, 0][first & 3]!;
+      bodyAt = at + 1 + size;
+      length =
+        size === 1
+          ? message[at + 1]!
+          : size === 2
+            ? message.readUInt16BE(at + 1)
+            : size === 4
+              ? message.readUInt32BE(at + 1)
+              : 0;
+    }
+    if (tag === 18) return bodyAt + 1; // after its version byte
+    at = bodyAt + length;
+  }
+}
+
 function damaged(data: Buffer, at: number): Buffer {
   const copy = Buffer.from(data);
   copy[at] = copy[at]! ^ 0x55;
@@ -70,7 +101,10 @@ describe('damaged compressed messages from gpg', () => {
         );
         expect(error, `offset ${at} must fail`).toBeInstanceOf(SftpctlError);
         const code = (error as SftpctlError).code;
-        expect(['PGP_CORRUPT', 'PGP_INTEGRITY_FAILED', 'PGP_MALFORMED']).toContain(code);
+        expect(
+          ['PGP_CORRUPT', 'PGP_INTEGRITY_FAILED', 'PGP_MALFORMED'],
+          `offset ${at}: ${(error as Error).message}`,
+        ).toContain(code);
         await expect(verified).rejects.toMatchObject({ code });
         codes.add(code);
         expect(await readdir(staging), `offset ${at}: no output, no .partial`).toEqual([]);
@@ -78,6 +112,29 @@ describe('damaged compressed messages from gpg', () => {
       expect(codes.size).toBeGreaterThan(0);
     },
     120_000,
+  );
+
+  it.each(['bzip2', 'zlib'])(
+    '%s: damage in the first decrypted bytes (packet header, compression algorithm) is damage, not "unsupported" or "truncated"',
+    async (algo) => {
+      const message = messages[algo]!;
+      // The encrypted data begins after the session key packet and its own header; its first 18 decrypted bytes are
+      // the random prefix, then come the compressed packet's header and algorithm byte. A flipped ciphertext byte
+      // flips the same plaintext byte (CFB): every offset over that stretch hits one of them.
+      const start = encryptedDataStart(message);
+      for (let at = start + 17; at < start + 26; at++) {
+        const { plaintext, verified } = decryptStream(sourceOf(damaged(message, at)), keys, { stallMs: 1500 });
+        plaintext.resume();
+        const error = await verified.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect((error as SftpctlError)?.code, `offset ${at}: ${(error as Error)?.message}`).toBe(
+          'PGP_INTEGRITY_FAILED',
+        );
+      }
+    },
+    60_000,
   );
 
   it('an undamaged bzip2 message still decrypts under the same guard', async () => {
