@@ -152,6 +152,9 @@ export class S3ObjectStore implements ObjectStore {
       if (upload.uploadId && !(bodyFailure && error === bodyFailure.error))
         await this.abortQuietly(bucket, key, upload.uploadId);
       if (bodyFailure) throw bodyFailure.error;
+      // If-Match on a key that has no current object (deleted meanwhile) is a 404, not a 412: the same conflict.
+      if (typeof options.ifCurrent === 'string' && isMissingObject(error))
+        throw Object.assign(publishConflictError(bucket, key), { cause: error });
       throw s3Error(error, 'PutObject', bucket, key);
     }
   }

@@ -129,7 +129,8 @@ export interface S3Grant {
  * - get/head: GetObject/HeadObject (both authorised by s3:GetObject). Without s3:ListBucket on the bucket S3 answers a
  *   missing key with 403 instead of 404, and the adapter's "not there" (undefined) becomes an access error.
  * - put: PutObject, or CreateMultipartUpload/UploadPart/CompleteMultipartUpload (s3:PutObject) and, on failure,
- *   AbortMultipartUpload.
+ *   AbortMultipartUpload. A conditional put (`ifCurrent`, If-Match) also needs s3:GetObject on the key: the two
+ *   functions that make one (ingress to raw, egress to download) head that bucket first, so they hold it.
  * - copy: HeadObject of the source, then CopyObject (or UploadPartCopy above 5 GiB) with `TaggingDirective: REPLACE`
  *   and no tags: a copy is a new object and starts untagged. (S3's default, COPY, would carry a waiting sidecar's
  *   status tag into raw and need s3:GetObjectTagging on the source and s3:PutObjectTagging on the destination.)

@@ -596,6 +596,26 @@ describe('S3ObjectStore call sequences (aws-sdk-client-mock)', () => {
     await expect(store.put('raw', 'small.csv', 'y', { ifCurrent: '"e0"' })).rejects.toMatchObject({
       code: 'PUBLISH_CONFLICT',
     });
+    // If-Match on a key deleted meanwhile is a 404; two conditional writes racing, a 409: the same conflict.
+    s3.on(CompleteMultipartUploadCommand).rejects(
+      Object.assign(new Error('The specified key does not exist.'), {
+        name: 'NoSuchKey',
+        $metadata: { httpStatusCode: 404 },
+      }),
+    );
+    await expect(
+      store.put('raw', 'big.csv', Readable.from([Buffer.alloc(11 * MiB)]), { ifCurrent: '"e1"' }),
+    ).rejects.toMatchObject({ code: 'PUBLISH_CONFLICT' });
+    s3.on(PutObjectCommand).rejects(
+      Object.assign(new Error('A conflicting conditional operation is in progress'), {
+        name: 'ConditionalRequestConflict',
+        $metadata: { httpStatusCode: 409 },
+      }),
+    );
+    await expect(store.put('raw', 'small.csv', 'y', { ifCurrent: null })).rejects.toMatchObject({
+      code: 'PUBLISH_CONFLICT',
+    });
+    expect(open.size).toBe(0);
     await store.put('raw', 'plain.csv', 'z').catch(() => {});
     expect(s3.commandCalls(PutObjectCommand).at(-1)?.args[0].input).not.toHaveProperty('IfMatch');
   });

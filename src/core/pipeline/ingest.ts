@@ -113,10 +113,13 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
   let opened: NodeJS.ReadableStream | undefined;
   /** The sidecars read (once read): what this job's verdict rests on. */
   let sidecarsRead: FoundSidecar[] | undefined;
+  /** The output as this job last knew it: as it found it, then as it wrote it. Only that one may be withdrawn. */
+  let knownOutput: string | undefined;
   try {
     const sidecars = policy === 'none' ? [] : await findSidecars(deps, settings, key, output, encrypted);
     sidecarsRead = sidecars;
     const previous = await store.head(buckets.raw, output);
+    knownOutput = previous?.etag;
     if (
       previous &&
       previous.metadata[SOURCE_ETAG] === source.etag &&
@@ -225,7 +228,7 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
       if (await sidecarsChanged(deps, settings, sidecars, key, output, encrypted)) throw sidecarArrivedError(key);
     });
     current.catch(() => {});
-    await store.put(buckets.raw, output, body, {
+    const written = await store.put(buckets.raw, output, body, {
       metadata: {
         [SOURCE_ETAG]: source.etag ?? '',
         [SOURCE_KEY]: encodeURIComponent(key),
@@ -234,6 +237,7 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
       verified: current,
       ifCurrent: previous?.etag ?? null,
     });
+    knownOutput = written.etag;
     for (const sidecar of wanted('plaintext'))
       await store.put(buckets.raw, sidecar.key, sidecar.bytes, { contentType: 'text/plain' });
     await finish(deps, settings, source, sidecars);
@@ -253,11 +257,11 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
   } catch (error) {
     if ((error as { code?: string }).code === 'PUBLISH_CONFLICT') throw error;
     if (await versionGone(deps, settings, source)) return skipped(deps, settings, key, GONE);
-    if (sidecarsRead && (await sidecarsChanged(deps, settings, sidecarsRead, key, output, encrypted)))
-      return skipped(deps, settings, key, SIDECAR_ARRIVED);
+    const changed = sidecarsRead && sidecarsChanged(deps, settings, sidecarsRead, key, output, encrypted);
+    if (await changed?.catch(() => false)) return skipped(deps, settings, key, SIDECAR_ARRIVED);
     const limitedBySpace = (error as { code?: string })?.code === 'PGP_DECOMPRESSION_LIMIT' && capped;
     const refused = limitedBySpace ? noSpaceError(key, undefined, 0, error) : error;
-    throw await failed(deps, settings, source, refused, { output, checksums: checksumMetadata(sidecarsRead ?? []) });
+    throw await failed(deps, settings, source, refused, { output, etag: knownOutput });
   } finally {
     if (opened) discardBody(opened);
   }
@@ -297,7 +301,7 @@ async function failed(
   settings: PipelineSettings,
   source: ObjectInfo,
   error: unknown,
-  published: { output: string; checksums: Record<string, string> } | undefined,
+  published: { output: string; etag: string | undefined } | undefined,
 ): Promise<Error> {
   if (classifyFault(error) === 'transient') {
     deps.log({
@@ -311,14 +315,11 @@ async function failed(
   }
   try {
     if (published) {
-      // Withdrawn only when it was published from this very content and verified against no other sidecar than this
-      // job's: an output a corrected sidecar verified (another job, same upload) stays.
-      const { output, checksums } = published;
-      const info = await deps.store.head(settings.buckets.raw, output);
-      const otherChecksum = Object.values(CHECKSUM_META).some(
-        (name) => info?.metadata[name] !== undefined && info.metadata[name] !== checksums[name],
-      );
-      if (info && info.metadata[SOURCE_ETAG] === source.etag && !otherChecksum) {
+      // Withdrawn when it was published from this very content and is still the one this job found (a sidecar that
+      // came later proved it wrong) or wrote; one another job published meanwhile (a corrected sidecar) stays.
+      const info = await deps.store.head(settings.buckets.raw, published.output);
+      const output = published.output;
+      if (info && info.metadata[SOURCE_ETAG] === source.etag && info.etag === published.etag) {
         await deps.store.delete(settings.buckets.raw, output);
         deps.log({ event: 'skipped', client: settings.client, key: output, reason: 'published copy withdrawn' });
       }
@@ -449,7 +450,7 @@ async function sidecarsChanged(
   encrypted: boolean,
 ): Promise<boolean> {
   if ((settings.checksumPolicy ?? 'verify-if-present') === 'none') return false;
-  const now = await presentSidecars(deps, settings, key, output, encrypted).catch(() => []);
+  const now = await presentSidecars(deps, settings, key, output, encrypted);
   return now.some((present) => {
     const before = read.find((sidecar) => sidecar.of === present.of);
     return before === undefined || before.key !== present.key || before.etag !== present.etag;

@@ -153,6 +153,59 @@ describe('a job whose inputs changed while it ran gives no verdict', () => {
     });
   });
 
+  it('a sidecar replaced by one that disagrees withdraws the output it had verified, and quarantines the file', async () => {
+    await withTempDir(async (root) => {
+      const deps = fsDeps(root, memoryKeys([]));
+      await deps.store.put(upload, 'orders.csv', DATA);
+      await deps.store.put(upload, 'orders.csv.sha256', sidecarOf(DATA));
+      expect(await ingest(deps, SETTINGS, 'orders.csv')).toMatchObject({ status: 'processed', checksum: 'sha256' });
+      await deps.store.put(upload, 'orders.csv.sha256', sidecarOf('what the partner meant to send'));
+      await expect(ingest(deps, SETTINGS, 'orders.csv.sha256')).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+      expect(await deps.store.head(raw, 'orders.csv')).toBeUndefined();
+      expect(deps.events).toContainEqual(expect.objectContaining({ reason: 'published copy withdrawn' }));
+      expect(await listQuarantine(deps, SETTINGS)).toMatchObject([{ key: 'orders.csv', current: true }]);
+    });
+  });
+
+  it('two deliveries of one export at once: it is encrypted and delivered once', async () => {
+    await withTempDir(async (root) => {
+      const gnupg = gnupgHome();
+      const partner = gnupg.generate('partner@example.invalid', 'future-default');
+      gnupg.close();
+      const deps = fsDeps(root, memoryKeys([], partner.publicKey));
+      const { export: exports, download } = SETTINGS.buckets;
+      await deps.store.put(exports, 'report.csv', DATA);
+      const release = gate();
+      const reached = gate();
+      const held = egress(
+        {
+          ...deps,
+          store: new Proxy(deps.store, {
+            get(target, name, receiver) {
+              if (name !== 'put') return Reflect.get(target, name, receiver);
+              return async (...args: Parameters<ObjectStore['put']>) => {
+                if (args[0] === download && args[1] === 'report.csv.gpg') {
+                  reached.open();
+                  await release.opened;
+                }
+                return target.put(...args);
+              };
+            },
+          }),
+        },
+        SETTINGS,
+        'report.csv',
+      );
+      await reached.opened;
+      expect(await egress(deps, SETTINGS, 'report.csv')).toMatchObject({ status: 'encrypted' });
+      const delivered = await deps.store.head(download, 'report.csv.gpg');
+      release.open();
+      expect(await held).toMatchObject({ status: 'skipped', reason: 'already encrypted' });
+      expect(deps.events).toContainEqual(expect.objectContaining({ event: 'publish-conflict', attempt: 1 }));
+      expect((await deps.store.head(download, 'report.csv.gpg'))?.etag).toBe(delivered?.etag);
+    });
+  });
+
   it('an export refused while a new version of it is written: the new version is not marked refused', async () => {
     await withTempDir(async (root) => {
       const gnupg = gnupgHome();
