@@ -104,11 +104,8 @@ async function egressOnce(
   const algorithm: ChecksumAlgorithm | null = settings.checksum === 'none' ? null : settings.checksum;
   const sidecarKey = algorithm ? `${key}.${algorithm}` : null;
   const previous = await store.head(buckets.download, output);
-  if (
-    previous &&
-    previous.metadata[SOURCE_ETAG] === source.etag &&
-    (!sidecarKey || (await store.head(buckets.download, sidecarKey)))
-  ) {
+  const previousSidecar = sidecarKey ? await store.head(buckets.download, sidecarKey) : undefined;
+  if (previous && previous.metadata[SOURCE_ETAG] === source.etag && (!sidecarKey || previousSidecar)) {
     return skip('already encrypted');
   }
 
@@ -141,9 +138,11 @@ async function egressOnce(
     const result = await done;
     const digest = algorithm ? (result.digests[algorithm] ?? null) : null;
     if (sidecarKey && digest) {
+      // Conditional as well: a newer export's job that published in between keeps its pair (file and sidecar).
       await store.put(buckets.download, sidecarKey, formatSidecar(digest, basename(key)), {
         metadata: { [SOURCE_ETAG]: source.etag ?? '' },
         contentType: 'text/plain',
+        ifCurrent: previousSidecar?.etag ?? null,
       });
     }
     const tags = await store.getTags(buckets.export, key).catch(() => ({}));

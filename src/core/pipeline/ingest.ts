@@ -120,6 +120,10 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
     sidecarsRead = sidecars;
     const previous = await store.head(buckets.raw, output);
     knownOutput = previous?.etag;
+    /** The plaintext sidecars as they are in raw now: each goes there only over what this job saw (as the output). */
+    const previousSidecars = new Map<string, string | null>();
+    for (const sidecar of sidecars.filter((found) => found.of === 'plaintext'))
+      previousSidecars.set(sidecar.key, (await store.head(buckets.raw, sidecar.key))?.etag ?? null);
     if (
       previous &&
       previous.metadata[SOURCE_ETAG] === source.etag &&
@@ -239,7 +243,10 @@ async function ingestData(deps: PipelineDeps, settings: PipelineSettings, source
     });
     knownOutput = written.etag;
     for (const sidecar of wanted('plaintext'))
-      await store.put(buckets.raw, sidecar.key, sidecar.bytes, { contentType: 'text/plain' });
+      await store.put(buckets.raw, sidecar.key, sidecar.bytes, {
+        contentType: 'text/plain',
+        ifCurrent: previousSidecars.get(sidecar.key) ?? null,
+      });
     await finish(deps, settings, source, sidecars);
     const size = await bytes;
     const checksum = sidecars[0]?.entry.algorithm ?? null;
@@ -317,8 +324,8 @@ async function failed(
     if (published) {
       // Withdrawn when it was published from this very content and is still the one this job found (a sidecar that
       // came later proved it wrong) or wrote; one another job published meanwhile (a corrected sidecar) stays.
-      const info = await deps.store.head(settings.buckets.raw, published.output);
-      const output = published.output;
+      const { output } = published;
+      const info = await deps.store.head(settings.buckets.raw, output);
       if (info && info.metadata[SOURCE_ETAG] === source.etag && info.etag === published.etag) {
         await deps.store.delete(settings.buckets.raw, output);
         deps.log({ event: 'skipped', client: settings.client, key: output, reason: 'published copy withdrawn' });

@@ -26,24 +26,35 @@ function gate() {
   return { opened, open };
 }
 
-/** Runs `job` with the store held at its publish of `output`: `reached` once it got there, `release` lets it go on. */
+/** Runs `job` with the store held at its publish of `output` to raw. */
 function holdAtPublish<T>(deps: { store: ObjectStore }, output: string, job: (store: ObjectStore) => Promise<T>) {
+  return holdAt(deps.store, raw, output, job);
+}
+
+/** Runs `job` with the store held at its put of `bucket/key`: `reached` once it got there, `release` lets it go on. */
+function holdAt<T>(store: ObjectStore, bucket: string, key: string, job: (store: ObjectStore) => Promise<T>) {
   const release = gate();
   const reached = gate();
   return {
-    job: job(heldAtPublish(deps.store, output, release.opened, reached.open)),
+    job: job(heldAtPut(store, bucket, key, release.opened, reached.open)),
     reached: reached.opened,
     release: release.open,
   };
 }
 
-/** The store, but the publish of `output` to raw waits until `release` (it signals `reached` first). */
-function heldAtPublish(store: ObjectStore, output: string, release: Promise<void>, reached: () => void): ObjectStore {
+/** The store, but the put of `bucket/key` waits until `release` (it signals `reached` first). */
+function heldAtPut(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+  release: Promise<void>,
+  reached: () => void,
+): ObjectStore {
   return new Proxy(store, {
     get(target, name, receiver) {
       if (name !== 'put') return Reflect.get(target, name, receiver);
       return async (...args: Parameters<ObjectStore['put']>) => {
-        if (args[0] === raw && args[1] === output) {
+        if (args[0] === bucket && args[1] === key) {
           reached();
           await release;
         }
@@ -175,34 +186,40 @@ describe('a job whose inputs changed while it ran gives no verdict', () => {
       const deps = fsDeps(root, memoryKeys([], partner.publicKey));
       const { export: exports, download } = SETTINGS.buckets;
       await deps.store.put(exports, 'report.csv', DATA);
-      const release = gate();
-      const reached = gate();
-      const held = egress(
-        {
-          ...deps,
-          store: new Proxy(deps.store, {
-            get(target, name, receiver) {
-              if (name !== 'put') return Reflect.get(target, name, receiver);
-              return async (...args: Parameters<ObjectStore['put']>) => {
-                if (args[0] === download && args[1] === 'report.csv.gpg') {
-                  reached.open();
-                  await release.opened;
-                }
-                return target.put(...args);
-              };
-            },
-          }),
-        },
-        SETTINGS,
-        'report.csv',
+      const held = holdAt(deps.store, download, 'report.csv.gpg', (store) =>
+        egress({ ...deps, store }, SETTINGS, 'report.csv'),
       );
-      await reached.opened;
+      await held.reached;
       expect(await egress(deps, SETTINGS, 'report.csv')).toMatchObject({ status: 'encrypted' });
       const delivered = await deps.store.head(download, 'report.csv.gpg');
-      release.open();
-      expect(await held).toMatchObject({ status: 'skipped', reason: 'already encrypted' });
+      held.release();
+      expect(await held.job).toMatchObject({ status: 'skipped', reason: 'already encrypted' });
       expect(deps.events).toContainEqual(expect.objectContaining({ event: 'publish-conflict', attempt: 1 }));
       expect((await deps.store.head(download, 'report.csv.gpg'))?.etag).toBe(delivered?.etag);
+    });
+  });
+
+  it('an export replaced while its sidecar is written: file and sidecar in download stay a pair, of the new version', async () => {
+    await withTempDir(async (root) => {
+      const gnupg = gnupgHome();
+      const partner = gnupg.generate('partner@example.invalid', 'future-default');
+      gnupg.close();
+      const deps = fsDeps(root, memoryKeys([], partner.publicKey));
+      const { export: exports, download } = SETTINGS.buckets;
+      await deps.store.put(exports, 'report.csv', DATA);
+      const held = holdAt(deps.store, download, 'report.csv.sha256', (store) =>
+        egress({ ...deps, store }, SETTINGS, 'report.csv'),
+      );
+      await held.reached;
+      const newer = await deps.store.put(exports, 'report.csv', `${DATA}3;30\n`);
+      expect(await egress(deps, SETTINGS, 'report.csv')).toMatchObject({ status: 'encrypted' });
+      held.release();
+      await held.job;
+      const file = await deps.store.head(download, 'report.csv.gpg');
+      const sidecar = await deps.store.head(download, 'report.csv.sha256');
+      expect(file?.metadata['sftpctl-source-etag']).toBe(newer.etag);
+      expect(sidecar?.metadata['sftpctl-source-etag']).toBe(newer.etag);
+      expect(await text(deps.store, download, 'report.csv.sha256')).toBe(`${sha256(`${DATA}3;30\n`)}  report.csv\n`);
     });
   });
 
